@@ -1,0 +1,1 @@
+"""Executes a Plan through providers and returns the ApplyResult ledger."""

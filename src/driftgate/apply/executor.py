@@ -1,0 +1,436 @@
+"""Execute a plan through providers, in parallel, and always return a full ledger.
+
+Scheduling: an action starts when every action it waits on has succeeded;
+deletes wait for the actions of everything that depended on the deleted
+resource (reverse order). An action whose dependency did not succeed is not
+attempted. Output references are resolved just in time from the outputs of
+finished actions (or the recorded ones).
+
+Durability: before any provider call, the action is reported to the sink as
+started; finished actions are reported in the next batch. A crash therefore
+leaves every touched resource either finished or "in flight" (uncertain),
+never silently absent. Every exit path - provider error, timeout, Ctrl-C, an
+exception in here - still yields one outcome per action.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from driftgate.apply.hooks import ApplyHooks
+from driftgate.apply.result import ActionOutcome, ActionStatus, ApplyResult, validate_result
+from driftgate.errors import CompensatedError, CompensationFailedError, DriftgateError
+from driftgate.plan.model import Action, ActionKind, Plan
+from driftgate.providers.base import Provider
+from driftgate.security.redact import redact
+from driftgate.spec.refs import OutputRef, SecretResolver, is_secret_ref, substitute_outputs
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An outcome plus the secret-free attributes to record as state (None: nothing to record)."""
+
+    action: Action
+    outcome: ActionOutcome
+    attributes: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """An action about to call its provider, with its attributes (outputs resolved, secrets not)."""
+
+    action: Action
+    attributes: dict[str, Any] | None
+
+
+class LedgerSink(Protocol):
+    def record(self, *, started: Sequence[Started], finished: Sequence[Finished]) -> None: ...
+
+
+class NullSink:
+    def record(self, *, started: Sequence[Started], finished: Sequence[Finished]) -> None:
+        return None
+
+
+ProgressCallback = Callable[[ActionOutcome], None]
+_POLL = 0.25
+_INLINE_BATCH = 2000
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        providers: Mapping[str, Provider],
+        secrets: SecretResolver,
+        known_outputs: Mapping[str, dict[str, Any]],
+        parallelism: int = 10,
+        action_timeout: float = 600.0,
+        sink: LedgerSink | None = None,
+        hooks: ApplyHooks | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._providers = providers
+        self._secrets = secrets
+        self._outputs: dict[str, dict[str, Any]] = dict(known_outputs)
+        self._parallelism = max(1, parallelism)
+        self._timeout = action_timeout
+        self._sink = sink or NullSink()
+        self._hooks = hooks or ApplyHooks()
+        self._progress = progress
+
+    def run(self, plan: Plan) -> ApplyResult:
+        run = _Run(self, plan.actions)
+        errors = run.execute()
+        result = ApplyResult(actions=tuple(run.outcomes_in_order()), action_count=len(plan.actions), errors=tuple(errors))
+        return validate_result(result, len(plan.actions))
+
+    # -- one action (runs on a worker thread, or inline for cheap providers) --
+
+    def prepare(self, action: Action) -> Started:
+        """Resolve output references (dependencies have finished); raises if one is unknown."""
+        if action.action is ActionKind.DELETE:
+            return Started(action, None)
+        return Started(action, substitute_outputs(action.desired or {}, self._lookup, action.module))
+
+    def execute_action(self, started_action: Started) -> Finished:
+        action, attributes = started_action.action, started_action.attributes
+        started = time.time()
+        provider = self._providers[action.type.split(".", 1)[0]]
+        try:
+            if action.action is ActionKind.DELETE or attributes is None:
+                provider.delete(action.type, self._secrets.resolve_all(action.prior or {}), action.prior_outputs or {})
+                outputs: dict[str, Any] = {}
+            else:
+                resolved = self._secrets.resolve_all(attributes)
+                outputs = self._call(provider, action, resolved)
+                outputs = _mask_secrets(outputs, attributes, resolved)
+            status, error = ActionStatus.SUCCESS, None
+        except CompensatedError as exc:
+            status, error = ActionStatus.COMPENSATED, redact(str(exc))
+        except CompensationFailedError as exc:
+            status, error = ActionStatus.COMPENSATION_FAILED, redact(str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            status = ActionStatus.DELETE_FAILED if action.action is ActionKind.DELETE else ActionStatus.ERROR
+            error = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
+            outputs, attributes = {}, None
+        outcome = ActionOutcome(
+            index=action.index,
+            address=action.address,
+            action=action.action.value,
+            status=status,
+            error=error,
+            outputs=outputs,
+            started_at=started,
+            finished_at=time.time(),
+        )
+        return Finished(action, outcome, attributes if status is ActionStatus.SUCCESS else None)
+
+    def _call(self, provider: Provider, action: Action, attributes: dict[str, Any]) -> dict[str, Any]:
+        name = action.name
+        if action.action is ActionKind.CREATE:
+            return provider.create(action.type, name, attributes)
+        if action.action is ActionKind.UPDATE:
+            return provider.update(action.type, name, attributes, action.prior_outputs or {})
+        prior = self._secrets.resolve_all(action.prior or {})
+        provider.delete(action.type, prior, action.prior_outputs or {})
+        return provider.create(action.type, name, attributes)
+
+    def _lookup(self, ref: OutputRef) -> Any:
+        outputs = self._outputs.get(ref.address)
+        if outputs is None or ref.output not in outputs:
+            raise DriftgateError(f"output {ref.output!r} of {ref.address} is not known")
+        return outputs[ref.output]
+
+    def remember_outputs(self, address: str, outputs: dict[str, Any]) -> None:
+        self._outputs[address] = outputs
+
+    def notify(self, finished: Finished) -> None:
+        self._hooks.notify(finished.action, finished.outcome)
+        if self._progress is not None:
+            self._progress(finished.outcome)
+
+    @property
+    def sink(self) -> LedgerSink:
+        return self._sink
+
+    @property
+    def parallelism(self) -> int:
+        return self._parallelism
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    def is_inline(self, action: Action) -> bool:
+        provider = self._providers.get(action.type.split(".", 1)[0])
+        return bool(getattr(provider, "inline", False))
+
+
+def _mask_secrets(outputs: dict[str, Any], authored: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
+    """Outputs that echo a resolved secret carry its ``secret://`` reference instead."""
+    refs: dict[str, str] = {}
+
+    def collect(a: Any, r: Any) -> None:
+        if is_secret_ref(a) and isinstance(r, str):
+            refs[r] = a
+        elif isinstance(a, dict) and isinstance(r, dict):
+            for key in a:
+                collect(a[key], r.get(key))
+        elif isinstance(a, list) and isinstance(r, list):
+            for x, y in zip(a, r, strict=False):
+                collect(x, y)
+
+    collect(authored, resolved)
+    if not refs:
+        return outputs
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            return refs.get(value, value)
+        if isinstance(value, dict):
+            return {k: mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        return value
+
+    return {k: mask(v) for k, v in outputs.items()}
+
+
+class _Run:
+    """The scheduling state of one execution."""
+
+    def __init__(self, executor: Executor, actions: Sequence[Action]) -> None:
+        self.ex = executor
+        self.actions = list(actions)
+        self.outcomes: dict[int, ActionOutcome] = {}
+        self.failed: set[int] = set()
+        self.waits, self.dependents = _dependency_graph(self.actions)
+        self.remaining = {i: len(w) for i, w in self.waits.items()}
+        self.ready = deque(i for i in range(len(self.actions)) if not self.waits[i])
+        self.buffer: list[Finished] = []
+        self.in_flight: dict[int, float] = {}
+        self.results: queue.Queue[Finished] = queue.Queue()
+        self.work: queue.Queue[Started | None] = queue.Queue()
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+        self.interrupted = False
+        self.timed_out: set[int] = set()
+        self.instant = 0
+
+    def outcomes_in_order(self) -> list[ActionOutcome]:
+        return [self.outcomes[i] for i in sorted(self.outcomes)]
+
+    def execute(self) -> list[str]:
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.errors.append("interrupted (Ctrl-C)")
+            self._drain_after_interrupt()
+        except Exception as exc:  # noqa: BLE001 - the ledger must survive our own bugs
+            self.errors.append(redact(f"executor failure: {type(exc).__name__}: {exc}"))
+        finally:
+            self._close()
+        return self.errors
+
+    def _loop(self) -> None:
+        while len(self.outcomes) < len(self.actions):
+            self._collect(block=False)
+            to_start, inline = self._promote()
+            self.ex.sink.record(started=to_start + inline, finished=self.buffer)
+            self.buffer = []
+            for item in to_start:
+                self._submit(item)
+            for item in inline:
+                self._complete(self.ex.execute_action(item))
+            if not (to_start or inline or self.instant):
+                if not self.in_flight:
+                    raise RuntimeError("no action can start: dependency graph is stuck")
+                self._collect(block=True)
+        self.ex.sink.record(started=[], finished=self.buffer)
+        self.buffer = []
+
+    def _promote(self) -> tuple[list[Started], list[Started]]:
+        to_start: list[Started] = []
+        inline: list[Started] = []
+        self.instant = 0
+        slots = self.ex.parallelism - len(self.in_flight)
+        while self.ready and len(inline) < _INLINE_BATCH:
+            action = self.actions[self.ready[0]]
+            if slots <= 0 and not self._is_instant(action):
+                break
+            self.ready.popleft()
+            blocker = next((i for i in self.waits[action.index] if i in self.failed), None)
+            if blocker is not None:
+                self.instant += 1
+                self._skip(action, f"not attempted: dependency {self.actions[blocker].address} did not succeed")
+                continue
+            if action.action is ActionKind.NOOP:
+                self.instant += 1
+                self._complete(_noop(action))
+                continue
+            try:
+                item = self.ex.prepare(action)
+            except DriftgateError as exc:
+                self.instant += 1
+                self._skip(action, f"not attempted: {exc}")
+                continue
+            if self.ex.is_inline(action):
+                inline.append(item)
+            else:
+                to_start.append(item)
+                slots -= 1
+        return to_start, inline
+
+    def _is_instant(self, action: Action) -> bool:
+        return action.action is ActionKind.NOOP or self.ex.is_inline(action) or any(
+            i in self.failed for i in self.waits[action.index]
+        )
+
+    def _submit(self, item: Started) -> None:
+        self.in_flight[item.action.index] = time.monotonic() + self.ex.timeout
+        if len(self.threads) < len(self.in_flight) + len(self.timed_out):
+            thread = threading.Thread(target=self._worker, daemon=True, name="driftgate-apply")
+            thread.start()
+            self.threads.append(thread)
+        self.work.put(item)
+
+    def _worker(self) -> None:
+        while True:
+            item = self.work.get()
+            if item is None:
+                return
+            self.results.put(self.ex.execute_action(item))
+
+    def _collect(self, *, block: bool) -> None:
+        timeout = None
+        if block:
+            nearest = min(self.in_flight.values(), default=time.monotonic() + _POLL)
+            timeout = max(0.0, min(_POLL, nearest - time.monotonic()))
+        try:
+            first = self.results.get(block=block, timeout=timeout)
+        except queue.Empty:
+            self._expire()
+            return
+        self._accept(first)
+        while True:
+            try:
+                self._accept(self.results.get_nowait())
+            except queue.Empty:
+                break
+        self._expire()
+
+    def _accept(self, finished: Finished) -> None:
+        if finished.action.index in self.outcomes:
+            return  # it had timed out; its late result is not trusted
+        self.in_flight.pop(finished.action.index, None)
+        self._complete(finished)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for index, deadline in list(self.in_flight.items()):
+            if deadline <= now:
+                del self.in_flight[index]
+                self.timed_out.add(index)
+                action = self.actions[index]
+                reason = f"timed out after {self.ex.timeout:g}s; live state uncertain"
+                self._complete(_failed(action, reason, attempted=True))
+
+    def _complete(self, finished: Finished) -> None:
+        index = finished.action.index
+        self.outcomes[index] = finished.outcome
+        self.buffer.append(finished)
+        if finished.outcome.status is ActionStatus.SUCCESS:
+            if finished.action.action is not ActionKind.DELETE:
+                self.ex.remember_outputs(finished.action.address, finished.outcome.outputs)
+        else:
+            self.failed.add(index)
+        for dependent in self.dependents[index]:
+            self.remaining[dependent] -= 1
+            if self.remaining[dependent] == 0:
+                self.ready.append(dependent)
+        self.ex.notify(finished)
+
+    def _skip(self, action: Action, reason: str) -> None:
+        self._complete(_failed(action, reason, attempted=False))
+
+    def _drain_after_interrupt(self) -> None:
+        """Let in-flight actions finish (a second Ctrl-C abandons them), then skip the rest."""
+        try:
+            while self.in_flight:
+                self._collect(block=True)
+        except KeyboardInterrupt:
+            pass
+
+    def _close(self) -> None:
+        for index in list(self.in_flight):
+            reason = "interrupted while in flight; live state uncertain"
+            self._complete(_failed(self.actions[index], reason, attempted=True))
+        self.in_flight.clear()
+        why = "not attempted: run interrupted" if self.interrupted else "not attempted: run aborted"
+        for action in self.actions:
+            if action.index not in self.outcomes:
+                self._complete(_failed(action, why, attempted=False))
+        for _ in self.threads:
+            self.work.put(None)
+        try:
+            self.ex.sink.record(started=[], finished=self.buffer)
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(redact(f"could not record the ledger: {type(exc).__name__}: {exc}"))
+        self.buffer = []
+
+
+def _noop(action: Action) -> Finished:
+    now = time.time()
+    outcome = ActionOutcome(
+        index=action.index,
+        address=action.address,
+        action=action.action.value,
+        status=ActionStatus.SUCCESS,
+        outputs=dict(action.prior_outputs or {}),
+        started_at=now,
+        finished_at=now,
+    )
+    return Finished(action, outcome, dict(action.prior or {}) if action.adopt else None)
+
+
+def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
+    status = ActionStatus.DELETE_FAILED if action.action is ActionKind.DELETE and attempted else ActionStatus.ERROR
+    outcome = ActionOutcome(
+        index=action.index,
+        address=action.address,
+        action=action.action.value,
+        status=status,
+        error=reason,
+        attempted=attempted,
+    )
+    return Finished(action, outcome, None)
+
+
+def _dependency_graph(actions: Sequence[Action]) -> tuple[dict[int, set[int]], dict[int, list[int]]]:
+    by_address = {a.address: a.index for a in actions}
+    waits: dict[int, set[int]] = {a.index: set() for a in actions}
+    for action in actions:
+        if action.action is ActionKind.DELETE:
+            continue
+        for dep in action.depends_on:
+            if dep in by_address and dep != action.address:
+                waits[action.index].add(by_address[dep])
+    deleted = {a.address: a.index for a in actions if a.action is ActionKind.DELETE}
+    for action in actions:
+        for dep in action.depends_on:
+            if dep in deleted and dep != action.address:
+                waits[deleted[dep]].add(action.index)
+                waits[action.index].discard(deleted[dep])
+    dependents: dict[int, list[int]] = {a.index: [] for a in actions}
+    for index, deps in waits.items():
+        for dep in deps:
+            dependents[dep].append(index)
+    return waits, dependents

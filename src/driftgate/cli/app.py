@@ -1,0 +1,79 @@
+"""The ``driftgate`` command: global options, command registration, error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from driftgate import __version__
+from driftgate.cli import apply, init, lock, plan, quickstart, runs, state, validate
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.common import err
+from driftgate.cli.common import state as cli_state
+from driftgate.errors import DriftgateError, SpecError
+from driftgate.security.redact import redact
+
+app = typer.Typer(
+    name="driftgate",
+    help="driftgate: a closed-loop GitOps control plane. Git stays the single source of truth.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _global(
+    home: Path | None = typer.Option(None, "--home", help="Data directory (default: $DRIFTGATE_HOME)."),
+) -> None:
+    cli_state.home = home
+
+
+@app.command("version")
+def version() -> None:
+    """Print driftgate's version."""
+    print(__version__)
+
+
+for module in (init, validate, plan, apply, quickstart):
+    module.register(app)
+app.add_typer(runs.app, name="runs")
+app.add_typer(state.app, name="state")
+app.add_typer(lock.app, name="lock")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and turn every error into a one-line message and a distinct exit code."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        err.print(f"usage error: {exc.format_message()}")
+        return codes.USAGE
+    except click.Abort:
+        err.print("aborted")
+        return codes.INTERRUPTED
+    except SpecError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        err.print(f"{len(exc.problems)} problem(s) found", markup=False)
+        return codes.ERROR
+    except DriftgateError as exc:
+        err.print(f"error: {redact(str(exc))}", markup=False)
+        return codes.for_error(exc)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return codes.INTERRUPTED
+    return int(result) if isinstance(result, int) else codes.OK
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

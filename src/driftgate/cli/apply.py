@@ -1,0 +1,77 @@
+"""``driftgate apply [PLANFILE]``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from driftgate.apply.result import ActionOutcome
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
+from driftgate.cli.render import render_plan, render_result
+from driftgate.plan.model import read_plan
+from driftgate.services.runs import ApplyReport, ApplySession, apply_session
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("apply")
+    def apply(
+        plan_file: Path | None = typer.Argument(None, help="A plan saved by `plan --out`."),
+        stack: Path = StackOption,
+        auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
+        parallelism: int = typer.Option(10, "--parallelism", min=1, max=256, help="Actions at once."),
+        refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Read live state first."),
+        as_json: bool = JsonOption,
+        full: bool = typer.Option(False, "--full", help="Show every planned change."),
+    ) -> int:
+        """Apply the specs (or a saved plan) and record a per-action ledger."""
+        saved = read_plan(plan_file) if plan_file is not None else None
+        ws = workspace()
+        with apply_session(ws, stack, saved_plan=saved, refresh=refresh) as session:
+            if not as_json:
+                render_plan(session.plan, full=full)
+            if session.plan.errors:
+                err.print("error: the plan has errors; nothing was applied")
+                return codes.ERROR
+            if not session.plan.has_changes and not any(a.adopt for a in session.plan.actions):
+                if as_json:
+                    print_json({"run_id": None, "plan": session.plan.counts(), "result": None})
+                return codes.OK
+            if saved is None and not auto_approve and not _confirm():
+                return codes.ERROR
+            report = _execute(session, parallelism=parallelism, quiet=as_json)
+        if as_json:
+            print_json({"run_id": report.run_id, "plan": report.plan.counts(), "result": report.result.to_dict()})
+        else:
+            render_result(report.result, report.run_id)
+        return codes.OK if report.full_success else codes.PARTIAL
+
+
+def _confirm() -> bool:
+    if not sys.stdin.isatty():
+        err.print("error: refusing to apply without confirmation: pass --auto-approve (no terminal to ask)")
+        return False
+    answer = typer.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        err.print("Apply cancelled.")
+        return False
+    return True
+
+
+def _execute(session: ApplySession, *, parallelism: int, quiet: bool) -> ApplyReport:
+    total = len(session.plan.actions)
+    if quiet or not err.is_terminal:
+        return session.execute(parallelism=parallelism)
+    columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("apply", total=total)
+
+        def advance(_outcome: ActionOutcome) -> None:
+            progress.advance(task)
+
+        report = session.execute(parallelism=parallelism, progress=advance)
+    out.print()
+    return report

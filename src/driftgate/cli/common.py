@@ -1,0 +1,50 @@
+"""Shared CLI plumbing: the workspace from global options, consoles, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from driftgate.config import load_settings
+from driftgate.services.workspace import Workspace
+from driftgate.spec.model import STACK_FILE
+from driftgate.spec.yamlsafe import YamlError, load_yaml
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+StackOption = typer.Option(Path("."), "--stack", "-s", help="The stack directory (holding stack.yaml).")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+class State:
+    home: Path | None = None
+
+
+state = State()
+
+
+def workspace() -> Workspace:
+    return Workspace.open(load_settings(home=state.home))
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def stack_name(directory: Path) -> str:
+    """The stack's name from its stack.yaml, without loading its modules."""
+    path = directory / STACK_FILE
+    try:
+        data = load_yaml(path.read_bytes(), max_bytes=1 << 20).data
+    except (OSError, YamlError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}") from None
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        raise typer.BadParameter(f"{path}: no stack name")
+    return name

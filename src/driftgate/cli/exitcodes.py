@@ -1,0 +1,25 @@
+"""Exit codes (documented in the README's CLI reference)."""
+
+from __future__ import annotations
+
+from driftgate import errors
+
+OK = 0
+ERROR = 1
+CHANGES = 2  # plan / drift: changes present (terraform -detailed-exitcode)
+PARTIAL = 3  # apply finished, not every action succeeded
+REFUSED = 4  # reserved: the apply gate refused (stateful rules)
+LOCKED = 5  # the stack is locked by another run
+STALE_PLAN = 6  # the saved plan no longer matches specs or state
+DIVERGED = 7  # reserved: applied, but git could not be updated (state_diverged)
+USAGE = 64  # bad command-line usage
+INTERRUPTED = 130  # Ctrl-C
+
+_BY_CODE = {
+    errors.STACK_LOCKED: LOCKED,
+    errors.PLAN_STALE: STALE_PLAN,
+}
+
+
+def for_error(error: errors.DriftgateError) -> int:
+    return _BY_CODE.get(error.code, ERROR)

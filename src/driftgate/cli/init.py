@@ -1,0 +1,25 @@
+"""``driftgate init DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from driftgate.cli.common import out
+from driftgate.services.scaffold import scaffold_repo
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init(
+        directory: Path = typer.Argument(..., help="New (or empty) directory for the config repo."),
+        name: str = typer.Option("demo", "--name", help="The stack's name."),
+    ) -> int:
+        """Scaffold a config repo (a git repository) with one stack."""
+        files = scaffold_repo(directory, name=name)
+        out.print(f"Created a config repo with stack {name!r} in {directory}:")
+        for path in files:
+            out.print(f"  {path.relative_to(directory)}")
+        out.print(f"Next: cd {directory} && driftgate validate && driftgate plan")
+        return 0

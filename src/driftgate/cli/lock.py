@@ -1,0 +1,33 @@
+"""``driftgate lock status|break``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from driftgate.cli.common import StackOption, out, stack_name, workspace
+from driftgate.services.locking import break_lock, describe_holder, lock_status
+
+app = typer.Typer(help="The stack lock.", no_args_is_help=True)
+
+
+@app.command("status")
+def status(stack: Path = StackOption) -> int:
+    """Show who holds the stack's lock, if anyone."""
+    holder = lock_status(workspace(), stack_name(stack))
+    out.print(f"locked by {holder}" if holder else "not locked", markup=False)
+    return 0
+
+
+@app.command("break")
+def break_(
+    name: str = typer.Argument(..., help="The stack's name."),
+    force: bool = typer.Option(False, "--force", help="Break it even if its holder is alive on this host."),
+) -> int:
+    """Break a stale lock; the holder's run is marked interrupted."""
+    ws = workspace()
+    lock = break_lock(ws, name, force=force)
+    out.print(f"Broke the lock held by {describe_holder(ws, lock)}.", markup=False)
+    out.print("Its in-flight actions are UNCERTAIN; the next plan reads their live state.")
+    return 0

@@ -1,0 +1,114 @@
+"""Human-readable rendering of plans and ledgers."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from rich.table import Table
+
+from driftgate.apply.result import ApplyResult, is_full_success
+from driftgate.cli.common import out
+from driftgate.plan.model import Action, ActionKind, AttributeChange, Plan
+
+_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "noop": "dim"}
+_MAX_VALUE = 60
+ROW_LIMIT = 200
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _change(change: AttributeChange) -> str:
+    mark = " (forces replacement)" if change.forces_replace else ""
+    if change.old is None:
+        return f"{change.name}: {_value(change.new)}{mark}"
+    return f"{change.name}: {_value(change.old)} → {_value(change.new)}{mark}"
+
+
+def _changes(action: Action) -> str:
+    if action.action is ActionKind.CREATE:
+        lines = [f"{k}: {_value(v)}" for k, v in (action.desired or {}).items()]
+    elif action.action is ActionKind.DELETE:
+        lines = []
+    else:
+        lines = [_change(c) for c in action.changes]
+    if action.reason:
+        lines.append(f"[dim]({action.reason})[/dim]")
+    return "\n".join(lines)
+
+
+def plan_summary(plan: Plan) -> str:
+    c = plan.counts()
+    return (
+        f"Plan: {c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
+        f"{c['delete']} to delete, {c['noop']} unchanged."
+    )
+
+
+def render_plan(plan: Plan, *, full: bool = False) -> None:
+    for error in plan.errors:
+        out.print(f"[red]error:[/red] {error}")
+    changes = plan.changes
+    if not changes:
+        out.print("No changes. Live state matches the specs." if plan.refreshed else "No changes.")
+        return
+    by_module: dict[str, list[Action]] = defaultdict(list)
+    for action in changes:
+        by_module[action.module].append(action)
+    shown = 0
+    for module, actions in by_module.items():
+        stateful = " [bold red](stateful)[/bold red]" if module in plan.stateful_modules else ""
+        table = Table(title=f"module {module}{stateful}", title_justify="left", show_lines=False)
+        table.add_column("address", no_wrap=True)
+        table.add_column("action")
+        table.add_column("changes", overflow="fold")
+        for action in actions:
+            if not full and shown >= ROW_LIMIT:
+                break
+            shown += 1
+            style = _STYLE[action.action.value]
+            table.add_row(action.address, f"[{style}]{action.action.value}[/{style}]", _changes(action))
+        out.print(table)
+    if shown < len(changes):
+        out.print(f"… {len(changes) - shown} more changes not shown (use --full, or --json).")
+    out.print(plan_summary(plan))
+
+
+def render_result(result: ApplyResult, run_id: str) -> None:
+    failed = [o for o in result.actions if o.status.value != "SUCCESS"]
+    if failed:
+        table = Table(title="actions that did not succeed", title_justify="left")
+        for col in ("#", "address", "action", "status", "reason"):
+            table.add_column(col, overflow="fold")
+        for o in failed[:ROW_LIMIT]:
+            table.add_row(str(o.index), o.address, o.action, f"[red]{o.status.value}[/red]", o.error or "")
+        out.print(table)
+    counts: dict[str, int] = defaultdict(int)
+    for o in result.actions:
+        counts[o.status.value] += 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    for error in result.errors:
+        out.print(f"[red]error:[/red] {error}")
+    verdict = "[green]Apply complete.[/green]" if is_full_success(result) else "[red]Apply incomplete.[/red]"
+    out.print(f"{verdict} {len(result.actions)} actions: {summary}. Run {run_id}.")
+
+
+def render_ledger(run: dict[str, Any]) -> None:
+    out.print(f"run {run['id']}  stack {run['stack']}  {run['kind']}  [bold]{run['status']}[/bold]  by {run['actor']}")
+    table = Table(show_lines=False)
+    for col in ("#", "address", "action", "status", "ms", "error"):
+        table.add_column(col, overflow="fold")
+    for entry in run["ledger"]:
+        ms = ""
+        if entry["started_at"] and entry["finished_at"]:
+            ms = f"{(entry['finished_at'] - entry['started_at']) * 1000:.1f}"
+        status = entry["status"] or ""
+        style = "green" if status == "SUCCESS" else "yellow" if status in ("UNCERTAIN", "NOT_STARTED") else "red"
+        table.add_row(str(entry["index"]), entry["address"], entry["action"], f"[{style}]{status}[/{style}]", ms,
+                      entry["error"] or "")
+    out.print(table)

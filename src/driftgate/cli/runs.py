@@ -1,0 +1,51 @@
+"""``driftgate runs list|show``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from driftgate.cli.common import JsonOption, out, print_json, stack_name, workspace
+from driftgate.cli.render import render_ledger
+from driftgate.services import history
+
+app = typer.Typer(help="Past runs and their ledgers.", no_args_is_help=True)
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+
+
+@app.command("list")
+def list_(
+    stack: Path | None = typer.Option(None, "--stack", "-s", help="Only runs of the stack in this directory."),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    as_json: bool = JsonOption,
+) -> int:
+    """List recent runs, newest first."""
+    rows = history.list_runs(workspace(), stack=stack_name(stack) if stack else None, limit=limit)
+    if as_json:
+        print_json(rows)
+        return 0
+    table = Table()
+    for col in ("run", "stack", "kind", "status", "actions", "started (UTC)", "by"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["stack"], r["kind"], r["status"], str(r["action_count"] or ""),
+                      _when(r["started_at"]), r["actor"])
+    out.print(table)
+    return 0
+
+
+@app.command("show")
+def show(run_id: str = typer.Argument(..., help="A run id (or a unique prefix)."), as_json: bool = JsonOption) -> int:
+    """Show one run and its per-action ledger."""
+    run = history.show_run(workspace(), run_id)
+    if as_json:
+        print_json(run)
+    else:
+        render_ledger(run)
+    return 0

@@ -1,0 +1,44 @@
+"""``driftgate state list|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from driftgate.cli.common import JsonOption, StackOption, out, print_json, stack_name, workspace
+from driftgate.services import history
+
+app = typer.Typer(help="Recorded state.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
+    """List the resources recorded for a stack."""
+    rows = history.list_state(workspace(), stack_name(stack))
+    if as_json:
+        print_json(rows)
+        return 0
+    table = Table()
+    for col in ("address", "type", "status", "last run"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["address"], r["type"], r["status"], r["run_id"] or "")
+    out.print(table)
+    return 0
+
+
+@app.command("show")
+def show(address: str, stack: Path = StackOption, as_json: bool = JsonOption) -> int:
+    """Show one resource's recorded attributes and outputs."""
+    row = history.show_state(workspace(), stack_name(stack), address)
+    if as_json:
+        print_json(row)
+        return 0
+    out.print(f"[bold]{row['address']}[/bold] ({row['type']}, {row['status']}, run {row['run_id']})")
+    for title in ("attributes", "outputs"):
+        out.print(f"{title}:")
+        for key, value in row[title].items():
+            out.print(f"  {key} = {value!r}", markup=False)
+    return 0

@@ -1,0 +1,29 @@
+"""``driftgate validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
+from driftgate.errors import SpecError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate")
+    def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
+        """Check every spec; report every problem as path:line: field: reason (exit 1)."""
+        ws = workspace()
+        try:
+            loaded = ws.load_stack(stack)
+        except SpecError as exc:
+            if not as_json:
+                raise
+            print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
+            return 1
+        if as_json:
+            print_json({"valid": True, "stack": loaded.name, "resources": len(loaded.resources)})
+        else:
+            out.print(f"Valid: stack {loaded.name!r}, {len(loaded.modules)} modules, {len(loaded.resources)} resources.")
+        return 0

@@ -1,0 +1,61 @@
+"""Settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "driftgate"
+
+
+def _safe_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """driftgate's settings, read from ``DRIFTGATE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DRIFTGATE_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+    secrets_dir: Path | None = None
+    parallelism: int = Field(default=10, ge=1, le=256)
+    action_timeout: float = Field(default=600.0, gt=0)
+    max_spec_file_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    provider_plugins: str = ""
+    log_level: str = "WARNING"
+    actor: str = Field(default_factory=lambda: _safe_user())
+    hostname: str = Field(default_factory=socket.gethostname)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'driftgate.db'}"
+
+    @property
+    def effective_secrets_dir(self) -> Path:
+        return self.secrets_dir or self.home / "secrets"
+
+    @property
+    def plugin_specs(self) -> list[str]:
+        return [p.strip() for p in self.provider_plugins.split(",") if p.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+
+def environment_value(name: str) -> str | None:
+    """Read one variable for the ``secret://env`` backend (settings own the environment)."""
+    return os.environ.get(name)

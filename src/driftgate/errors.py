@@ -1,0 +1,126 @@
+"""The one error tree of driftgate.
+
+::
+
+    DriftgateError
+    ├── TerminalError            the user must fix something; retrying will not help
+    │   ├── SpecError            specs failed validation (carries every Problem found)
+    │   ├── UnsafePathError      a path escapes its root or holds forbidden characters
+    │   ├── SecretError          a secret:// reference is invalid or cannot be resolved
+    │   ├── StalePlanError       a saved plan no longer matches specs or recorded state
+    │   ├── ContractViolation    an ApplyResult breaks the ledger contract
+    │   ├── StackLockedError     another run holds the stack lock
+    │   └── ProviderConfigError  a provider is unknown or misconfigured
+    └── TransientError           may succeed if tried again (timeouts, I/O, contention)
+        └── ProviderTransientError
+
+Domain errors carry no HTTP status and no exit code: the edges map them. Each
+error exposes a stable ``code`` (a named constant below) that the CLI's JSON
+output and, later, the API expose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Exposed error codes.
+SPEC_INVALID = "SPEC_INVALID"
+UNSAFE_PATH = "UNSAFE_PATH"
+SECRET_INVALID = "SECRET_INVALID"
+PLAN_STALE = "PLAN_STALE"
+PLAN_INVALID = "PLAN_INVALID"
+CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
+STACK_LOCKED = "STACK_LOCKED"
+PROVIDER_CONFIG = "PROVIDER_CONFIG"
+PROVIDER_FAILED = "PROVIDER_FAILED"
+NOT_FOUND = "NOT_FOUND"
+TRANSIENT = "TRANSIENT"
+INTERNAL = "INTERNAL"
+
+
+class DriftgateError(Exception):
+    """Base of every error driftgate raises on purpose."""
+
+    code: str = INTERNAL
+
+
+class TerminalError(DriftgateError):
+    """The input or the situation must change before a retry can succeed."""
+
+
+class TransientError(DriftgateError):
+    """A retry may succeed without anyone changing anything."""
+
+    code = TRANSIENT
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One validation finding, rendered as ``path:line: field: reason``."""
+
+    path: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        location = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{location}: {self.field}: {self.reason}"
+
+
+class SpecError(TerminalError):
+    code = SPEC_INVALID
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnsafePathError(TerminalError):
+    code = UNSAFE_PATH
+
+
+class SecretError(TerminalError):
+    code = SECRET_INVALID
+
+
+class StalePlanError(TerminalError):
+    code = PLAN_STALE
+
+
+class PlanInvalidError(TerminalError):
+    code = PLAN_INVALID
+
+
+class ContractViolation(TerminalError):
+    code = CONTRACT_VIOLATION
+
+
+class StackLockedError(TerminalError):
+    code = STACK_LOCKED
+
+
+class ProviderConfigError(TerminalError):
+    code = PROVIDER_CONFIG
+
+
+class NotFoundError(TerminalError):
+    code = NOT_FOUND
+
+
+class ProviderError(DriftgateError):
+    """A provider could not carry out an action (the action's outcome is ERROR)."""
+
+    code = PROVIDER_FAILED
+
+
+class CompensatedError(ProviderError):
+    """The action failed, and the provider restored the prior live state."""
+
+
+class CompensationFailedError(ProviderError):
+    """The action failed, and restoring the prior live state failed too."""
+
+
+class ProviderTransientError(TransientError):
+    """A provider call failed in a way that a retry may fix (timeout, busy)."""

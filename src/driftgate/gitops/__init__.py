@@ -1,0 +1,1 @@
+"""Git: the one runner and the small named verbs. It knows nothing of providers."""

@@ -1,0 +1,111 @@
+"""The only place that starts git: argv lists, no shell, a timeout, a clean environment.
+
+The environment keeps an allow-list of inherited variables, sets a bot
+identity from settings, and hides the host's global and system git config.
+Errors carry the command, exit code and output, redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from driftgate.errors import TransientError
+from driftgate.security.redact import redact
+
+_INHERITED = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "TZ")
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str = "driftgate"
+    email: str = "driftgate@localhost"
+
+
+@dataclass(frozen=True)
+class GitResult:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class GitError(TransientError):
+    """A git command failed; the message is redacted."""
+
+    def __init__(self, args: Sequence[str], returncode: int, output: str) -> None:
+        self.returncode = returncode
+        text = f"git {' '.join(args)} exited {returncode}: {output.strip()}"
+        super().__init__(redact(text))
+
+
+def git_env(identity: Identity, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k in _INHERITED if (v := os.environ.get(k)) is not None}
+    env.update(
+        {
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "HOME": os.devnull,
+            "GIT_AUTHOR_NAME": identity.name,
+            "GIT_AUTHOR_EMAIL": identity.email,
+            "GIT_COMMITTER_NAME": identity.name,
+            "GIT_COMMITTER_EMAIL": identity.email,
+        }
+    )
+    env.update(extra or {})  # an override replaces an inherited variable of the same name
+    return env
+
+
+def run_git(
+    *args: str,
+    cwd: Path,
+    identity: Identity = Identity(),
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    check: bool = True,
+) -> GitResult:
+    argv = ("git", *args)
+    try:
+        proc = subprocess.run(
+            argv, cwd=cwd, env=git_env(identity, env), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(args, -1, f"timed out after {timeout:g}s") from None
+    except OSError as exc:
+        raise GitError(args, -1, str(exc)) from None
+    result = GitResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr or proc.stdout)
+    return result
+
+
+def init_repo(path: Path, *, branch: str = "main", bare: bool = False) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    run_git("init", "-q", f"--initial-branch={branch}", *(["--bare"] if bare else []), cwd=path)
+
+
+def add_remote(repo: Path, name: str, url: str) -> None:
+    run_git("remote", "add", name, url, cwd=repo)
+
+
+def commit_all(repo: Path, message: str, *, identity: Identity = Identity()) -> bool:
+    """Stage everything and commit; return False (and commit nothing) when nothing changed."""
+    run_git("add", "-A", cwd=repo, identity=identity)
+    if run_git("diff", "--cached", "--quiet", cwd=repo, check=False).returncode == 0:
+        return False
+    run_git("commit", "-q", "-m", message, cwd=repo, identity=identity)
+    return True
+
+
+def push(repo: Path, remote: str, branch: str) -> None:
+    """A plain fast-forward push: never --force."""
+    run_git("push", "-q", remote, f"HEAD:refs/heads/{branch}", cwd=repo)
+
+
+def head_rev(repo: Path, ref: str = "HEAD") -> str:
+    return run_git("rev-parse", ref, cwd=repo).stdout.strip()

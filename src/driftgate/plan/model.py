@@ -1,0 +1,185 @@
+"""Plan, Action and AttributeChange, and the plan file format.
+
+A plan is data. It records the digest of the specs it was made from and the
+state serial it saw, so apply can refuse a plan that went stale.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from driftgate.errors import PlanInvalidError
+
+PLAN_FORMAT = "driftgate-plan/v1"
+UNKNOWN = "(known after apply)"
+SENSITIVE = "(sensitive)"
+
+
+class ActionKind(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "noop"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeChange:
+    name: str
+    old: Any
+    new: Any
+    forces_replace: bool = False
+    sensitive: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "old": self.old,
+            "new": self.new,
+            "forces_replace": self.forces_replace,
+            "sensitive": self.sensitive,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One planned step for one resource address."""
+
+    index: int
+    address: str
+    module: str
+    type: str
+    action: ActionKind
+    desired: dict[str, Any] | None = None
+    prior: dict[str, Any] | None = None
+    prior_outputs: dict[str, Any] | None = None
+    depends_on: tuple[str, ...] = ()
+    changes: tuple[AttributeChange, ...] = ()
+    stateful: bool = False
+    reason: str = ""
+    adopt: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.address.rsplit(".", 1)[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "address": self.address,
+            "module": self.module,
+            "type": self.type,
+            "action": self.action.value,
+            "desired": self.desired,
+            "prior": self.prior,
+            "prior_outputs": self.prior_outputs,
+            "depends_on": list(self.depends_on),
+            "changes": [c.to_dict() for c in self.changes],
+            "stateful": self.stateful,
+            "reason": self.reason,
+            "adopt": self.adopt,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Action:
+        return cls(
+            index=int(raw["index"]),
+            address=str(raw["address"]),
+            module=str(raw["module"]),
+            type=str(raw["type"]),
+            action=ActionKind(raw["action"]),
+            desired=raw.get("desired"),
+            prior=raw.get("prior"),
+            prior_outputs=raw.get("prior_outputs"),
+            depends_on=tuple(raw.get("depends_on", ())),
+            changes=tuple(AttributeChange(**c) for c in raw.get("changes", ())),
+            stateful=bool(raw.get("stateful", False)),
+            reason=str(raw.get("reason", "")),
+            adopt=bool(raw.get("adopt", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    spec_digest: str
+    state_serial: int
+    refreshed: bool
+    created_at: str
+    actions: tuple[Action, ...]
+    errors: tuple[str, ...] = ()
+    stateful_modules: tuple[str, ...] = field(default=())
+
+    @property
+    def changes(self) -> list[Action]:
+        return [a for a in self.actions if a.action is not ActionKind.NOOP]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.action is not ActionKind.NOOP for a in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        counts = {kind.value: 0 for kind in ActionKind}
+        for action in self.actions:
+            counts[action.action.value] += 1
+        return counts
+
+    def exit_code(self) -> int:
+        """``terraform plan -detailed-exitcode``: 0 in sync, 2 changes present, 1 error."""
+        if self.errors:
+            return 1
+        return 2 if self.has_changes else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "stack": self.stack,
+            "spec_digest": self.spec_digest,
+            "state_serial": self.state_serial,
+            "refreshed": self.refreshed,
+            "created_at": self.created_at,
+            "summary": self.counts(),
+            "errors": list(self.errors),
+            "stateful_modules": list(self.stateful_modules),
+            "actions": [a.to_dict() for a in self.actions],
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Plan:
+        if raw.get("format") != PLAN_FORMAT:
+            raise PlanInvalidError(f"not a driftgate plan file (format {raw.get('format')!r})")
+        return cls(
+            stack=str(raw["stack"]),
+            spec_digest=str(raw["spec_digest"]),
+            state_serial=int(raw["state_serial"]),
+            refreshed=bool(raw["refreshed"]),
+            created_at=str(raw["created_at"]),
+            actions=tuple(Action.from_dict(a) for a in raw["actions"]),
+            errors=tuple(raw.get("errors", ())),
+            stateful_modules=tuple(raw.get("stateful_modules", ())),
+        )
+
+
+def write_plan(plan: Plan, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(plan.to_dict(), separators=(",", ":")), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_plan(path: Path) -> Plan:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanInvalidError(f"{path}: cannot read plan file: {exc.strerror}") from None
+    except ValueError as exc:
+        raise PlanInvalidError(f"{path}: plan file is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PlanInvalidError(f"{path}: plan file must hold a JSON object")
+    try:
+        return Plan.from_dict(raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanInvalidError(f"{path}: malformed plan file: {exc}") from None

@@ -1,0 +1,25 @@
+"""Recorded state as the planner and executor see it (no storage concerns)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResource:
+    """What the last apply recorded for one address.
+
+    ``attributes`` are the applied values with secret references kept as their
+    ``secret://`` text. ``uncertain`` means an action on it was in flight when a
+    run stopped, so its live state must be read before anything is decided.
+    """
+
+    address: str
+    module: str
+    type: str
+    attributes: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    uncertain: bool = False
+    run_id: str | None = None

@@ -1,0 +1,1 @@
+"""Desired specs + recorded state + live reads -> Plan. The planner never writes."""

@@ -1,0 +1,232 @@
+"""Build a Plan from the loaded stack, the recorded state and (optionally) live state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from driftgate.errors import DriftgateError
+from driftgate.plan.model import SENSITIVE, UNKNOWN, Action, ActionKind, AttributeChange, Plan
+from driftgate.plan.state import RecordedResource
+from driftgate.providers.base import Observed, Provider
+from driftgate.spec.graph import topological_order
+from driftgate.spec.loader import resource_dependencies
+from driftgate.spec.model import Resource, Stack
+from driftgate.spec.refs import OutputRef, SecretResolver, is_secret_ref, substitute_outputs
+from driftgate.spec.schema import KindSchema
+
+
+class _Unknown(Exception):
+    """A referenced output is not known until apply."""
+
+
+_UNKNOWN = object()
+
+
+def spec_digest(stack: Stack) -> str:
+    """A digest of everything the plan was computed from on the spec side."""
+    doc = {
+        "providers": stack.spec.providers,
+        "stateful": sorted(m.name for m in stack.modules if m.spec.stateful),
+        "resources": [[r.address, r.spec, list(r.depends_on)] for r in stack.resources.values()],
+    }
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class _Context:
+    stack: Stack
+    recorded: Mapping[str, RecordedResource]
+    providers: Mapping[str, Provider]
+    kinds: Mapping[str, KindSchema]
+    secrets: SecretResolver
+    refresh: bool
+    decided: dict[str, ActionKind]
+    errors: list[str]
+
+
+def build_plan(
+    stack: Stack,
+    *,
+    recorded: Mapping[str, RecordedResource],
+    providers: Mapping[str, Provider],
+    secrets: SecretResolver,
+    refresh: bool,
+    state_serial: int,
+) -> Plan:
+    kinds = {t: p.kinds()[t] for p in providers.values() for t in p.kinds()}
+    ctx = _Context(stack, recorded, providers, kinds, secrets, refresh, {}, [])
+    deps = {a: resource_dependencies(r) for a, r in stack.resources.items()}
+    actions: list[Action] = []
+    for address in topological_order(deps):
+        action = _plan_resource(ctx, stack.resources[address], tuple(deps[address]), len(actions))
+        ctx.decided[address] = action.action
+        actions.append(action)
+    actions.extend(_plan_deletes(ctx, start=len(actions)))
+    return Plan(
+        stack=stack.name,
+        spec_digest=spec_digest(stack),
+        state_serial=state_serial,
+        refreshed=refresh,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        actions=tuple(actions),
+        errors=tuple(ctx.errors),
+        stateful_modules=tuple(m.name for m in stack.modules if m.spec.stateful),
+    )
+
+
+def _stateful(stack: Stack, module: str) -> bool:
+    found = stack.module(module)
+    return bool(found and found.spec.stateful)
+
+
+def _observe(ctx: _Context, rec: RecordedResource) -> tuple[Observed | None, bool]:
+    """(current state, whether it came from a live read)."""
+    recorded = Observed(dict(rec.attributes), dict(rec.outputs))
+    if not (ctx.refresh or rec.uncertain):
+        return recorded, False
+    provider = ctx.providers.get(rec.type.split(".", 1)[0])
+    if provider is None:
+        ctx.errors.append(f"{rec.address}: provider for {rec.type} is not configured")
+        return recorded, False
+    try:
+        return provider.read(rec.type, rec.attributes, rec.outputs), True
+    except DriftgateError as exc:
+        ctx.errors.append(f"{rec.address}: refresh failed: {exc}")
+        return recorded, False
+
+
+def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: int) -> Action:
+    schema = ctx.kinds[res.type]
+    desired = schema.with_defaults(res.spec)
+    rec = ctx.recorded.get(res.address)
+    base = {
+        "index": index,
+        "address": res.address,
+        "module": res.module,
+        "type": res.type,
+        "desired": desired,
+        "depends_on": deps,
+        "stateful": _stateful(ctx.stack, res.module),
+    }
+    if rec is None:
+        return Action(action=ActionKind.CREATE, **base)  # type: ignore[arg-type]
+    current, live = _observe(ctx, rec)
+    note = f"was in flight when run {rec.run_id} stopped; read from live state" if rec.uncertain else ""
+    if current is None:
+        reason = "deleted out of band" if not rec.uncertain else "not found live after an interrupted run"
+        return Action(action=ActionKind.CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
+    changes, prior = _diff(ctx, res, schema, desired, current.attributes, live)
+    if not changes:
+        kind = ActionKind.NOOP
+    elif any(c.forces_replace for c in changes):
+        kind = ActionKind.REPLACE
+    else:
+        kind = ActionKind.UPDATE
+    if live and kind is not ActionKind.NOOP and _differs_from_record(rec, prior):
+        note = note or "live state differs from the recorded state (drift)"
+    return Action(  # type: ignore[misc]
+        action=kind,
+        prior=prior,
+        prior_outputs=current.outputs,
+        changes=tuple(changes),
+        reason=note,
+        adopt=rec.uncertain or (live and kind is ActionKind.NOOP and prior != rec.attributes),
+        **base,  # type: ignore[arg-type]
+    )
+
+
+def _differs_from_record(rec: RecordedResource, prior: dict[str, Any]) -> bool:
+    return any(rec.attributes.get(k) != v for k, v in prior.items() if v != SENSITIVE)
+
+
+def _expected(ctx: _Context, res: Resource, value: Any) -> Any:
+    def lookup(ref: OutputRef) -> Any:
+        if ctx.decided.get(ref.address) is not ActionKind.NOOP:
+            raise _Unknown
+        rec = ctx.recorded.get(ref.address)
+        if rec is None or ref.output not in rec.outputs:
+            raise _Unknown
+        return rec.outputs[ref.output]
+
+    try:
+        return substitute_outputs(value, lookup, res.module)
+    except _Unknown:
+        return _UNKNOWN
+
+
+def _diff(
+    ctx: _Context,
+    res: Resource,
+    schema: KindSchema,
+    desired: dict[str, Any],
+    current: Mapping[str, Any],
+    live: bool,
+) -> tuple[list[AttributeChange], dict[str, Any]]:
+    """Attribute changes, and the current values made safe to store and show."""
+    want: dict[str, Any] = {}
+    prior: dict[str, Any] = {}
+    for name, attr in schema.attributes.items():
+        have = current.get(name)
+        value = _expected(ctx, res, desired.get(name))
+        if is_secret_ref(value):
+            same = _secret_matches(ctx, res, value, have, live)
+            want[name] = have if same else value
+            prior[name] = value if same else SENSITIVE
+        else:
+            want[name] = value
+            prior[name] = SENSITIVE if attr.sensitive and have is not None else have
+    provider = ctx.providers[res.provider]
+    changed = provider.diff(res.type, current, {k: v for k, v in want.items()})
+    changes = [
+        AttributeChange(
+            name=name,
+            old=prior[name],
+            new=UNKNOWN if want[name] is _UNKNOWN else want[name],
+            forces_replace=schema.attributes[name].force_new,
+            sensitive=schema.attributes[name].sensitive or is_secret_ref(desired.get(name)),
+        )
+        for name in changed
+    ]
+    return changes, prior
+
+
+def _secret_matches(ctx: _Context, res: Resource, ref: str, have: Any, live: bool) -> bool:
+    if not live:
+        return bool(have == ref)
+    try:
+        return bool(have == ctx.secrets.resolve(ref))
+    except DriftgateError as exc:
+        ctx.errors.append(f"{res.address}: {exc}")
+        return True
+
+
+def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
+    gone = {a: r for a, r in ctx.recorded.items() if a not in ctx.stack.resources}
+    order = topological_order({a: list(r.depends_on) for a, r in gone.items()})
+    actions: list[Action] = []
+    for address in reversed(order):
+        rec = gone[address]
+        if ctx.providers.get(rec.type.split(".", 1)[0]) is None:
+            ctx.errors.append(f"{address}: cannot delete: provider for {rec.type} is not configured")
+            continue
+        actions.append(
+            Action(
+                index=start + len(actions),
+                address=address,
+                module=rec.module,
+                type=rec.type,
+                action=ActionKind.DELETE,
+                prior=dict(rec.attributes),
+                prior_outputs=dict(rec.outputs),
+                depends_on=rec.depends_on,
+                stateful=_stateful(ctx.stack, rec.module),
+                reason="no longer in the specs",
+            )
+        )
+    return actions

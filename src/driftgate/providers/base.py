@@ -1,0 +1,91 @@
+"""The provider contract.
+
+A provider owns resource kinds (``<provider>.<kind>``). It declares each kind's
+attribute schema, observes live state (``read``; ``import_resource`` by id),
+and carries out ``create``/``update``/``delete``. Values it receives are fully
+resolved (output references substituted, secrets resolved); values it returns
+must not contain secrets except where the kind marks them sensitive.
+
+Failures: raise ``ProviderError`` (the action is ERROR), ``CompensatedError``
+(failed, prior live state restored), ``CompensationFailedError`` or
+``ProviderTransientError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from driftgate.spec.schema import KindSchema
+
+CAP_READ = "read"
+CAP_IMPORT = "import"
+CAP_LIST = "list"
+CAP_BACKUP = "backup"
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may know of its surroundings."""
+
+    stack_dir: Path
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A resource as it exists live."""
+
+    attributes: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    capabilities: frozenset[str]
+
+    def kinds(self) -> Mapping[str, KindSchema]: ...
+
+    def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None: ...
+
+    def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
+        """The live resource identified by its recorded attributes/outputs; None if gone."""
+        ...
+
+    def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+        """Names of the attributes whose live value differs from the desired one."""
+        ...
+
+    def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def update(
+        self,
+        type_: str,
+        name: str,
+        attributes: Mapping[str, Any],
+        prior_outputs: Mapping[str, Any],
+    ) -> dict[str, Any]: ...
+
+    def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None: ...
+
+    def import_resource(self, type_: str, resource_id: str) -> Observed | None: ...
+
+
+class BaseProvider:
+    """Shared defaults: attribute-wise diff and a kinds table from ``KINDS``."""
+
+    name: str = ""
+    capabilities: frozenset[str] = frozenset({CAP_READ})
+    KINDS: tuple[KindSchema, ...] = ()
+
+    def kinds(self) -> Mapping[str, KindSchema]:
+        return {k.type: k for k in self.KINDS}
+
+    def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
+        return None
+
+    def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+        schema = self.kinds()[type_]
+        return [n for n in schema.attributes if current.get(n) != desired.get(n)]

@@ -1,0 +1,165 @@
+"""The ``file`` provider: real files and directories under a configured root.
+
+Every path is contained under the root after resolution, so neither ``..``
+nor a symlink can make driftgate write outside it. Writes are atomic
+(temporary file, then rename), so a failed update leaves the old file whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from driftgate.errors import ProviderConfigError, ProviderError, UnsafePathError
+from driftgate.providers.base import CAP_IMPORT, CAP_READ, BaseProvider, Observed, ProviderContext
+from driftgate.security.paths import contain
+from driftgate.spec.schema import AttributeSchema, KindSchema
+
+FILE = "file.file"
+DIRECTORY = "file.directory"
+
+
+def _mode_text(mode: int) -> str:
+    return f"{stat.S_IMODE(mode):04o}"
+
+
+def _parse_mode(value: Any) -> int:
+    try:
+        mode = int(str(value), 8)
+    except ValueError:
+        raise ProviderError(f"invalid mode {value!r}: expected an octal string such as '0644'") from None
+    if not 0 <= mode <= 0o7777:
+        raise ProviderError(f"invalid mode {value!r}")
+    return mode
+
+
+class FileProvider(BaseProvider):
+    name = "file"
+    capabilities = frozenset({CAP_READ, CAP_IMPORT})
+    KINDS = (
+        KindSchema(
+            type=FILE,
+            description="A regular file with text content.",
+            attributes={
+                "path": AttributeSchema(required=True, force_new=True, path=True),
+                "content": AttributeSchema(default=""),
+                "mode": AttributeSchema(default="0644"),
+            },
+            outputs=("path", "sha256", "size"),
+        ),
+        KindSchema(
+            type=DIRECTORY,
+            description="A directory.",
+            attributes={
+                "path": AttributeSchema(required=True, force_new=True, path=True),
+                "mode": AttributeSchema(default="0755"),
+            },
+            outputs=("path",),
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._root: Path | None = None
+
+    def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
+        unknown = set(config) - {"root"}
+        if unknown:
+            raise ProviderConfigError(f"file provider: unknown field(s) {', '.join(sorted(unknown))}")
+        root = config.get("root")
+        if not isinstance(root, str) or not root:
+            raise ProviderConfigError("file provider: 'root' is required (a directory path)")
+        path = Path(root)
+        if ".." in path.parts:
+            raise ProviderConfigError("file provider: 'root' must not contain '..'")
+        self._root = path if path.is_absolute() else ctx.stack_dir / path
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            raise ProviderConfigError("file provider is not configured")
+        return self._root
+
+    def _path(self, relative: Any) -> Path:
+        try:
+            return contain(self.root, str(relative))
+        except UnsafePathError as exc:
+            raise ProviderError(str(exc)) from None
+
+    def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
+        return self.import_resource(type_, str(attributes["path"]))
+
+    def import_resource(self, type_: str, resource_id: str) -> Observed | None:
+        path = self._path(resource_id)
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ProviderError(f"{resource_id}: cannot stat: {exc.strerror}") from None
+        if type_ == DIRECTORY:
+            if not stat.S_ISDIR(info.st_mode):
+                return None
+            attrs = {"path": resource_id, "mode": _mode_text(info.st_mode)}
+            return Observed(attrs, {"path": str(path)})
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        data = path.read_bytes()
+        try:
+            content: str | None = data.decode("utf-8")
+        except UnicodeDecodeError:
+            content = None
+        attrs = {"path": resource_id, "content": content, "mode": _mode_text(info.st_mode)}
+        return Observed(attrs, _file_outputs(path, data))
+
+    def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        path = self._path(attributes["path"])
+        mode = _parse_mode(attributes.get("mode", "0755" if type_ == DIRECTORY else "0644"))
+        try:
+            if type_ == DIRECTORY:
+                path.mkdir(parents=True, exist_ok=True)
+                path.chmod(mode)
+                return {"path": str(path)}
+            return _write_atomic(path, str(attributes.get("content", "")), mode)
+        except OSError as exc:
+            raise ProviderError(f"{attributes['path']}: {exc.strerror}") from None
+
+    def update(
+        self, type_: str, name: str, attributes: Mapping[str, Any], prior_outputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return self.create(type_, name, attributes)
+
+    def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+        path = self._path(attributes["path"])
+        try:
+            if type_ == DIRECTORY:
+                path.rmdir()
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise ProviderError(f"{attributes['path']}: cannot delete: {exc.strerror}") from None
+
+
+def _file_outputs(path: Path, data: bytes) -> dict[str, Any]:
+    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def _write_atomic(path: Path, content: str, mode: int) -> dict[str, Any]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return _file_outputs(path, data)

@@ -1,0 +1,66 @@
+"""Scrub credentials and resolved secret values from any text driftgate emits.
+
+Known token shapes are always scrubbed; values registered at run time (every
+resolved ``secret://`` value) are scrubbed for the life of the process, along
+with their base64 forms.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+
+REDACTED = "[REDACTED]"
+
+_TOKEN_PATTERNS = re.compile(
+    r"(?:gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_[A-Za-z0-9_]{20,}"
+    r"|glpat-[A-Za-z0-9_\-]{20,}"
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16})"
+)
+_MIN_SECRET_LEN = 4
+
+
+class Redactor:
+    """Thread-safe registry of secret values plus the fixed token patterns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def register(self, value: str) -> None:
+        if len(value) < _MIN_SECRET_LEN:
+            return
+        forms = {value, value.strip()}
+        raw = value.encode()
+        forms.add(base64.b64encode(raw).decode().rstrip("="))
+        forms.add(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+        with self._lock:
+            self._values |= {f for f in forms if len(f) >= _MIN_SECRET_LEN}
+            self._pattern = None
+
+    def redact(self, text: str) -> str:
+        text = _TOKEN_PATTERNS.sub(REDACTED, text)
+        pattern = self._compiled()
+        return pattern.sub(REDACTED, text) if pattern is not None else text
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._values:
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            return self._pattern
+
+
+_default = Redactor()
+
+
+def register_secret(value: str) -> None:
+    """Scrub this value (and its base64 forms) from all output from now on."""
+    _default.register(value)
+
+
+def redact(text: str) -> str:
+    return _default.redact(text)

@@ -1,0 +1,1 @@
+"""Use cases shared by the edges (CLI now; API and jobs later). They own transactions."""

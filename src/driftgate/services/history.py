@@ -1,0 +1,102 @@
+"""Read models for past runs, their ledgers, and recorded state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from driftgate.errors import NotFoundError
+from driftgate.services.locking import pid_alive
+from driftgate.services.workspace import Workspace
+from driftgate.store import repositories as repo
+
+UNCERTAIN = "UNCERTAIN"
+NOT_STARTED = "NOT_STARTED"
+
+
+def _run_status(ws: Workspace, run: repo.RunRow, locked_run: str | None) -> str:
+    """A 'running' run whose process is gone (or whose lock was broken) was interrupted."""
+    if run.status != "running":
+        return run.status
+    if locked_run != run.id:
+        return "interrupted"
+    if run.host == ws.settings.hostname and run.pid and not pid_alive(run.pid):
+        return "interrupted"
+    return "running"
+
+
+def _locked_run(session: Any, stack: str) -> str | None:
+    row = repo.find_stack(session, stack)
+    lock = repo.get_lock(session, row.id) if row else None
+    return lock.run_id if lock else None
+
+
+def list_runs(ws: Workspace, *, stack: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    with ws.transaction() as session:
+        rows = repo.list_runs(session, stack=stack, limit=limit)
+        locks = {name: _locked_run(session, name) for name in {r.stack for r in rows}}
+    return [{**asdict(r), "status": _run_status(ws, r, locks[r.stack])} for r in rows]
+
+
+def show_run(ws: Workspace, run_id: str) -> dict[str, Any]:
+    with ws.transaction() as session:
+        run = repo.find_run(session, run_id)
+        if run is None:
+            raise NotFoundError(f"no run matches {run_id!r} (give at least 4 characters of its id)")
+        outcomes = repo.run_outcomes(session, run.id)
+        locked = _locked_run(session, run.stack)
+    ledger = [_ledger_entry(o) for o in outcomes]
+    return {**asdict(run), "status": _run_status(ws, run, locked), "ledger": ledger}
+
+
+def _ledger_entry(row: dict[str, Any]) -> dict[str, Any]:
+    status = row["status"]
+    if row["phase"] == "in_flight":
+        status = UNCERTAIN
+    elif row["phase"] == "pending":
+        status = NOT_STARTED
+    return {
+        "index": row["idx"],
+        "address": row["address"],
+        "action": row["action"],
+        "status": status,
+        "phase": row["phase"],
+        "error": row["error"],
+        "outputs": row["outputs"],
+        "attempted": row["attempted"],
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+    }
+
+
+def list_state(ws: Workspace, stack: str) -> list[dict[str, Any]]:
+    with ws.transaction() as session:
+        row = repo.find_stack(session, stack)
+        if row is None:
+            raise NotFoundError(f"no stack named {stack!r} in this store")
+        states = repo.load_state(session, row.id)
+    return [_state_entry(r) for r in sorted(states.values(), key=lambda r: r.address)]
+
+
+def show_state(ws: Workspace, stack: str, address: str) -> dict[str, Any]:
+    with ws.transaction() as session:
+        row = repo.find_stack(session, stack)
+        if row is None:
+            raise NotFoundError(f"no stack named {stack!r} in this store")
+        found = repo.get_state(session, row.id, address)
+    if found is None:
+        raise NotFoundError(f"no recorded state for {address} in stack {stack!r}")
+    return _state_entry(found)
+
+
+def _state_entry(r: Any) -> dict[str, Any]:
+    return {
+        "address": r.address,
+        "module": r.module,
+        "type": r.type,
+        "status": "uncertain" if r.uncertain else "applied",
+        "attributes": r.attributes,
+        "outputs": r.outputs,
+        "depends_on": list(r.depends_on),
+        "run_id": r.run_id,
+    }

@@ -1,0 +1,95 @@
+"""The store-backed ledger sink: every batch the executor reports is one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from driftgate.apply.executor import Finished, Started
+from driftgate.apply.result import ActionStatus
+from driftgate.plan.model import ActionKind
+from driftgate.services.workspace import Workspace
+from driftgate.store import repositories as repo
+
+
+class StoreSink:
+    """Marks actions in flight (and their resources uncertain) before any provider call,
+    then records outcomes and applied state as they finish."""
+
+    def __init__(self, ws: Workspace, *, stack_id: int, run_id: str) -> None:
+        self._ws = ws
+        self._stack_id = stack_id
+        self._run_id = run_id
+
+    def record(self, *, started: Sequence[Started], finished: Sequence[Finished]) -> None:
+        if not started and not finished:
+            return
+        with self._ws.transaction() as session:
+            changed = self._record_finished(session, finished)
+            changed |= self._record_started(session, started)
+            if changed:
+                repo.bump_serial(session, self._stack_id)
+
+    def _record_started(self, session: Any, started: Sequence[Started]) -> bool:
+        if not started:
+            return False
+        repo.mark_in_flight(session, self._run_id, [s.action.index for s in started])
+        creates = [s for s in started if s.action.action is ActionKind.CREATE and not s.action.adopt]
+        repo.upsert_states(
+            session,
+            self._stack_id,
+            self._run_id,
+            (
+                repo.StateWrite(
+                    address=s.action.address,
+                    module=s.action.module,
+                    type=s.action.type,
+                    attributes=s.attributes or {},
+                    outputs={},
+                    depends_on=s.action.depends_on,
+                    status=repo.UNCERTAIN,
+                )
+                for s in creates
+            ),
+        )
+        others = [s.action.address for s in started if s not in creates]
+        repo.mark_uncertain(session, self._stack_id, self._run_id, others)
+        return True
+
+    def _record_finished(self, session: Any, finished: Sequence[Finished]) -> bool:
+        if not finished:
+            return False
+        repo.finish_outcomes(session, self._run_id, [_outcome_row(f) for f in finished])
+        ok = [f for f in finished if f.outcome.status is ActionStatus.SUCCESS]
+        deleted = [f.action.address for f in ok if f.action.action is ActionKind.DELETE]
+        writes = [
+            repo.StateWrite(
+                address=f.action.address,
+                module=f.action.module,
+                type=f.action.type,
+                attributes=f.attributes,
+                outputs=f.outcome.outputs,
+                depends_on=f.action.depends_on,
+                status=repo.APPLIED,
+            )
+            for f in ok
+            if f.attributes is not None and f.action.action is not ActionKind.DELETE
+        ]
+        repo.delete_states(session, self._stack_id, deleted)
+        repo.upsert_states(session, self._stack_id, self._run_id, writes)
+        return bool(deleted or writes)
+
+
+def _outcome_row(f: Finished) -> dict[str, Any]:
+    o = f.outcome
+    return {
+        "idx": o.index,
+        "address": o.address,
+        "action": o.action,
+        "status": o.status.value,
+        "error": o.error,
+        "outputs": o.outputs,
+        "attempted": o.attempted,
+        "started_at": o.started_at,
+        "finished_at": o.finished_at,
+    }

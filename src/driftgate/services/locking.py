@@ -1,0 +1,83 @@
+"""The stack lock: two applies of one stack never overlap."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from driftgate.errors import NotFoundError, StackLockedError, TerminalError
+from driftgate.services.workspace import Workspace
+from driftgate.store import repositories as repo
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    stack_id: int
+    run_id: str
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def describe_holder(ws: Workspace, lock: repo.LockRow) -> str:
+    since = datetime.fromtimestamp(lock.acquired_at, UTC).isoformat(timespec="seconds")
+    text = f"run {lock.run_id} by {lock.holder} (pid {lock.pid} on {lock.host}, since {since})"
+    if lock.host == ws.settings.hostname and not pid_alive(lock.pid):
+        text += "; that process is gone, so the lock is stale"
+    return text
+
+
+@contextmanager
+def stack_lock(ws: Workspace, *, stack_id: int, stack_name: str, run_id: str) -> Iterator[HeldLock]:
+    holder = ws.settings.actor
+    with ws.transaction() as session:
+        found = repo.try_lock(
+            session, stack_id=stack_id, run_id=run_id, holder=holder, pid=os.getpid(), host=ws.settings.hostname
+        )
+    if found is not None:
+        raise StackLockedError(
+            f"stack {stack_name!r} is locked by {describe_holder(ws, found)}. "
+            f"If no run is active, break it with: driftgate lock break {stack_name}"
+        )
+    try:
+        yield HeldLock(stack_id, run_id)
+    finally:
+        with ws.transaction() as session:
+            repo.release_lock(session, stack_id, run_id)
+
+
+def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:
+    """Remove a stack's lock; refuse while its holder is alive on this host unless forced."""
+    with ws.transaction() as session:
+        stack = repo.find_stack(session, stack_name)
+        if stack is None:
+            raise NotFoundError(f"no stack named {stack_name!r} in this store")
+        lock = repo.get_lock(session, stack.id)
+        if lock is None:
+            raise NotFoundError(f"stack {stack_name!r} is not locked")
+        alive_here = lock.host == ws.settings.hostname and pid_alive(lock.pid)
+        if alive_here and not force:
+            raise TerminalError(
+                f"the holder of the lock is still running ({describe_holder(ws, lock)}); use --force to break it anyway"
+            )
+        repo.release_lock(session, stack.id, None)
+        if lock.run_id:
+            repo.mark_run_interrupted(session, lock.run_id)
+        return lock
+
+
+def lock_status(ws: Workspace, stack_name: str) -> str | None:
+    with ws.transaction() as session:
+        stack = repo.find_stack(session, stack_name)
+        lock = repo.get_lock(session, stack.id) if stack else None
+        return describe_holder(ws, lock) if lock else None

@@ -1,0 +1,149 @@
+"""Plan and apply use cases: plan a stack, then apply a plan under the stack lock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from driftgate.apply.executor import Executor, ProgressCallback
+from driftgate.apply.hooks import ApplyHooks
+from driftgate.apply.result import ApplyResult, is_full_success
+from driftgate.errors import PlanInvalidError, StalePlanError
+from driftgate.plan.model import Plan
+from driftgate.planner.planner import build_plan, spec_digest
+from driftgate.providers.base import Provider
+from driftgate.services.ledger import StoreSink
+from driftgate.services.locking import stack_lock
+from driftgate.services.workspace import Workspace
+from driftgate.spec.model import Stack
+from driftgate.store import repositories as repo
+
+
+@dataclass(frozen=True)
+class PlannedStack:
+    stack: Stack
+    plan: Plan
+    stack_id: int
+    providers: dict[str, Provider]
+
+
+def plan_stack(ws: Workspace, directory: Path, *, refresh: bool = True) -> PlannedStack:
+    stack = ws.load_stack(directory)
+    providers = ws.providers_for(stack)
+    with ws.transaction() as session:
+        row = repo.ensure_stack(session, stack.name, str(stack.directory))
+        recorded = repo.load_state(session, row.id)
+        serial = repo.state_serial(session, row.id)
+    plan = build_plan(
+        stack, recorded=recorded, providers=providers, secrets=ws.secrets(), refresh=refresh, state_serial=serial
+    )
+    return PlannedStack(stack, plan, row.id, providers)
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    run_id: str
+    plan: Plan
+    result: ApplyResult
+
+    @property
+    def full_success(self) -> bool:
+        return is_full_success(self.result)
+
+
+class ApplySession:
+    """Holds the stack lock from planning (or checking a saved plan) to the end of apply."""
+
+    def __init__(self, ws: Workspace, planned: PlannedStack, run_id: str) -> None:
+        self.ws = ws
+        self.planned = planned
+        self.run_id = run_id
+
+    @property
+    def plan(self) -> Plan:
+        return self.planned.plan
+
+    def execute(
+        self,
+        *,
+        parallelism: int | None = None,
+        hooks: ApplyHooks | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ApplyReport:
+        plan = self.plan
+        if plan.errors:
+            raise PlanInvalidError("the plan has errors; fix them and plan again")
+        stack_id = self.planned.stack_id
+        with self.ws.transaction() as session:
+            repo.create_run(
+                session,
+                run_id=self.run_id,
+                stack_id=stack_id,
+                kind="apply",
+                actor=self.ws.settings.actor,
+                pid=os.getpid(),
+                host=self.ws.settings.hostname,
+            )
+            repo.insert_pending_outcomes(
+                session, self.run_id, [(a.index, a.address, a.action.value) for a in plan.actions]
+            )
+            known = {a: r.outputs for a, r in repo.load_state(session, stack_id).items()}
+        executor = Executor(
+            providers=self.planned.providers,
+            secrets=self.ws.secrets(),
+            known_outputs=known,
+            parallelism=parallelism or self.ws.settings.parallelism,
+            action_timeout=self.ws.settings.action_timeout,
+            sink=StoreSink(self.ws, stack_id=stack_id, run_id=self.run_id),
+            hooks=hooks,
+            progress=progress,
+        )
+        result = executor.run(plan)
+        status = "succeeded" if is_full_success(result) else "partial"
+        with self.ws.transaction() as session:
+            repo.finish_run(
+                session,
+                self.run_id,
+                status=status,
+                action_count=result.action_count,
+                summary=_summary(plan, result),
+                errors=list(result.errors),
+            )
+        return ApplyReport(self.run_id, plan, result)
+
+
+def _summary(plan: Plan, result: ApplyResult) -> dict[str, object]:
+    statuses: dict[str, int] = {}
+    for outcome in result.actions:
+        statuses[outcome.status.value] = statuses.get(outcome.status.value, 0) + 1
+    return {"planned": plan.counts(), "outcomes": statuses, "full_success": is_full_success(result)}
+
+
+@contextmanager
+def apply_session(
+    ws: Workspace, directory: Path, *, saved_plan: Plan | None = None, refresh: bool = True
+) -> Iterator[ApplySession]:
+    """Lock the stack, then plan it (or check that the saved plan is still current)."""
+    stack = ws.load_stack(directory)
+    with ws.transaction() as session:
+        row = repo.ensure_stack(session, stack.name, str(stack.directory))
+    run_id = str(uuid.uuid4())
+    with stack_lock(ws, stack_id=row.id, stack_name=stack.name, run_id=run_id):
+        planned = plan_stack(ws, directory, refresh=refresh and saved_plan is None)
+        if saved_plan is not None:
+            _check_fresh(saved_plan, planned)
+            planned = PlannedStack(planned.stack, saved_plan, planned.stack_id, planned.providers)
+        yield ApplySession(ws, planned, run_id)
+
+
+def _check_fresh(saved: Plan, current: PlannedStack) -> None:
+    if saved.stack != current.stack.name:
+        raise StalePlanError(f"the plan is for stack {saved.stack!r}, not {current.stack.name!r}")
+    if saved.spec_digest != spec_digest(current.stack):
+        raise StalePlanError("the specs changed since this plan was made; plan again")
+    if saved.state_serial != current.plan.state_serial:
+        raise StalePlanError("the recorded state changed since this plan was made (another apply ran); plan again")

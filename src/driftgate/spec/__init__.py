@@ -1,0 +1,1 @@
+"""The spec model, safe YAML loading, the canonical serializer and secret references."""

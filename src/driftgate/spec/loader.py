@@ -1,0 +1,273 @@
+"""Load a stack directory and validate it, collecting every problem at once.
+
+The loader is pure: the kinds' attribute schemas come in through ``kinds``, a
+lookup the caller builds from the provider registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from driftgate.errors import Problem, SpecError
+from driftgate.security.paths import check_relative_path
+from driftgate.spec.graph import find_cycle
+from driftgate.spec.model import (
+    STACK_FILE,
+    Module,
+    ModuleSpec,
+    Resource,
+    Stack,
+    StackSpec,
+    address_of,
+)
+from driftgate.spec.refs import (
+    check_secret_ref,
+    is_secret_ref,
+    iter_strings,
+    malformed_interpolations,
+    output_refs,
+)
+from driftgate.spec.schema import KindSchema
+from driftgate.spec.yamlsafe import LoadedYaml, YamlError, load_yaml
+
+KindLookup = Callable[[str], KindSchema | None]
+M = TypeVar("M", bound=BaseModel)
+
+
+Loc = tuple[str | int, ...]
+
+
+class _Collector:
+    """Problems found so far; locations inside a document become lines at the end."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.documents: dict[str, LoadedYaml] = {}
+        self._located: list[tuple[str, Loc, str, str]] = []
+
+    def add(self, path: str, line: int, field: str, reason: str) -> None:
+        self.problems.append(Problem(path, line, field, reason))
+
+    def at(self, path: str, loc: Loc, field: str, reason: str) -> None:
+        self._located.append((path, loc, field, reason))
+
+    def finish(self) -> list[Problem]:
+        for path, loc, field, reason in self._located:
+            doc = self.documents.get(path)
+            self.add(path, doc.line_of(loc) if doc else 0, field, reason)
+        self._located.clear()
+        return self.problems
+
+
+def load_stack(
+    directory: Path,
+    *,
+    kinds: KindLookup,
+    providers: Iterable[str],
+    max_bytes: int = 16 * 1024 * 1024,
+) -> Stack:
+    """Load and validate the stack in ``directory``; raise SpecError listing every problem."""
+    out = _Collector()
+    stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, max_bytes)
+    if stack_spec is None:
+        raise SpecError(out.problems)
+    modules = _load_modules(directory, stack_spec, out, max_bytes)
+    resources = _collect_resources(modules, out)
+    _check_resources(resources, stack_spec, set(providers), kinds, out)
+    if out.finish():
+        raise SpecError(out.problems)
+    return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
+
+
+def _load_model(
+    root: Path, relative: str, model: type[M], out: _Collector, max_bytes: int
+) -> M | None:
+    try:
+        raw = (root / relative).read_bytes()
+    except OSError as exc:
+        out.add(relative, 0, "file", f"cannot read: {exc.strerror}")
+        return None
+    try:
+        loaded = load_yaml(raw, max_bytes=max_bytes)
+    except YamlError as exc:
+        out.add(relative, exc.line, "yaml", exc.reason)
+        return None
+    if not isinstance(loaded.data, dict):
+        out.add(relative, loaded.line_of(()), "document", "must be a mapping")
+        return None
+    out.documents[relative] = loaded
+    try:
+        return model.model_validate(loaded.data)
+    except ValidationError as exc:
+        _report_validation(relative, loaded, exc, out)
+        return None
+
+
+def _report_validation(relative: str, loaded: LoadedYaml, exc: ValidationError, out: _Collector) -> None:
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        field = _dotted(loc) or "document"
+        reason = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        out.add(relative, loaded.line_of(loc), field, reason)
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _module_files(directory: Path, stack: StackSpec, out: _Collector) -> list[str]:
+    files: list[str] = []
+    for index, entry in enumerate(stack.modules):
+        reason = check_relative_path(entry)
+        if reason is not None:
+            out.at(STACK_FILE, ("modules", index), f"modules[{index}]", f"unsafe path {entry!r}: {reason}")
+            continue
+        target = directory / entry
+        if not target.resolve().is_relative_to(directory.resolve()):
+            out.at(STACK_FILE, ("modules", index), f"modules[{index}]", f"{entry!r} resolves outside the stack")
+        elif target.is_dir():
+            found = sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml"))
+            files.extend(str(p.relative_to(directory)) for p in found)
+        elif target.is_file():
+            files.append(entry)
+        else:
+            out.at(STACK_FILE, ("modules", index), f"modules[{index}]", f"{entry!r} does not exist")
+    return files
+
+
+def _load_modules(directory: Path, stack: StackSpec, out: _Collector, max_bytes: int) -> list[Module]:
+    modules: list[Module] = []
+    seen: dict[str, str] = {}
+    for relative in _module_files(directory, stack, out):
+        spec = _load_model(directory, relative, ModuleSpec, out, max_bytes)
+        if spec is None:
+            continue
+        if spec.name in seen:
+            out.at(relative, ("name",), "name", f"duplicate module name {spec.name!r} (also in {seen[spec.name]})")
+            continue
+        seen[spec.name] = relative
+        modules.append(Module(spec=spec, source=relative))
+    return modules
+
+
+def _collect_resources(modules: list[Module], out: _Collector) -> dict[str, Resource]:
+    resources: dict[str, Resource] = {}
+    for module in modules:
+        for index, res in enumerate(module.spec.resources):
+            address = address_of(module.name, res.type, res.name)
+            if address in resources:
+                out.at(module.source, ("resources", index, "name"), address, "duplicate address")
+                continue
+            resources[address] = Resource(
+                address=address,
+                module=module.name,
+                type=res.type,
+                name=res.name,
+                spec=res.spec,
+                depends_on=tuple(_qualify(d, module.name) for d in res.depends_on),
+                source=module.source,
+                index=index,
+            )
+    return resources
+
+
+def _qualify(reference: str, module: str) -> str:
+    return reference if "/" in reference else f"{module}/{reference}"
+
+
+def _check_resources(
+    resources: dict[str, Resource],
+    stack: StackSpec,
+    providers: set[str],
+    kinds: KindLookup,
+    out: _Collector,
+) -> None:
+    edges: dict[str, list[str]] = {}
+    for res in resources.values():
+        where = (res.source, _loc(res, "type"), f"{res.address}.type")
+        if res.provider not in providers:
+            out.at(*where, f"unknown provider {res.provider!r}")
+        elif res.provider not in stack.providers:
+            out.at(*where, f"provider {res.provider!r} is not configured in {STACK_FILE}")
+        schema = kinds(res.type)
+        if schema is None and res.provider in providers:
+            out.at(*where, f"unknown resource type {res.type!r}")
+        if schema is not None:
+            _check_attributes(res, schema, out)
+        edges[res.address] = _check_references(res, resources, kinds, out)
+    cycle = find_cycle(edges)
+    if cycle:
+        first = resources[cycle[0]]
+        out.at(first.source, _loc(first, "depends_on"), first.address, "dependency cycle: " + " -> ".join(cycle))
+
+
+def _check_attributes(res: Resource, schema: KindSchema, out: _Collector) -> None:
+    for key, value in res.spec.items():
+        attr = schema.attributes.get(key)
+        field = f"{res.address}.spec.{key}"
+        loc = _loc(res, "spec", key)
+        if attr is None:
+            out.at(res.source, loc, field, "unknown field")
+            continue
+        if is_secret_ref(value) or (isinstance(value, str) and output_refs(value, res.module)):
+            continue
+        error = attr.type_error(value)
+        if error:
+            out.at(res.source, loc, field, error)
+        elif attr.path and isinstance(value, str):
+            reason = check_relative_path(value)
+            if reason:
+                out.at(res.source, loc, field, f"unsafe path {value!r}: {reason}")
+    for key, attr in schema.attributes.items():
+        if attr.required and key not in res.spec:
+            out.at(res.source, _loc(res, "spec"), f"{res.address}.spec.{key}", "required field is missing")
+
+
+def _check_references(
+    res: Resource, resources: dict[str, Resource], kinds: KindLookup, out: _Collector
+) -> list[str]:
+    targets: list[str] = []
+    for dep in res.depends_on:
+        if dep not in resources:
+            out.at(res.source, _loc(res, "depends_on"), f"{res.address}.depends_on", f"unknown resource {dep}")
+        else:
+            targets.append(dep)
+    for loc, text in iter_strings(res.spec):
+        field = f"{res.address}.spec.{_dotted(loc)}"
+        where = (res.source, _loc(res, "spec", *loc), field)
+        if is_secret_ref(text):
+            reason = check_secret_ref(text)
+            if reason:
+                out.at(*where, reason)
+            continue
+        for bad in malformed_interpolations(text):
+            out.at(*where, f"malformed reference {bad}")
+        for ref in output_refs(text, res.module):
+            target = resources.get(ref.address)
+            if target is None:
+                out.at(*where, f"reference to unknown resource {ref.address}")
+                continue
+            schema = kinds(target.type)
+            if schema is not None and ref.output not in schema.outputs:
+                out.at(*where, f"{target.type} has no output {ref.output!r}")
+            targets.append(ref.address)
+    return targets
+
+
+def resource_dependencies(res: Resource) -> list[str]:
+    """Explicit ``depends_on`` plus every resource referenced from the spec."""
+    deps = list(res.depends_on)
+    for _, text in iter_strings(res.spec):
+        deps.extend(r.address for r in output_refs(text, res.module))
+    return list(dict.fromkeys(deps))
+
+
+def _loc(res: Resource, *rest: str | int) -> Loc:
+    return ("resources", res.index, *rest)

@@ -1,0 +1,92 @@
+"""The authored spec format (``apiVersion: driftgate/v1``) and the loaded stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftgate.spec.refs import NAME_PATTERN, TYPE_PATTERN
+
+API_VERSION = "driftgate/v1"
+STACK_FILE = "stack.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ResourceSpec(_Strict):
+    type: str = Field(pattern=rf"^{TYPE_PATTERN}$")
+    name: str = Field(pattern=rf"^{NAME_PATTERN}$", max_length=128)
+    spec: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class ModuleSpec(_Strict):
+    apiVersion: Literal["driftgate/v1"]  # noqa: N815 - the field name users write
+    kind: Literal["Module"]
+    name: str = Field(pattern=rf"^{NAME_PATTERN}$", max_length=64)
+    description: str = ""
+    stateful: bool = False
+    resources: list[ResourceSpec] = Field(default_factory=list)
+
+
+class StackSpec(_Strict):
+    apiVersion: Literal["driftgate/v1"]  # noqa: N815
+    kind: Literal["Stack"]
+    name: str = Field(pattern=rf"^{NAME_PATTERN}$", max_length=64)
+    description: str = ""
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    modules: list[str] = Field(default_factory=lambda: ["modules"], min_length=1)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as the planner sees it: authored spec plus where it came from."""
+
+    address: str
+    module: str
+    type: str
+    name: str
+    spec: dict[str, Any]
+    depends_on: tuple[str, ...]
+    source: str
+    index: int
+
+    @property
+    def provider(self) -> str:
+        return self.type.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Module:
+    spec: ModuleSpec
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A loaded, validated stack: every resource by address, in authored order."""
+
+    directory: Path
+    spec: StackSpec
+    modules: tuple[Module, ...]
+    resources: dict[str, Resource]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def module(self, name: str) -> Module | None:
+        return next((m for m in self.modules if m.name == name), None)
+
+
+def address_of(module: str, type_: str, name: str) -> str:
+    return f"{module}/{type_}.{name}"

@@ -1,0 +1,57 @@
+"""What a resource kind accepts: its attributes and outputs (declared by providers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AttrType = Literal["string", "integer", "boolean", "number", "map", "list", "any"]
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "boolean": (bool,),
+    "number": (int, float),
+    "map": (dict,),
+    "list": (list,),
+}
+
+
+@dataclass(frozen=True)
+class AttributeSchema:
+    """One input attribute of a resource kind."""
+
+    type: AttrType = "string"
+    required: bool = False
+    default: Any = None
+    force_new: bool = False
+    sensitive: bool = False
+    path: bool = False
+    description: str = ""
+
+    def type_error(self, value: Any) -> str | None:
+        """Why ``value`` does not fit this attribute's type, or None."""
+        if self.type == "any" or value is None:
+            return None
+        expected = _PYTHON_TYPES[self.type]
+        if isinstance(value, bool) and self.type in ("integer", "number"):
+            return f"expected {self.type}, got boolean"
+        if not isinstance(value, expected):
+            return f"expected {self.type}, got {type(value).__name__}"
+        return None
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    """A resource kind: ``<provider>.<kind>`` with attributes and computed outputs."""
+
+    type: str
+    attributes: dict[str, AttributeSchema]
+    outputs: tuple[str, ...] = ()
+    description: str = ""
+    sensitive_outputs: frozenset[str] = field(default_factory=frozenset)
+
+    def with_defaults(self, spec: dict[str, Any]) -> dict[str, Any]:
+        merged = {k: a.default for k, a in self.attributes.items() if a.default is not None}
+        merged.update(spec)
+        return merged

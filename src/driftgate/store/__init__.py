@@ -1,0 +1,1 @@
+"""The state store: SQLAlchemy tables, repositories (which never commit), migrations."""

@@ -1,0 +1,331 @@
+"""Repositories: queries and writes over a Session. They flush; they never commit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from driftgate.plan.state import RecordedResource
+from driftgate.store.tables import action_outcomes, resource_states, runs, stack_locks, stacks
+
+APPLIED = "applied"
+UNCERTAIN = "uncertain"
+
+
+def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
+
+
+# -- stacks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackRow:
+    id: int
+    name: str
+    directory: str
+    state_serial: int
+
+
+def ensure_stack(session: Session, name: str, directory: str) -> StackRow:
+    row = session.execute(select(stacks).where(stacks.c.name == name)).first()
+    if row is None:
+        now = time.time()
+        try:
+            with session.begin_nested():
+                session.execute(
+                    stacks.insert().values(
+                        name=name, directory=directory, state_serial=0, created_at=now, updated_at=now
+                    )
+                )
+        except IntegrityError:
+            pass  # created concurrently
+        row = session.execute(select(stacks).where(stacks.c.name == name)).one()
+    elif row.directory != directory:
+        session.execute(update(stacks).where(stacks.c.id == row.id).values(directory=directory))
+    return StackRow(row.id, row.name, directory, row.state_serial)
+
+
+def find_stack(session: Session, name: str) -> StackRow | None:
+    row = session.execute(select(stacks).where(stacks.c.name == name)).first()
+    return StackRow(row.id, row.name, row.directory, row.state_serial) if row else None
+
+
+def list_stacks(session: Session) -> list[StackRow]:
+    rows = session.execute(select(stacks).order_by(stacks.c.name)).all()
+    return [StackRow(r.id, r.name, r.directory, r.state_serial) for r in rows]
+
+
+def bump_serial(session: Session, stack_id: int) -> None:
+    session.execute(
+        update(stacks)
+        .where(stacks.c.id == stack_id)
+        .values(state_serial=stacks.c.state_serial + 1, updated_at=time.time())
+    )
+
+
+def state_serial(session: Session, stack_id: int) -> int:
+    return int(session.execute(select(stacks.c.state_serial).where(stacks.c.id == stack_id)).scalar_one())
+
+
+# -- resource state ------------------------------------------------------------
+
+
+def load_state(session: Session, stack_id: int) -> dict[str, RecordedResource]:
+    rows = session.execute(select(resource_states).where(resource_states.c.stack_id == stack_id)).all()
+    return {r.address: _recorded(r) for r in rows}
+
+
+def _recorded(r: Row[Any]) -> RecordedResource:
+    return RecordedResource(
+        address=r.address,
+        module=r.module,
+        type=r.type,
+        attributes=r.attributes,
+        outputs=r.outputs,
+        depends_on=tuple(r.depends_on),
+        uncertain=r.status == UNCERTAIN,
+        run_id=r.run_id,
+    )
+
+
+def get_state(session: Session, stack_id: int, address: str) -> RecordedResource | None:
+    row = session.execute(
+        select(resource_states).where(
+            and_(resource_states.c.stack_id == stack_id, resource_states.c.address == address)
+        )
+    ).first()
+    return _recorded(row) if row else None
+
+
+@dataclass(frozen=True)
+class StateWrite:
+    address: str
+    module: str
+    type: str
+    attributes: dict[str, Any]
+    outputs: dict[str, Any]
+    depends_on: Sequence[str]
+    status: str
+
+
+def upsert_states(session: Session, stack_id: int, run_id: str, writes: Iterable[StateWrite]) -> None:
+    now = time.time()
+    rows = [
+        {
+            "stack_id": stack_id,
+            "address": w.address,
+            "module": w.module,
+            "type": w.type,
+            "attributes": w.attributes,
+            "outputs": w.outputs,
+            "depends_on": list(w.depends_on),
+            "status": w.status,
+            "run_id": run_id,
+            "updated_at": now,
+        }
+        for w in writes
+    ]
+    _upsert(session, resource_states, rows, ("stack_id", "address"))
+
+
+def mark_uncertain(session: Session, stack_id: int, run_id: str, addresses: Sequence[str]) -> None:
+    if addresses:
+        session.execute(
+            update(resource_states)
+            .where(and_(resource_states.c.stack_id == stack_id, resource_states.c.address.in_(addresses)))
+            .values(status=UNCERTAIN, run_id=run_id, updated_at=time.time())
+        )
+
+
+def delete_states(session: Session, stack_id: int, addresses: Sequence[str]) -> None:
+    if addresses:
+        session.execute(
+            delete(resource_states).where(
+                and_(resource_states.c.stack_id == stack_id, resource_states.c.address.in_(addresses))
+            )
+        )
+
+
+# -- runs and the ledger -------------------------------------------------------
+
+
+def create_run(session: Session, *, run_id: str, stack_id: int, kind: str, actor: str, pid: int, host: str) -> None:
+    session.execute(
+        runs.insert().values(
+            id=run_id,
+            stack_id=stack_id,
+            kind=kind,
+            status="running",
+            actor=actor,
+            started_at=time.time(),
+            summary={},
+            errors=[],
+            pid=pid,
+            host=host,
+        )
+    )
+
+
+def insert_pending_outcomes(session: Session, run_id: str, actions: Sequence[tuple[int, str, str]]) -> None:
+    rows = [
+        {"run_id": run_id, "idx": i, "address": a, "action": k, "phase": "pending", "outputs": {}, "attempted": False}
+        for i, a, k in actions
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(action_outcomes.insert(), rows[start : start + 5000])
+
+
+def mark_in_flight(session: Session, run_id: str, indices: Sequence[int]) -> None:
+    if indices:
+        session.execute(
+            update(action_outcomes)
+            .where(and_(action_outcomes.c.run_id == run_id, action_outcomes.c.idx.in_(indices)))
+            .values(phase="in_flight", attempted=True, started_at=time.time())
+        )
+
+
+def finish_outcomes(session: Session, run_id: str, rows: list[dict[str, Any]]) -> None:
+    """Rows: idx, status, error, outputs, attempted, started_at, finished_at."""
+    if not rows:
+        return
+    full = [{"run_id": run_id, "phase": "done", **r} for r in rows]
+    _upsert(session, action_outcomes, full, ("run_id", "idx"))
+
+
+def finish_run(
+    session: Session, run_id: str, *, status: str, action_count: int | None, summary: dict[str, Any], errors: list[str]
+) -> None:
+    session.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(status=status, finished_at=time.time(), action_count=action_count, summary=summary, errors=errors)
+    )
+
+
+def mark_run_interrupted(session: Session, run_id: str) -> None:
+    session.execute(
+        update(runs)
+        .where(and_(runs.c.id == run_id, runs.c.status == "running"))
+        .values(status="interrupted", finished_at=time.time())
+    )
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    stack: str
+    kind: str
+    status: str
+    actor: str
+    started_at: float
+    finished_at: float | None
+    action_count: int | None
+    summary: dict[str, Any]
+    errors: list[str]
+    pid: int | None
+    host: str | None
+
+
+def _run_query() -> Any:
+    return select(runs, stacks.c.name.label("stack")).join(stacks, stacks.c.id == runs.c.stack_id)
+
+
+def _run_row(r: Row[Any]) -> RunRow:
+    return RunRow(
+        id=r.id,
+        stack=r.stack,
+        kind=r.kind,
+        status=r.status,
+        actor=r.actor,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        action_count=r.action_count,
+        summary=r.summary,
+        errors=r.errors,
+        pid=r.pid,
+        host=r.host,
+    )
+
+
+def list_runs(session: Session, *, stack: str | None = None, limit: int = 50) -> list[RunRow]:
+    query = _run_query()
+    if stack:
+        query = query.where(stacks.c.name == stack)
+    rows = session.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
+    return [_run_row(r) for r in rows]
+
+
+def find_run(session: Session, run_id: str) -> RunRow | None:
+    if len(run_id) < 4:
+        return None
+    rows = session.execute(_run_query().where(runs.c.id.like(f"{run_id}%")).limit(2)).all()
+    return _run_row(rows[0]) if len(rows) == 1 else None
+
+
+def run_outcomes(session: Session, run_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(action_outcomes).where(action_outcomes.c.run_id == run_id).order_by(action_outcomes.c.idx)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+# -- stack locks ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockRow:
+    stack_id: int
+    run_id: str | None
+    holder: str
+    pid: int
+    host: str
+    acquired_at: float
+
+
+def try_lock(session: Session, *, stack_id: int, run_id: str, holder: str, pid: int, host: str) -> LockRow | None:
+    """Take the lock (returns None) or return the current holder."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                stack_locks.insert().values(
+                    stack_id=stack_id, run_id=run_id, holder=holder, pid=pid, host=host, acquired_at=time.time()
+                )
+            )
+        return None
+    except IntegrityError:
+        found = get_lock(session, stack_id)
+        return found or LockRow(stack_id, None, "unknown (released meanwhile)", 0, "", 0.0)
+
+
+def get_lock(session: Session, stack_id: int) -> LockRow | None:
+    row = session.execute(select(stack_locks).where(stack_locks.c.stack_id == stack_id)).first()
+    return LockRow(row.stack_id, row.run_id, row.holder, row.pid, row.host, row.acquired_at) if row else None
+
+
+def release_lock(session: Session, stack_id: int, run_id: str | None) -> int:
+    stmt = delete(stack_locks).where(stack_locks.c.stack_id == stack_id)
+    if run_id is not None:
+        stmt = stmt.where(stack_locks.c.run_id == run_id)
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def count_states(session: Session, stack_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(resource_states).where(resource_states.c.stack_id == stack_id)
+        ).scalar_one()
+    )

@@ -1,0 +1,92 @@
+"""Table definitions (SQLAlchemy Core; one metadata for models and migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+stacks = Table(
+    "stacks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("directory", Text, nullable=False),
+    Column("state_serial", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+resource_states = Table(
+    "resource_states",
+    metadata,
+    Column("stack_id", Integer, ForeignKey("stacks.id", ondelete="CASCADE"), primary_key=True),
+    Column("address", String(400), primary_key=True),
+    Column("module", String(64), nullable=False),
+    Column("type", String(128), nullable=False),
+    Column("attributes", Json, nullable=False),
+    Column("outputs", Json, nullable=False),
+    Column("depends_on", Json, nullable=False),
+    Column("status", String(16), nullable=False),  # applied | uncertain
+    Column("run_id", String(36), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("stack_id", Integer, ForeignKey("stacks.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("action_count", Integer, nullable=True),
+    Column("summary", Json, nullable=False),
+    Column("errors", Json, nullable=False),
+    Column("pid", Integer, nullable=True),
+    Column("host", String(255), nullable=True),
+    Index("ix_runs_stack_started", "stack_id", "started_at"),
+)
+
+action_outcomes = Table(
+    "action_outcomes",
+    metadata,
+    Column("run_id", String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("address", String(400), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("phase", String(16), nullable=False),  # pending | in_flight | done
+    Column("status", String(24), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("outputs", Json, nullable=False),
+    Column("attempted", Boolean, nullable=False, default=False),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+)
+
+stack_locks = Table(
+    "stack_locks",
+    metadata,
+    Column("stack_id", Integer, ForeignKey("stacks.id", ondelete="CASCADE"), primary_key=True),
+    Column("run_id", String(36), nullable=True),
+    Column("holder", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("acquired_at", Float, nullable=False),
+)
