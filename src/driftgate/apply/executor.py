@@ -88,7 +88,11 @@ class Executor:
     def run(self, plan: Plan) -> ApplyResult:
         run = _Run(self, plan.actions)
         errors = run.execute()
-        result = ApplyResult(actions=tuple(run.outcomes_in_order()), action_count=len(plan.actions), errors=tuple(errors))
+        result = ApplyResult(
+            actions=tuple(run.outcomes_in_order()),
+            action_count=len(plan.actions),
+            errors=tuple(errors),
+        )
         return validate_result(result, len(plan.actions))
 
     # -- one action (runs on a worker thread, or inline for cheap providers) --
@@ -105,7 +109,11 @@ class Executor:
         provider = self._providers[action.type.split(".", 1)[0]]
         try:
             if action.action is ActionKind.DELETE or attributes is None:
-                provider.delete(action.type, self._secrets.resolve_all(action.prior or {}), action.prior_outputs or {})
+                provider.delete(
+                    action.type,
+                    self._secrets.resolve_all(action.prior or {}),
+                    action.prior_outputs or {},
+                )
                 outputs: dict[str, Any] = {}
             else:
                 resolved = self._secrets.resolve_all(attributes)
@@ -173,7 +181,9 @@ class Executor:
         return bool(getattr(provider, "inline", False))
 
 
-def _mask_secrets(outputs: dict[str, Any], authored: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
+def _mask_secrets(
+    outputs: dict[str, Any], authored: dict[str, Any], resolved: dict[str, Any]
+) -> dict[str, Any]:
     """Outputs that echo a resolved secret carry its ``secret://`` reference instead."""
     refs: dict[str, str] = {}
 
@@ -270,7 +280,10 @@ class _Run:
             blocker = next((i for i in self.waits[action.index] if i in self.failed), None)
             if blocker is not None:
                 self.instant += 1
-                self._skip(action, f"not attempted: dependency {self.actions[blocker].address} did not succeed")
+                self._skip(
+                    action,
+                    f"not attempted: dependency {self.actions[blocker].address} did not succeed",
+                )
                 continue
             if action.action is ActionKind.NOOP:
                 self.instant += 1
@@ -290,8 +303,10 @@ class _Run:
         return to_start, inline
 
     def _is_instant(self, action: Action) -> bool:
-        return action.action is ActionKind.NOOP or self.ex.is_inline(action) or any(
-            i in self.failed for i in self.waits[action.index]
+        return (
+            action.action is ActionKind.NOOP
+            or self.ex.is_inline(action)
+            or any(i in self.failed for i in self.waits[action.index])
         )
 
     def _submit(self, item: Started) -> None:
@@ -402,7 +417,9 @@ def _noop(action: Action) -> Finished:
 
 
 def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
-    status = ActionStatus.DELETE_FAILED if action.action is ActionKind.DELETE and attempted else ActionStatus.ERROR
+    status = (
+        ActionStatus.DELETE_FAILED if action.action is ActionKind.DELETE and attempted else ActionStatus.ERROR
+    )
     outcome = ActionOutcome(
         index=action.index,
         address=action.address,
@@ -414,7 +431,9 @@ def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
     return Finished(action, outcome, None)
 
 
-def _dependency_graph(actions: Sequence[Action]) -> tuple[dict[int, set[int]], dict[int, list[int]]]:
+def _dependency_graph(
+    actions: Sequence[Action],
+) -> tuple[dict[int, set[int]], dict[int, list[int]]]:
     by_address = {a.address: a.index for a in actions}
     waits: dict[int, set[int]] = {a.index: set() for a in actions}
     for action in actions:
@@ -430,7 +449,7 @@ def _dependency_graph(actions: Sequence[Action]) -> tuple[dict[int, set[int]], d
                 waits[deleted[dep]].add(action.index)
                 waits[action.index].discard(deleted[dep])
     dependents: dict[int, list[int]] = {a.index: [] for a in actions}
-    for index, deps in waits.items():
-        for dep in deps:
-            dependents[dep].append(index)
+    for index, blockers in waits.items():
+        for blocker in blockers:
+            dependents[blocker].append(index)
     return waits, dependents

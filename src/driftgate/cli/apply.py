@@ -44,7 +44,13 @@ def register(app: typer.Typer) -> None:
                 return codes.ERROR
             report = _execute(session, parallelism=parallelism, quiet=as_json)
         if as_json:
-            print_json({"run_id": report.run_id, "plan": report.plan.counts(), "result": report.result.to_dict()})
+            print_json(
+                {
+                    "run_id": report.run_id,
+                    "plan": report.plan.counts(),
+                    "result": report.result.to_dict(),
+                }
+            )
         else:
             render_result(report.result, report.run_id)
         return codes.OK if report.full_success else codes.PARTIAL

@@ -12,8 +12,8 @@ from driftgate.cli.common import out, state
 from driftgate.cli.render import render_ledger, render_plan, render_result
 from driftgate.config import load_settings
 from driftgate.plan.model import Plan
-from driftgate.services.quickstart import prepare_workdir, run_quickstart
 from driftgate.services import history
+from driftgate.services.quickstart import prepare_workdir, run_quickstart
 from driftgate.services.runs import ApplyReport
 from driftgate.services.workspace import Workspace
 
@@ -36,7 +36,9 @@ class _ConsoleNarrator:
 def register(app: typer.Typer) -> None:
     @app.command("quickstart")
     def quickstart(
-        directory: Path | None = typer.Argument(None, help="A new or empty directory (default: a fresh temp dir)."),
+        directory: Path | None = typer.Argument(
+            None, help="A new or empty directory (default: a fresh temp dir)."
+        ),
     ) -> int:
         """Run driftgate's main job end to end on embedded defaults (SQLite, a local git remote)."""
         workdir = directory or Path(tempfile.mkdtemp(prefix="driftgate-quickstart-"))

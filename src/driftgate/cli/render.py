@@ -12,7 +12,13 @@ from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.cli.common import out
 from driftgate.plan.model import Action, ActionKind, AttributeChange, Plan
 
-_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "noop": "dim"}
+_STYLE = {
+    "create": "green",
+    "update": "yellow",
+    "replace": "magenta",
+    "delete": "red",
+    "noop": "dim",
+}
 _MAX_VALUE = 60
 ROW_LIMIT = 200
 
@@ -99,7 +105,10 @@ def render_result(result: ApplyResult, run_id: str) -> None:
 
 
 def render_ledger(run: dict[str, Any]) -> None:
-    out.print(f"run {run['id']}  stack {run['stack']}  {run['kind']}  [bold]{run['status']}[/bold]  by {run['actor']}")
+    out.print(
+        f"run {run['id']}  stack {run['stack']}  {run['kind']}  "
+        f"[bold]{run['status']}[/bold]  by {run['actor']}"
+    )
     table = Table(show_lines=False)
     for col in ("#", "address", "action", "status", "ms", "error"):
         table.add_column(col, overflow="fold")
@@ -108,7 +117,15 @@ def render_ledger(run: dict[str, Any]) -> None:
         if entry["started_at"] and entry["finished_at"]:
             ms = f"{(entry['finished_at'] - entry['started_at']) * 1000:.1f}"
         status = entry["status"] or ""
-        style = "green" if status == "SUCCESS" else "yellow" if status in ("UNCERTAIN", "NOT_STARTED") else "red"
-        table.add_row(str(entry["index"]), entry["address"], entry["action"], f"[{style}]{status}[/{style}]", ms,
-                      entry["error"] or "")
+        style = (
+            "green" if status == "SUCCESS" else "yellow" if status in ("UNCERTAIN", "NOT_STARTED") else "red"
+        )
+        table.add_row(
+            str(entry["index"]),
+            entry["address"],
+            entry["action"],
+            f"[{style}]{status}[/{style}]",
+            ms,
+            entry["error"] or "",
+        )
     out.print(table)

@@ -21,7 +21,9 @@ def _when(ts: float | None) -> str:
 
 @app.command("list")
 def list_(
-    stack: Path | None = typer.Option(None, "--stack", "-s", help="Only runs of the stack in this directory."),
+    stack: Path | None = typer.Option(
+        None, "--stack", "-s", help="Only runs of the stack in this directory."
+    ),
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
     as_json: bool = JsonOption,
 ) -> int:
@@ -34,14 +36,24 @@ def list_(
     for col in ("run", "stack", "kind", "status", "actions", "started (UTC)", "by"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["stack"], r["kind"], r["status"], str(r["action_count"] or ""),
-                      _when(r["started_at"]), r["actor"])
+        table.add_row(
+            r["id"],
+            r["stack"],
+            r["kind"],
+            r["status"],
+            str(r["action_count"] or ""),
+            _when(r["started_at"]),
+            r["actor"],
+        )
     out.print(table)
     return 0
 
 
 @app.command("show")
-def show(run_id: str = typer.Argument(..., help="A run id (or a unique prefix)."), as_json: bool = JsonOption) -> int:
+def show(
+    run_id: str = typer.Argument(..., help="A run id (or a unique prefix)."),
+    as_json: bool = JsonOption,
+) -> int:
     """Show one run and its per-action ledger."""
     run = history.show_run(workspace(), run_id)
     if as_json:

@@ -25,5 +25,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"valid": True, "stack": loaded.name, "resources": len(loaded.resources)})
         else:
-            out.print(f"Valid: stack {loaded.name!r}, {len(loaded.modules)} modules, {len(loaded.resources)} resources.")
+            out.print(
+                f"Valid: stack {loaded.name!r}, {len(loaded.modules)} modules, "
+                f"{len(loaded.resources)} resources."
+            )
         return 0

@@ -72,7 +72,13 @@ def run_git(
     argv = ("git", *args)
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=git_env(identity, env), capture_output=True, text=True, timeout=timeout, check=False
+            argv,
+            cwd=cwd,
+            env=git_env(identity, env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise GitError(args, -1, f"timed out after {timeout:g}s") from None

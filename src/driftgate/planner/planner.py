@@ -130,7 +130,7 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         kind = ActionKind.UPDATE
     if live and kind is not ActionKind.NOOP and _differs_from_record(rec, prior):
         note = note or "live state differs from the recorded state (drift)"
-    return Action(  # type: ignore[misc]
+    return Action(
         action=kind,
         prior=prior,
         prior_outputs=current.outputs,
@@ -182,7 +182,7 @@ def _diff(
             want[name] = value
             prior[name] = SENSITIVE if attr.sensitive and have is not None else have
     provider = ctx.providers[res.provider]
-    changed = provider.diff(res.type, current, {k: v for k, v in want.items()})
+    changed = provider.diff(res.type, current, want)
     changes = [
         AttributeChange(
             name=name,

@@ -42,7 +42,10 @@ class DataProvider(BaseProvider):
     def update(
         self, type_: str, name: str, attributes: Mapping[str, Any], prior_outputs: Mapping[str, Any]
     ) -> dict[str, Any]:
-        return {"output": attributes.get("input"), "id": prior_outputs.get("id") or str(uuid.uuid4())}
+        return {
+            "output": attributes.get("input"),
+            "id": prior_outputs.get("id") or str(uuid.uuid4()),
+        }
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
         return None

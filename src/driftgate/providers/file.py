@@ -104,8 +104,7 @@ class FileProvider(BaseProvider):
         if type_ == DIRECTORY:
             if not stat.S_ISDIR(info.st_mode):
                 return None
-            attrs = {"path": resource_id, "mode": _mode_text(info.st_mode)}
-            return Observed(attrs, {"path": str(path)})
+            return Observed({"path": resource_id, "mode": _mode_text(info.st_mode)}, {"path": str(path)})
         if not stat.S_ISREG(info.st_mode):
             return None
         data = path.read_bytes()
@@ -113,7 +112,7 @@ class FileProvider(BaseProvider):
             content: str | None = data.decode("utf-8")
         except UnicodeDecodeError:
             content = None
-        attrs = {"path": resource_id, "content": content, "mode": _mode_text(info.st_mode)}
+        attrs: dict[str, Any] = {"path": resource_id, "content": content, "mode": _mode_text(info.st_mode)}
         return Observed(attrs, _file_outputs(path, data))
 
     def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:

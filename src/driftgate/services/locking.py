@@ -42,7 +42,12 @@ def stack_lock(ws: Workspace, *, stack_id: int, stack_name: str, run_id: str) ->
     holder = ws.settings.actor
     with ws.transaction() as session:
         found = repo.try_lock(
-            session, stack_id=stack_id, run_id=run_id, holder=holder, pid=os.getpid(), host=ws.settings.hostname
+            session,
+            stack_id=stack_id,
+            run_id=run_id,
+            holder=holder,
+            pid=os.getpid(),
+            host=ws.settings.hostname,
         )
     if found is not None:
         raise StackLockedError(
@@ -68,7 +73,8 @@ def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:
         alive_here = lock.host == ws.settings.hostname and pid_alive(lock.pid)
         if alive_here and not force:
             raise TerminalError(
-                f"the holder of the lock is still running ({describe_holder(ws, lock)}); use --force to break it anyway"
+                f"the holder of the lock is still running ({describe_holder(ws, lock)}); "
+                "use --force to break it anyway"
             )
         repo.release_lock(session, stack.id, None)
         if lock.run_id:

@@ -59,7 +59,8 @@ def create_repo(ctx: QuickstartContext) -> None:
 def validate(ctx: QuickstartContext) -> None:
     stack = ctx.ws.load_stack(ctx.repo)
     ctx.narrator.say(
-        f"2. Validated the specs: {len(stack.modules)} modules, {len(stack.resources)} resources, no problems."
+        f"2. Validated the specs: {len(stack.modules)} modules, "
+        f"{len(stack.resources)} resources, no problems."
     )
 
 
@@ -76,7 +77,8 @@ def _plan_and_apply(ctx: QuickstartContext, number: int, why: str) -> None:
     ctx.reports.append(report)
     verdict = "every action succeeded" if report.full_success else "NOT every action succeeded"
     ctx.narrator.say(
-        f"{number + 1}. Applied it as run {report.run_id}: {verdict}. The ledger records one outcome per action:"
+        f"{number + 1}. Applied it as run {report.run_id}: {verdict}. "
+        "The ledger records one outcome per action:"
     )
     ctx.narrator.result(report)
 
@@ -99,7 +101,9 @@ def second_apply(ctx: QuickstartContext) -> None:
     _plan_and_apply(ctx, 6, "again: the greeting changes, and so does everything that references it")
     planned = plan_stack(ctx.ws, ctx.repo)
     state = "in sync" if not planned.plan.has_changes else "NOT in sync"
-    ctx.narrator.say(f"8. Planned once more: live state is {state} with git (exit code {planned.plan.exit_code()}).")
+    ctx.narrator.say(
+        f"8. Planned once more: live state is {state} with git (exit code {planned.plan.exit_code()})."
+    )
 
 
 STEPS: list[Step] = [create_repo, validate, first_apply, change_spec, second_apply]

@@ -39,7 +39,12 @@ def plan_stack(ws: Workspace, directory: Path, *, refresh: bool = True) -> Plann
         recorded = repo.load_state(session, row.id)
         serial = repo.state_serial(session, row.id)
     plan = build_plan(
-        stack, recorded=recorded, providers=providers, secrets=ws.secrets(), refresh=refresh, state_serial=serial
+        stack,
+        recorded=recorded,
+        providers=providers,
+        secrets=ws.secrets(),
+        refresh=refresh,
+        state_serial=serial,
     )
     return PlannedStack(stack, plan, row.id, providers)
 
@@ -146,4 +151,6 @@ def _check_fresh(saved: Plan, current: PlannedStack) -> None:
     if saved.spec_digest != spec_digest(current.stack):
         raise StalePlanError("the specs changed since this plan was made; plan again")
     if saved.state_serial != current.plan.state_serial:
-        raise StalePlanError("the recorded state changed since this plan was made (another apply ran); plan again")
+        raise StalePlanError(
+            "the recorded state changed since this plan was made (another apply ran); plan again"
+        )

@@ -83,9 +83,7 @@ def load_stack(
     return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
 
 
-def _load_model(
-    root: Path, relative: str, model: type[M], out: _Collector, max_bytes: int
-) -> M | None:
+def _load_model(root: Path, relative: str, model: type[M], out: _Collector, max_bytes: int) -> M | None:
     try:
         raw = (root / relative).read_bytes()
     except OSError as exc:
@@ -127,11 +125,21 @@ def _module_files(directory: Path, stack: StackSpec, out: _Collector) -> list[st
     for index, entry in enumerate(stack.modules):
         reason = check_relative_path(entry)
         if reason is not None:
-            out.at(STACK_FILE, ("modules", index), f"modules[{index}]", f"unsafe path {entry!r}: {reason}")
+            out.at(
+                STACK_FILE,
+                ("modules", index),
+                f"modules[{index}]",
+                f"unsafe path {entry!r}: {reason}",
+            )
             continue
         target = directory / entry
         if not target.resolve().is_relative_to(directory.resolve()):
-            out.at(STACK_FILE, ("modules", index), f"modules[{index}]", f"{entry!r} resolves outside the stack")
+            out.at(
+                STACK_FILE,
+                ("modules", index),
+                f"modules[{index}]",
+                f"{entry!r} resolves outside the stack",
+            )
         elif target.is_dir():
             found = sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml"))
             files.extend(str(p.relative_to(directory)) for p in found)
@@ -150,7 +158,12 @@ def _load_modules(directory: Path, stack: StackSpec, out: _Collector, max_bytes:
         if spec is None:
             continue
         if spec.name in seen:
-            out.at(relative, ("name",), "name", f"duplicate module name {spec.name!r} (also in {seen[spec.name]})")
+            out.at(
+                relative,
+                ("name",),
+                "name",
+                f"duplicate module name {spec.name!r} (also in {seen[spec.name]})",
+            )
             continue
         seen[spec.name] = relative
         modules.append(Module(spec=spec, source=relative))
@@ -205,7 +218,12 @@ def _check_resources(
     cycle = find_cycle(edges)
     if cycle:
         first = resources[cycle[0]]
-        out.at(first.source, _loc(first, "depends_on"), first.address, "dependency cycle: " + " -> ".join(cycle))
+        out.at(
+            first.source,
+            _loc(first, "depends_on"),
+            first.address,
+            "dependency cycle: " + " -> ".join(cycle),
+        )
 
 
 def _check_attributes(res: Resource, schema: KindSchema, out: _Collector) -> None:
@@ -227,7 +245,12 @@ def _check_attributes(res: Resource, schema: KindSchema, out: _Collector) -> Non
                 out.at(res.source, loc, field, f"unsafe path {value!r}: {reason}")
     for key, attr in schema.attributes.items():
         if attr.required and key not in res.spec:
-            out.at(res.source, _loc(res, "spec"), f"{res.address}.spec.{key}", "required field is missing")
+            out.at(
+                res.source,
+                _loc(res, "spec"),
+                f"{res.address}.spec.{key}",
+                "required field is missing",
+            )
 
 
 def _check_references(
@@ -236,7 +259,12 @@ def _check_references(
     targets: list[str] = []
     for dep in res.depends_on:
         if dep not in resources:
-            out.at(res.source, _loc(res, "depends_on"), f"{res.address}.depends_on", f"unknown resource {dep}")
+            out.at(
+                res.source,
+                _loc(res, "depends_on"),
+                f"{res.address}.depends_on",
+                f"unknown resource {dep}",
+            )
         else:
             targets.append(dep)
     for loc, text in iter_strings(res.spec):

@@ -48,7 +48,11 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def dump_module(module: ModuleSpec) -> str:
-    doc: dict[str, Any] = {"apiVersion": module.apiVersion, "kind": module.kind, "name": module.name}
+    doc: dict[str, Any] = {
+        "apiVersion": module.apiVersion,
+        "kind": module.kind,
+        "name": module.name,
+    }
     if module.description:
         doc["description"] = module.description
     doc["stateful"] = module.stateful

@@ -49,7 +49,8 @@ def _child(node: yaml.Node | None, step: str | int) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == step:
-                return value
+                found: yaml.Node = value
+                return found
     elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
         if 0 <= step < len(node.value):
             child: yaml.Node = node.value[step]

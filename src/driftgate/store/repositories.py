@@ -48,7 +48,11 @@ def ensure_stack(session: Session, name: str, directory: str) -> StackRow:
             with session.begin_nested():
                 session.execute(
                     stacks.insert().values(
-                        name=name, directory=directory, state_serial=0, created_at=now, updated_at=now
+                        name=name,
+                        directory=directory,
+                        state_serial=0,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
         except IntegrityError:
@@ -163,7 +167,9 @@ def delete_states(session: Session, stack_id: int, addresses: Sequence[str]) -> 
 # -- runs and the ledger -------------------------------------------------------
 
 
-def create_run(session: Session, *, run_id: str, stack_id: int, kind: str, actor: str, pid: int, host: str) -> None:
+def create_run(
+    session: Session, *, run_id: str, stack_id: int, kind: str, actor: str, pid: int, host: str
+) -> None:
     session.execute(
         runs.insert().values(
             id=run_id,
@@ -182,7 +188,15 @@ def create_run(session: Session, *, run_id: str, stack_id: int, kind: str, actor
 
 def insert_pending_outcomes(session: Session, run_id: str, actions: Sequence[tuple[int, str, str]]) -> None:
     rows = [
-        {"run_id": run_id, "idx": i, "address": a, "action": k, "phase": "pending", "outputs": {}, "attempted": False}
+        {
+            "run_id": run_id,
+            "idx": i,
+            "address": a,
+            "action": k,
+            "phase": "pending",
+            "outputs": {},
+            "attempted": False,
+        }
         for i, a, k in actions
     ]
     for start in range(0, len(rows), 5000):
@@ -207,12 +221,24 @@ def finish_outcomes(session: Session, run_id: str, rows: list[dict[str, Any]]) -
 
 
 def finish_run(
-    session: Session, run_id: str, *, status: str, action_count: int | None, summary: dict[str, Any], errors: list[str]
+    session: Session,
+    run_id: str,
+    *,
+    status: str,
+    action_count: int | None,
+    summary: dict[str, Any],
+    errors: list[str],
 ) -> None:
     session.execute(
         update(runs)
         .where(runs.c.id == run_id)
-        .values(status=status, finished_at=time.time(), action_count=action_count, summary=summary, errors=errors)
+        .values(
+            status=status,
+            finished_at=time.time(),
+            action_count=action_count,
+            summary=summary,
+            errors=errors,
+        )
     )
 
 
@@ -296,13 +322,20 @@ class LockRow:
     acquired_at: float
 
 
-def try_lock(session: Session, *, stack_id: int, run_id: str, holder: str, pid: int, host: str) -> LockRow | None:
+def try_lock(
+    session: Session, *, stack_id: int, run_id: str, holder: str, pid: int, host: str
+) -> LockRow | None:
     """Take the lock (returns None) or return the current holder."""
     try:
         with session.begin_nested():
             session.execute(
                 stack_locks.insert().values(
-                    stack_id=stack_id, run_id=run_id, holder=holder, pid=pid, host=host, acquired_at=time.time()
+                    stack_id=stack_id,
+                    run_id=run_id,
+                    holder=holder,
+                    pid=pid,
+                    host=host,
+                    acquired_at=time.time(),
                 )
             )
         return None
