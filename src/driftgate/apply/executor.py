@@ -107,6 +107,7 @@ class Executor:
         action, attributes = started_action.action, started_action.attributes
         started = time.time()
         provider = self._providers[action.type.split(".", 1)[0]]
+        outputs: dict[str, Any] = {}
         try:
             if action.action is ActionKind.DELETE or attributes is None:
                 provider.delete(
@@ -322,7 +323,12 @@ class _Run:
             item = self.work.get()
             if item is None:
                 return
-            self.results.put(self.ex.execute_action(item))
+            try:
+                finished = self.ex.execute_action(item)
+            except BaseException as exc:  # noqa: BLE001 - a worker must always report back
+                reason = redact(f"executor failure: {type(exc).__name__}: {exc}; live state uncertain")
+                finished = _failed(item.action, reason, attempted=True)
+            self.results.put(finished)
 
     def _collect(self, *, block: bool) -> None:
         timeout = None

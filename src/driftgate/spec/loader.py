@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,6 +20,7 @@ from driftgate.spec.model import (
     Module,
     ModuleSpec,
     Resource,
+    ResourceSpec,
     Stack,
     StackSpec,
     address_of,
@@ -83,7 +84,7 @@ def load_stack(
     return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
 
 
-def _load_model(root: Path, relative: str, model: type[M], out: _Collector, max_bytes: int) -> M | None:
+def _read_document(root: Path, relative: str, out: _Collector, max_bytes: int) -> dict[str, Any] | None:
     try:
         raw = (root / relative).read_bytes()
     except OSError as exc:
@@ -98,19 +99,43 @@ def _load_model(root: Path, relative: str, model: type[M], out: _Collector, max_
         out.add(relative, loaded.line_of(()), "document", "must be a mapping")
         return None
     out.documents[relative] = loaded
+    return loaded.data
+
+
+def _validate(model: type[M], data: Any, relative: str, prefix: Loc, out: _Collector) -> M | None:
     try:
-        return model.model_validate(loaded.data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        _report_validation(relative, loaded, exc, out)
+        for err in exc.errors(include_url=False):
+            loc = (*prefix, *err["loc"])
+            reason = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            out.at(relative, loc, _dotted(loc) or "document", reason)
         return None
 
 
-def _report_validation(relative: str, loaded: LoadedYaml, exc: ValidationError, out: _Collector) -> None:
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        field = _dotted(loc) or "document"
-        reason = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        out.add(relative, loaded.line_of(loc), field, reason)
+def _load_model(root: Path, relative: str, model: type[M], out: _Collector, max_bytes: int) -> M | None:
+    data = _read_document(root, relative, out, max_bytes)
+    return None if data is None else _validate(model, data, relative, (), out)
+
+
+def _load_module(
+    root: Path, relative: str, out: _Collector, max_bytes: int
+) -> tuple[ModuleSpec, tuple[int, ...]] | None:
+    """Validate the module and each resource on its own, so one bad resource hides no other problem."""
+    data = _read_document(root, relative, out, max_bytes)
+    if data is None:
+        return None
+    raw = data.get("resources", [])
+    envelope = _validate(ModuleSpec, {**data, "resources": []}, relative, (), out)
+    if not isinstance(raw, list):
+        out.at(relative, ("resources",), "resources", "must be a list")
+        return None
+    valid = [_validate(ResourceSpec, r, relative, ("resources", i), out) for i, r in enumerate(raw)]
+    if envelope is None:
+        return None
+    kept = [(i, r) for i, r in enumerate(valid) if r is not None]
+    module = envelope.model_copy(update={"resources": [r for _, r in kept]})
+    return module, tuple(i for i, _ in kept)
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -154,9 +179,10 @@ def _load_modules(directory: Path, stack: StackSpec, out: _Collector, max_bytes:
     modules: list[Module] = []
     seen: dict[str, str] = {}
     for relative in _module_files(directory, stack, out):
-        spec = _load_model(directory, relative, ModuleSpec, out, max_bytes)
-        if spec is None:
+        found = _load_module(directory, relative, out, max_bytes)
+        if found is None:
             continue
+        spec, indices = found
         if spec.name in seen:
             out.at(
                 relative,
@@ -166,14 +192,14 @@ def _load_modules(directory: Path, stack: StackSpec, out: _Collector, max_bytes:
             )
             continue
         seen[spec.name] = relative
-        modules.append(Module(spec=spec, source=relative))
+        modules.append(Module(spec=spec, source=relative, indices=indices))
     return modules
 
 
 def _collect_resources(modules: list[Module], out: _Collector) -> dict[str, Resource]:
     resources: dict[str, Resource] = {}
     for module in modules:
-        for index, res in enumerate(module.spec.resources):
+        for index, res in zip(module.indices, module.spec.resources, strict=True):
             address = address_of(module.name, res.type, res.name)
             if address in resources:
                 out.at(module.source, ("resources", index, "name"), address, "duplicate address")

@@ -65,6 +65,7 @@ class Resource:
 class Module:
     spec: ModuleSpec
     source: str
+    indices: tuple[int, ...] = ()  # each resource's position in the file (invalid ones are left out)
 
     @property
     def name(self) -> str:

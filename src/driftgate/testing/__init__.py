@@ -1,0 +1,1 @@
+"""Importable test helpers: stack builders, a chaos provider, PostgreSQL bootstrap, provider contract."""
