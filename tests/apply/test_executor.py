@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from driftgate.apply.executor import Executor, Finished, Started
 from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionStatus
@@ -24,7 +22,9 @@ class RecordingProvider(BaseProvider):
     """An in-memory provider that records call order and concurrency, and fails on demand."""
 
     name = "mem"
-    KINDS = (KindSchema(type="mem.thing", attributes={"value": AttributeSchema(type="any")}, outputs=("echo",)),)
+    KINDS = (
+        KindSchema(type="mem.thing", attributes={"value": AttributeSchema(type="any")}, outputs=("echo",)),
+    )
 
     def __init__(self, *, fail: Sequence[str] = (), sleep: float = 0.0, hang: Sequence[str] = ()) -> None:
         self.calls: list[tuple[str, str]] = []
@@ -62,7 +62,9 @@ class RecordingProvider(BaseProvider):
         self._enter("create", name)
         return {"echo": attributes.get("value")}
 
-    def update(self, type_: str, name: str, attributes: Mapping[str, Any], prior: Mapping[str, Any]) -> dict[str, Any]:
+    def update(
+        self, type_: str, name: str, attributes: Mapping[str, Any], prior: Mapping[str, Any]
+    ) -> dict[str, Any]:
         self._enter("update", name)
         return {"echo": attributes.get("value")}
 
@@ -73,7 +75,9 @@ class RecordingProvider(BaseProvider):
         return None
 
 
-def act(i: int, name: str, kind: ActionKind = ActionKind.CREATE, deps: Sequence[str] = (), value: Any = None) -> Action:
+def act(
+    i: int, name: str, kind: ActionKind = ActionKind.CREATE, deps: Sequence[str] = (), value: Any = None
+) -> Action:
     return Action(
         index=i,
         address=f"m/mem.thing.{name}",
@@ -88,7 +92,9 @@ def act(i: int, name: str, kind: ActionKind = ActionKind.CREATE, deps: Sequence[
 
 
 def plan_of(*actions: Action) -> Plan:
-    return Plan(stack="s", spec_digest="d", state_serial=0, refreshed=False, created_at="now", actions=actions)
+    return Plan(
+        stack="s", spec_digest="d", state_serial=0, refreshed=False, created_at="now", actions=actions
+    )
 
 
 def secrets(tmp_path: Path) -> SecretResolver:

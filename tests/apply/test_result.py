@@ -13,7 +13,9 @@ def outcome(i: int, status: ActionStatus = ActionStatus.SUCCESS) -> ActionOutcom
 def test_full_success_needs_every_condition() -> None:
     ok = ApplyResult(actions=(outcome(0), outcome(1)), action_count=2)
     assert is_full_success(ok)
-    assert not is_full_success(ApplyResult(actions=(outcome(0), outcome(1, ActionStatus.ERROR)), action_count=2))
+    assert not is_full_success(
+        ApplyResult(actions=(outcome(0), outcome(1, ActionStatus.ERROR)), action_count=2)
+    )
     assert not is_full_success(ApplyResult(actions=(outcome(0),), action_count=2))
     assert not is_full_success(ApplyResult(actions=(outcome(0),), action_count=1, errors=("boom",)))
     assert not is_full_success(ApplyResult(actions=(outcome(0),), action_count=None))

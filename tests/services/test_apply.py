@@ -19,7 +19,9 @@ from driftgate.services.workspace import Workspace
 from driftgate.testing.stacks import write_stack
 
 
-def files_stack(directory: Path, *, content: str = "hello", extra: list[dict[str, Any]] | None = None) -> Path:
+def files_stack(
+    directory: Path, *, content: str = "hello", extra: list[dict[str, Any]] | None = None
+) -> Path:
     resources: list[dict[str, Any]] = [
         {"type": "data.value", "name": "greeting", "spec": {"input": content}},
         {"type": "file.directory", "name": "site", "spec": {"path": "site"}},
@@ -106,7 +108,11 @@ def chaos_stack(directory: Path, *, fail_on: list[str], delay: float = 0.0) -> P
         modules={
             "m": [
                 {"type": "chaos.file", "name": "a", "spec": {"path": "a", "content": "a"}},
-                {"type": "chaos.file", "name": "b", "spec": {"path": "b", "content": "${chaos.file.a.sha256}"}},
+                {
+                    "type": "chaos.file",
+                    "name": "b",
+                    "spec": {"path": "b", "content": "${chaos.file.a.sha256}"},
+                },
                 {"type": "chaos.file", "name": "c", "depends_on": ["chaos.file.b"], "spec": {"path": "c"}},
                 {"type": "chaos.file", "name": "d", "spec": {"path": "d", "content": "d"}},
             ]
@@ -145,7 +151,10 @@ def test_saved_plan_is_refused_when_specs_or_state_changed(ws: Workspace, tmp_pa
     saved = tmp_path / "plan.json"
     write_plan(plan_stack(ws, stack).plan, saved)
     files_stack(tmp_path / "stack", content="other")
-    with pytest.raises(StalePlanError, match="specs changed"), apply_session(ws, stack, saved_plan=read_plan(saved)):
+    with (
+        pytest.raises(StalePlanError, match="specs changed"),
+        apply_session(ws, stack, saved_plan=read_plan(saved)),
+    ):
         pass
 
     files_stack(tmp_path / "stack")
@@ -170,7 +179,11 @@ def test_secrets_are_applied_but_stored_and_shown_as_references(
     monkeypatch.setenv("DG_SECRET", "tops3cret-value")
     stack = write_stack(
         tmp_path / "stack",
-        modules={"m": [{"type": "file.file", "name": "f", "spec": {"path": "f", "content": "secret://env/DG_SECRET"}}]},
+        modules={
+            "m": [
+                {"type": "file.file", "name": "f", "spec": {"path": "f", "content": "secret://env/DG_SECRET"}}
+            ]
+        },
     )
     report = apply(ws, stack)
     assert report.full_success
@@ -205,7 +218,11 @@ def test_file_secret_backend_is_contained(ws: Workspace, tmp_path: Path) -> None
         modules={
             "m": [
                 {"type": "file.file", "name": "ok", "spec": {"path": "ok", "content": "secret://file/token"}},
-                {"type": "file.file", "name": "esc", "spec": {"path": "esc", "content": "secret://file/link"}},
+                {
+                    "type": "file.file",
+                    "name": "esc",
+                    "spec": {"path": "esc", "content": "secret://file/link"},
+                },
             ]
         },
     )
@@ -235,7 +252,14 @@ def test_break_stale_lock(ws: Workspace, tmp_path: Path) -> None:
     with ws.transaction() as session:
         row = repo.find_stack(session, "test")
         assert row is not None
-        repo.try_lock(session, stack_id=row.id, run_id="dead-run", holder="ghost", pid=999_999, host=ws.settings.hostname)
+        repo.try_lock(
+            session,
+            stack_id=row.id,
+            run_id="dead-run",
+            holder="ghost",
+            pid=999_999,
+            host=ws.settings.hostname,
+        )
     with pytest.raises(StackLockedError, match="stale"), apply_session(ws, stack):
         pass
     broken = break_lock(ws, "test", force=False)

@@ -114,7 +114,12 @@ def test_unknown_provider_and_unconfigured_provider(tmp_path: Path) -> None:
     write_stack(
         tmp_path,
         providers={"data": {}},
-        modules={"m": [{"type": "nope.thing", "name": "x"}, {"type": "file.file", "name": "y", "spec": {"path": "p"}}]},
+        modules={
+            "m": [
+                {"type": "nope.thing", "name": "x"},
+                {"type": "file.file", "name": "y", "spec": {"path": "p"}},
+            ]
+        },
     )
     text = "\n".join(problems(tmp_path))
     assert "m/nope.thing.x.type: unknown provider 'nope'" in text

@@ -52,7 +52,9 @@ def test_module_round_trips(module: ModuleSpec) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(names, st.dictionaries(text, values, max_size=3), max_size=3), st.lists(names, min_size=1))
+@given(
+    st.dictionaries(names, st.dictionaries(text, values, max_size=3), max_size=3), st.lists(names, min_size=1)
+)
 def test_stack_round_trips(providers: dict[str, dict[str, Any]], mods: list[str]) -> None:
     stack = StackSpec(apiVersion="driftgate/v1", kind="Stack", name="s", providers=providers, modules=mods)
     assert load_stack_spec(dump_stack(stack)) == stack
@@ -63,7 +65,9 @@ def test_secret_references_are_written_verbatim_and_keys_sorted() -> None:
         apiVersion="driftgate/v1",
         kind="Module",
         name="app",
-        resources=[ResourceSpec(type="file.file", name="f", spec={"path": "a", "content": "secret://env/TOKEN"})],
+        resources=[
+            ResourceSpec(type="file.file", name="f", spec={"path": "a", "content": "secret://env/TOKEN"})
+        ],
     )
     dumped = dump_module(module)
     assert "content: secret://env/TOKEN" in dumped

@@ -115,11 +115,9 @@ class Executor:
                     self._secrets.resolve_all(action.prior or {}),
                     action.prior_outputs or {},
                 )
-                outputs: dict[str, Any] = {}
             else:
                 resolved = self._secrets.resolve_all(attributes)
-                outputs = self._call(provider, action, resolved)
-                outputs = _mask_secrets(outputs, attributes, resolved)
+                outputs = _mask_secrets(self._call(provider, action, resolved), attributes, resolved)
             status, error = ActionStatus.SUCCESS, None
         except CompensatedError as exc:
             status, error = ActionStatus.COMPENSATED, redact(str(exc))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
 
 from driftgate import __version__
@@ -49,12 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every error into a one-line message and a distinct exit code."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.UsageError as exc:
-        err.print(f"usage error: {exc.format_message()}")
-        return codes.USAGE
-    except click.Abort:
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except typer.Abort:
         err.print("aborted")
         return codes.INTERRUPTED
     except SpecError as exc:
@@ -68,7 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return codes.INTERRUPTED
+    except Exception as exc:
+        if not _is_click_error(exc):
+            raise
+        # click's protocol (typer may vendor its own copy): usage errors exit 2 there, 64 here.
+        usage = getattr(exc, "exit_code", 1) == 2
+        err.print(f"{'usage error' if usage else 'error'}: {exc.format_message()}", markup=False)  # type: ignore[attr-defined]
+        return codes.USAGE if usage else codes.ERROR
     return int(result) if isinstance(result, int) else codes.OK
+
+
+def _is_click_error(exc: Exception) -> bool:
+    return hasattr(exc, "format_message") and hasattr(exc, "exit_code")
 
 
 def run() -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from driftgate.config import load_settings
+from driftgate.errors import TerminalError
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE
 from driftgate.spec.yamlsafe import YamlError, load_yaml
@@ -43,8 +44,8 @@ def stack_name(directory: Path) -> str:
     try:
         data = load_yaml(path.read_bytes(), max_bytes=1 << 20).data
     except (OSError, YamlError) as exc:
-        raise typer.BadParameter(f"{path}: {exc}") from None
+        raise TerminalError(f"{path}: {exc}") from None
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str):
-        raise typer.BadParameter(f"{path}: no stack name")
+        raise TerminalError(f"{path}: no stack name")
     return name

@@ -41,7 +41,7 @@ def _parse_mode(value: Any) -> int:
 class FileProvider(BaseProvider):
     name = "file"
     capabilities = frozenset({CAP_READ, CAP_IMPORT})
-    KINDS = (
+    KINDS: tuple[KindSchema, ...] = (
         KindSchema(
             type=FILE,
             description="A regular file with text content.",

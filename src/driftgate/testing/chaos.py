@@ -3,7 +3,8 @@
 Configure it in a stack like the file provider, with extra fields:
 ``fail_on`` (resource names whose create/update fail), ``fail_delete_on``,
 ``crash_on`` (names whose provider call raises an unexpected exception) and
-``delay`` (seconds each create/update/delete sleeps). Register it through the
+``delay`` (seconds each create/update/delete sleeps first) and ``delay_after``
+(seconds a create sleeps after writing). Register it through the
 ``DRIFTGATE_PROVIDER_PLUGINS=driftgate.testing.chaos:ChaosProvider`` setting.
 """
 
@@ -32,12 +33,14 @@ class ChaosProvider(FileProvider):
         self.fail_delete_on: set[str] = set()
         self.crash_on: set[str] = set()
         self.delay = 0.0
+        self.delay_after = 0.0
 
     def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
         self.fail_on = set(config.get("fail_on", ()))
         self.fail_delete_on = set(config.get("fail_delete_on", ()))
         self.crash_on = set(config.get("crash_on", ()))
         self.delay = float(config.get("delay", 0.0))
+        self.delay_after = float(config.get("delay_after", 0.0))
         super().configure({"root": config["root"]}, ctx)
 
     @staticmethod
@@ -60,7 +63,9 @@ class ChaosProvider(FileProvider):
 
     def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
         self._hazards(name)
-        return super().create(self._file_type(type_), name, attributes)
+        outputs = super().create(self._file_type(type_), name, attributes)
+        time.sleep(self.delay_after)  # the world has changed; driftgate has not recorded it yet
+        return outputs
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
         if self.delay:

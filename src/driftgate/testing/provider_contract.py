@@ -42,7 +42,9 @@ def check_provider_contract(provider: Provider, case: ContractCase) -> None:
     schema = kinds[case.type]
     attrs = schema.with_defaults(case.attributes)
     outputs = provider.create(case.type, case.name, attrs)
-    assert set(outputs) <= set(schema.outputs), f"{case.type}: undeclared outputs {set(outputs) - set(schema.outputs)}"
+    assert set(outputs) <= set(schema.outputs), (
+        f"{case.type}: undeclared outputs {set(outputs) - set(schema.outputs)}"
+    )
     observed = provider.read(case.type, attrs, outputs)
     assert observed is not None, f"{case.type}: read after create found nothing"
     assert provider.diff(case.type, observed.attributes, attrs) == [], f"{case.type}: diff after create"

@@ -45,7 +45,10 @@ def write_stack(
 
 def data_values(count: int, *, prefix: str = "v", value: str = "x") -> list[dict[str, Any]]:
     """``count`` independent data.value resources."""
-    return [{"type": "data.value", "name": f"{prefix}{i}", "spec": {"input": f"{value}-{i}"}} for i in range(count)]
+    return [
+        {"type": "data.value", "name": f"{prefix}{i}", "spec": {"input": f"{value}-{i}"}}
+        for i in range(count)
+    ]
 
 
 def fast_write_module(path: Path, module: str, resources: Sequence[Mapping[str, Any]]) -> None:

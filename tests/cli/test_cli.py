@@ -1,0 +1,149 @@
+"""The CLI as a user drives it: exit codes, messages, --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.app import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    code, out, _ = run(capsys, "init", str(tmp_path / "infra"))
+    assert code == 0 and "stack.yaml" in out
+    return tmp_path / "infra"
+
+
+def test_init_validate_plan_apply_cycle(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (repo / ".git").is_dir()
+    code, out, _ = run(capsys, "validate", "-s", str(repo))
+    assert code == 0 and "4 resources" in out
+
+    code, out, _ = run(capsys, "plan", "-s", str(repo))
+    assert code == codes.CHANGES
+    assert "Plan: 4 to create" in out and "app/file.file.index" in out
+
+    code, out, _ = run(capsys, "plan", "-s", str(repo), "--json")
+    data = json.loads(out)
+    assert code == 2 and data["summary"]["create"] == 4 and data["format"] == "driftgate-plan/v1"
+
+    code, out, _ = run(capsys, "apply", "-s", str(repo), "--auto-approve")
+    assert code == 0 and "Apply complete. 4 actions: 4 SUCCESS" in out
+
+    code, out, _ = run(capsys, "plan", "-s", str(repo))
+    assert code == codes.OK and "No changes" in out
+
+
+def test_apply_json_and_runs_and_state(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "apply", "-s", str(repo), "--auto-approve", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["result"]["full_success"] and data["result"]["action_count"] == 4
+    run_id = data["run_id"]
+
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["id"] == run_id
+    code, out, _ = run(capsys, "runs", "show", run_id[:8], "--json")
+    ledger = json.loads(out)["ledger"]
+    assert [e["status"] for e in ledger] == ["SUCCESS"] * 4
+    code, out, _ = run(capsys, "runs", "show", run_id)
+    assert code == 0 and "app/file.file.index" in out
+
+    code, out, _ = run(capsys, "state", "list", "-s", str(repo), "--json")
+    assert {r["address"] for r in json.loads(out)} >= {"app/file.file.index"}
+    code, out, _ = run(capsys, "state", "show", "app/data.value.greeting", "-s", str(repo), "--json")
+    assert json.loads(out)["outputs"]["output"] == "hello from driftgate"
+    code, _, err = run(capsys, "state", "show", "app/nope.x.y", "-s", str(repo))
+    assert code == codes.ERROR and "no recorded state" in err
+
+
+def test_saved_plan_file_and_stale_plan_exit_code(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    code, _, _ = run(capsys, "plan", "-s", str(repo), "--out", str(plan_file))
+    assert code == 2 and plan_file.exists()
+    app = repo / "modules/app.yaml"
+    app.write_text(app.read_text().replace("hello from driftgate", "changed"))
+    code, _, err = run(capsys, "apply", str(plan_file), "-s", str(repo))
+    assert code == codes.STALE_PLAN and "specs changed" in err
+
+    code, _, _ = run(capsys, "plan", "-s", str(repo), "--out", str(plan_file))
+    code, out, _ = run(capsys, "apply", str(plan_file), "-s", str(repo))
+    assert code == 0 and "Apply complete" in out
+
+
+def test_validate_reports_every_problem_and_exits_1(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "modules/bad.yaml").write_text(
+        "apiVersion: driftgate/v1\nkind: Module\nname: bad\nresources:\n"
+        "  - type: file.file\n    name: x\n    spec: {path: /etc/passwd, colour: red}\n"
+    )
+    code, _, err = run(capsys, "validate", "-s", str(repo))
+    assert code == 1
+    assert "modules/bad.yaml:7: bad/file.file.x.spec.colour: unknown field" in err
+    assert "modules/bad.yaml:7: bad/file.file.x.spec.path: unsafe path '/etc/passwd'" in err
+    assert "2 problem(s) found" in err
+    code, out, _ = run(capsys, "validate", "-s", str(repo), "--json")
+    assert code == 1 and len(json.loads(out)["problems"]) == 2
+    code, _, _ = run(capsys, "plan", "-s", str(repo))
+    assert code == 1
+
+
+def test_apply_without_a_terminal_needs_auto_approve(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "apply", "-s", str(repo))
+    assert code == codes.ERROR and "--auto-approve" in err
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_partial_apply_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFTGATE_PROVIDER_PLUGINS", "driftgate.testing.chaos:ChaosProvider")
+    stack = tmp_path / "s"
+    stack.mkdir()
+    (stack / "stack.yaml").write_text(
+        "apiVersion: driftgate/v1\nkind: Stack\nname: s\nproviders:\n  chaos: {root: live, fail_on: [bad]}\n"
+    )
+    (stack / "modules").mkdir()
+    (stack / "modules/m.yaml").write_text(
+        "apiVersion: driftgate/v1\nkind: Module\nname: m\nresources:\n"
+        "  - {type: chaos.file, name: good, spec: {path: good}}\n"
+        "  - {type: chaos.file, name: bad, spec: {path: bad}}\n"
+    )
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve")
+    assert code == codes.PARTIAL
+    assert "Apply incomplete" in out and "injected failure for bad" in out
+
+
+def test_usage_errors_and_missing_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "plan", "--no-such-flag")
+    assert code == codes.USAGE and "usage error" in err
+    code, _, err = run(capsys, "plan", "-s", str(tmp_path / "nowhere"))
+    assert code == codes.ERROR and "stack.yaml: file: cannot read" in err
+    code, _, err = run(capsys, "init", str(tmp_path / "x"))
+    code, _, err = run(capsys, "init", str(tmp_path / "x"))
+    assert code == codes.ERROR and "not empty" in err
+
+
+def test_lock_commands(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "plan", "-s", str(repo))
+    code, out, _ = run(capsys, "lock", "status", "-s", str(repo))
+    assert code == 0 and "not locked" in out
+    code, _, err = run(capsys, "lock", "break", "demo")
+    assert code == codes.ERROR and "not locked" in err
+
+
+def test_home_flag_selects_the_store(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "elsewhere"
+    code, _, _ = run(capsys, "--home", str(home), "apply", "-s", str(repo), "--auto-approve")
+    assert code == 0 and (home / "driftgate.db").exists()

@@ -1,0 +1,62 @@
+"""`driftgate quickstart` end to end, as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def driftgate_exe() -> str:
+    """The console script installed next to this interpreter (pip install -e .)."""
+    beside = Path(sys.executable).parent / "driftgate"
+    found = str(beside) if beside.exists() else shutil.which("driftgate")
+    assert found, "the driftgate console script must be installed (pip install -e .)"
+    return found
+
+
+@pytest.mark.slow
+def test_quickstart_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
+    exe = driftgate_exe()
+    workdir = tmp_path / "qs"
+    proc = subprocess.run(
+        [exe, "quickstart", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    for step in (
+        "1. Created a config repo",
+        "2. Validated the specs",
+        "4. Applied it as run",
+        "5. Changed the greeting",
+        "7. Applied it as run",
+        "live state is in sync with git (exit code 0)",
+    ):
+        assert step in out, f"missing {step!r}"
+    assert (workdir / "infra/live/site/index.html").read_text() == "<h1>hello again, from git</h1>\n"
+    remote_log = subprocess.run(
+        ["git", "--git-dir", str(workdir / "remote.git"), "log", "--format=%s", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Change the greeting" in remote_log
+    assert (workdir / "home/driftgate.db").exists()
+
+
+def test_quickstart_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    exe = driftgate_exe()
+    proc = subprocess.run(
+        [exe, "quickstart", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 1 and "not empty" in proc.stderr
