@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from driftgate.spec.yamlsafe import YamlError, load_yaml
+from driftgate.spec.yamlsafe import ParseCache, YamlError, load_yaml, load_yaml_cached
 
 BILLION_LAUGHS = """
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
@@ -61,3 +62,23 @@ def test_syntax_error_has_a_line() -> None:
     with pytest.raises(YamlError) as info:
         load_yaml("a: 1\nb: [unclosed\nc: 3\n", max_bytes=1000)
     assert info.value.line >= 2
+
+
+def test_only_json_shaped_data_is_produced() -> None:
+    loaded = load_yaml("when: 2024-01-02\nat: 2024-01-02T03:04:05Z\n", max_bytes=1000)
+    assert loaded.data == {"when": "2024-01-02", "at": "2024-01-02T03:04:05Z"}
+    for tagged in ("x: !!binary aGVsbG8=\n", "x: !!set {a, b}\n", "x: !!timestamp 2024-01-02\n"):
+        with pytest.raises(YamlError, match="not allowed"):
+            load_yaml(tagged, max_bytes=1000)
+
+
+def test_parse_cache_serves_unchanged_documents(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path)
+    text = "a: 1\nb: [x, y]\n"
+    first = load_yaml_cached(text, max_bytes=1000, cache=cache)
+    assert first.root is not None and list(tmp_path.iterdir())
+    second = load_yaml_cached(text, max_bytes=1000, cache=cache)
+    assert second.data == {"a": 1, "b": ["x", "y"]} and second.root is None
+    assert second.line_of(("b", 1)) == 2  # lines still available: parsed on demand
+    (next(tmp_path.iterdir())).write_bytes(b"corrupt")
+    assert load_yaml_cached(text, max_bytes=1000, cache=cache).data == first.data

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from driftgate.apply.result import ActionOutcome
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
-from driftgate.cli.render import render_plan, render_result
-from driftgate.plan.model import read_plan
-from driftgate.services.runs import ApplyReport, ApplySession, apply_session
+
+if TYPE_CHECKING:
+    from driftgate.apply.result import ActionOutcome
+    from driftgate.services.runs import ApplyReport, ApplySession
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +28,10 @@ def register(app: typer.Typer) -> None:
         full: bool = typer.Option(False, "--full", help="Show every planned change."),
     ) -> int:
         """Apply the specs (or a saved plan) and record a per-action ledger."""
+        from driftgate.cli.render import render_plan, render_result
+        from driftgate.plan.model import read_plan
+        from driftgate.services.runs import apply_session
+
         saved = read_plan(plan_file) if plan_file is not None else None
         ws = workspace()
         with apply_session(ws, stack, saved_plan=saved, refresh=refresh) as session:
@@ -71,6 +75,8 @@ def _execute(session: ApplySession, *, parallelism: int, quiet: bool) -> ApplyRe
     total = len(session.plan.actions)
     if quiet or not err.is_terminal:
         return session.execute(parallelism=parallelism)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("apply", total=total)

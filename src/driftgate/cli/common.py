@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from driftgate.config import load_settings
 from driftgate.errors import TerminalError
-from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE
 from driftgate.spec.yamlsafe import YamlError, load_yaml
+
+if TYPE_CHECKING:
+    from driftgate.services.workspace import Workspace
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -31,6 +32,10 @@ state = State()
 
 
 def workspace() -> Workspace:
+    """Open the store named by --home / the settings (imported here: commands load only what they use)."""
+    from driftgate.config import load_settings
+    from driftgate.services.workspace import Workspace
+
     return Workspace.open(load_settings(home=state.home))
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from driftgate.cli.common import out
-from driftgate.services.scaffold import scaffold_repo
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +16,8 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option("demo", "--name", help="The stack's name."),
     ) -> int:
         """Scaffold a config repo (a git repository) with one stack."""
+        from driftgate.services.scaffold import scaffold_repo
+
         files = scaffold_repo(directory, name=name)
         out.print(f"Created a config repo with stack {name!r} in {directory}:")
         for path in files:

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from driftgate.cli.common import StackOption, out, stack_name, workspace
-from driftgate.services.locking import break_lock, describe_holder, lock_status
 
 app = typer.Typer(help="The stack lock.", no_args_is_help=True)
 
@@ -15,6 +14,8 @@ app = typer.Typer(help="The stack lock.", no_args_is_help=True)
 @app.command("status")
 def status(stack: Path = StackOption) -> int:
     """Show who holds the stack's lock, if anyone."""
+    from driftgate.services.locking import lock_status
+
     holder = lock_status(workspace(), stack_name(stack))
     out.print(f"locked by {holder}" if holder else "not locked", markup=False)
     return 0
@@ -26,6 +27,8 @@ def break_(
     force: bool = typer.Option(False, "--force", help="Break it even if its holder is alive on this host."),
 ) -> int:
     """Break a stale lock; the holder's run is marked interrupted."""
+    from driftgate.services.locking import break_lock, describe_holder
+
     ws = workspace()
     lock = break_lock(ws, name, force=force)
     out.print(f"Broke the lock held by {describe_holder(ws, lock)}.", markup=False)

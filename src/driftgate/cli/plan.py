@@ -7,9 +7,6 @@ from pathlib import Path
 import typer
 
 from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
-from driftgate.cli.render import render_plan
-from driftgate.plan.model import write_plan
-from driftgate.services.runs import plan_stack
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +19,10 @@ def register(app: typer.Typer) -> None:
         full: bool = typer.Option(False, "--full", help="Show every change, however many."),
     ) -> int:
         """Show what apply would do. Exit 0 in sync, 2 changes present, 1 error."""
+        from driftgate.cli.render import render_plan
+        from driftgate.plan.model import write_plan
+        from driftgate.services.runs import plan_stack
+
         planned = plan_stack(workspace(), stack, refresh=refresh)
         if out_file is not None:
             write_plan(planned.plan, out_file)

@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from driftgate.cli.common import JsonOption, out, print_json, stack_name, workspace
-from driftgate.cli.render import render_ledger
-from driftgate.services import history
 
 app = typer.Typer(help="Past runs and their ledgers.", no_args_is_help=True)
 
@@ -28,6 +26,8 @@ def list_(
     as_json: bool = JsonOption,
 ) -> int:
     """List recent runs, newest first."""
+    from driftgate.services import history
+
     rows = history.list_runs(workspace(), stack=stack_name(stack) if stack else None, limit=limit)
     if as_json:
         print_json(rows)
@@ -55,6 +55,9 @@ def show(
     as_json: bool = JsonOption,
 ) -> int:
     """Show one run and its per-action ledger."""
+    from driftgate.cli.render import render_ledger
+    from driftgate.services import history
+
     run = history.show_run(workspace(), run_id)
     if as_json:
         print_json(run)

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from driftgate.cli.common import JsonOption, StackOption, out, print_json, stack_name, workspace
-from driftgate.services import history
 
 app = typer.Typer(help="Recorded state.", no_args_is_help=True)
 
@@ -16,6 +15,8 @@ app = typer.Typer(help="Recorded state.", no_args_is_help=True)
 @app.command("list")
 def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """List the resources recorded for a stack."""
+    from driftgate.services import history
+
     rows = history.list_state(workspace(), stack_name(stack))
     if as_json:
         print_json(rows)
@@ -32,6 +33,8 @@ def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
 @app.command("show")
 def show(address: str, stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """Show one resource's recorded attributes and outputs."""
+    from driftgate.services import history
+
     row = history.show_state(workspace(), stack_name(stack), address)
     if as_json:
         print_json(row)

@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 
 from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
-from driftgate.errors import SpecError
 
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
     def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
         """Check every spec; report every problem as path:line: field: reason (exit 1)."""
+        from driftgate.errors import SpecError
+
         ws = workspace()
         try:
             loaded = ws.load_stack(stack)

@@ -52,7 +52,9 @@ class StoreSink:
                 for s in creates
             ),
         )
-        others = [s.action.address for s in started if s not in creates]
+        others = [
+            s.action.address for s in started if s.action.action is not ActionKind.CREATE or s.action.adopt
+        ]
         repo.mark_uncertain(session, self._stack_id, self._run_id, others)
         return True
 

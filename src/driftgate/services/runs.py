@@ -31,8 +31,10 @@ class PlannedStack:
     providers: dict[str, Provider]
 
 
-def plan_stack(ws: Workspace, directory: Path, *, refresh: bool = True) -> PlannedStack:
-    stack = ws.load_stack(directory)
+def plan_stack(
+    ws: Workspace, directory: Path, *, refresh: bool = True, stack: Stack | None = None
+) -> PlannedStack:
+    stack = stack or ws.load_stack(directory)
     providers = ws.providers_for(stack)
     with ws.transaction() as session:
         row = repo.ensure_stack(session, stack.name, str(stack.directory))
@@ -138,7 +140,7 @@ def apply_session(
         row = repo.ensure_stack(session, stack.name, str(stack.directory))
     run_id = str(uuid.uuid4())
     with stack_lock(ws, stack_id=row.id, stack_name=stack.name, run_id=run_id):
-        planned = plan_stack(ws, directory, refresh=refresh and saved_plan is None)
+        planned = plan_stack(ws, directory, refresh=refresh and saved_plan is None, stack=stack)
         if saved_plan is not None:
             _check_fresh(saved_plan, planned)
             planned = PlannedStack(planned.stack, saved_plan, planned.stack_id, planned.providers)

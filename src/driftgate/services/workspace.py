@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
 
 from driftgate.config import Settings, environment_value
 from driftgate.errors import DriftgateError, ProviderConfigError
@@ -17,14 +16,14 @@ from driftgate.providers.registry import ProviderRegistry, default_registry
 from driftgate.spec.loader import load_stack
 from driftgate.spec.model import Stack
 from driftgate.spec.refs import SecretResolver
-from driftgate.store.db import make_engine, migrate, session_factory
+from driftgate.spec.yamlsafe import ParseCache
+from driftgate.store.db import make_engine, migrate
 
 
 @dataclass
 class Workspace:
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
     registry: ProviderRegistry
 
     @classmethod
@@ -32,16 +31,16 @@ class Workspace:
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.effective_database_url)
         migrate(engine)
-        return cls(settings, engine, session_factory(engine), default_registry(settings.plugin_specs))
+        return cls(settings, engine, default_registry(settings.plugin_specs))
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Connection]:
         """One unit of work: commit on success, roll back on error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        with self.engine.begin() as conn:
+            yield conn
 
     def secrets(self) -> SecretResolver:
         return SecretResolver(env=environment_value, files_root=self.settings.effective_secrets_dir)
@@ -52,6 +51,7 @@ class Workspace:
             kinds=self.registry.kind,
             providers=self.registry.names,
             max_bytes=self.settings.max_spec_file_bytes,
+            cache=ParseCache(self.settings.home / "cache" / "specs"),
         )
 
     def providers_for(self, stack: Stack) -> dict[str, Provider]:

@@ -33,7 +33,7 @@ from driftgate.spec.refs import (
     output_refs,
 )
 from driftgate.spec.schema import KindSchema
-from driftgate.spec.yamlsafe import LoadedYaml, YamlError, load_yaml
+from driftgate.spec.yamlsafe import LoadedYaml, ParseCache, YamlError, load_yaml_cached
 
 KindLookup = Callable[[str], KindSchema | None]
 M = TypeVar("M", bound=BaseModel)
@@ -45,7 +45,8 @@ Loc = tuple[str | int, ...]
 class _Collector:
     """Problems found so far; locations inside a document become lines at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ParseCache | None = None) -> None:
+        self.cache = cache
         self.problems: list[Problem] = []
         self.documents: dict[str, LoadedYaml] = {}
         self._located: list[tuple[str, Loc, str, str]] = []
@@ -70,9 +71,10 @@ def load_stack(
     kinds: KindLookup,
     providers: Iterable[str],
     max_bytes: int = 16 * 1024 * 1024,
+    cache: ParseCache | None = None,
 ) -> Stack:
     """Load and validate the stack in ``directory``; raise SpecError listing every problem."""
-    out = _Collector()
+    out = _Collector(cache)
     stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, max_bytes)
     if stack_spec is None:
         raise SpecError(out.problems)
@@ -91,7 +93,7 @@ def _read_document(root: Path, relative: str, out: _Collector, max_bytes: int) -
         out.add(relative, 0, "file", f"cannot read: {exc.strerror}")
         return None
     try:
-        loaded = load_yaml(raw, max_bytes=max_bytes)
+        loaded = load_yaml_cached(raw, max_bytes=max_bytes, cache=out.cache)
     except YamlError as exc:
         out.add(relative, exc.line, "yaml", exc.reason)
         return None

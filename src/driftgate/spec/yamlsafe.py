@@ -8,12 +8,39 @@ the document would be once aliases are expanded before anything consumes it.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_NOT_JSON = ("binary", "set", "omap", "pairs", "timestamp")
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """The C safe loader, producing only JSON-shaped data: an unquoted date stays a string,
+    and tags for bytes, sets, ordered pairs and timestamps are refused."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
+
+
+def _refuse(loader: yaml.SafeLoader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"tag {node.tag} is not allowed (specs hold JSON-shaped data only)", node.start_mark
+    )
+
+
+for _name in _NOT_JSON:
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_name}", _refuse)
 
 MAX_EXPANDED_NODES = 5_000_000
 MAX_ALIAS_RATIO = 100
@@ -32,9 +59,14 @@ class YamlError(ValueError):
 class LoadedYaml:
     data: Any
     root: yaml.Node | None
+    source: str | bytes | None = None
+    max_bytes: int = 0
 
     def line_of(self, location: tuple[str | int, ...]) -> int:
         """The 1-based line of the node at ``location`` (or of its nearest ancestor)."""
+        if self.root is None and self.source is not None:
+            self.root = load_yaml(self.source, max_bytes=self.max_bytes).root  # a cache hit: parse now
+            self.source = None
         node = self.root
         line = node.start_mark.line + 1 if node is not None else 0
         for step in location:
@@ -79,6 +111,54 @@ def load_yaml(text: str | bytes, *, max_bytes: int) -> LoadedYaml:
     finally:
         loader.dispose()
     return LoadedYaml(data, root)
+
+
+class ParseCache:
+    """Parsed documents by content hash, so an unchanged repository is not re-parsed.
+
+    Only documents that loaded cleanly are cached, as ``marshal`` data (plain
+    dicts, lists and scalars). A hit has no node tree: callers that need line
+    numbers for a problem re-parse that one file.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, text: str | bytes) -> Path:
+        raw = text.encode() if isinstance(text, str) else text
+        return self.directory / hashlib.sha256(raw).hexdigest()
+
+    def get(self, text: str | bytes) -> Any:
+        try:
+            return marshal.loads(self._path(text).read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return _MISS
+
+    def put(self, text: str | bytes, data: Any) -> None:
+        try:
+            payload = marshal.dumps(data)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.replace(tmp, self._path(text))
+        except (OSError, ValueError):
+            return  # a cache that cannot be written is just a slower load
+
+
+_MISS = object()
+
+
+def load_yaml_cached(text: str | bytes, *, max_bytes: int, cache: ParseCache | None) -> LoadedYaml:
+    """Like load_yaml, from the cache when this exact content was parsed before."""
+    if cache is not None and len(text) <= max_bytes:
+        data = cache.get(text)
+        if data is not _MISS:
+            return LoadedYaml(data, None, source=text, max_bytes=max_bytes)
+    loaded = load_yaml(text, max_bytes=max_bytes)
+    if cache is not None:
+        cache.put(text, loaded.data)
+    return loaded
 
 
 def _may_have_aliases(text: str | bytes) -> bool:

@@ -1,4 +1,4 @@
-"""Repositories: queries and writes over a Session. They flush; they never commit."""
+"""Repositories: queries and writes over a Connection. They never commit: the caller owns the transaction."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Row, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from driftgate.plan.state import RecordedResource
 from driftgate.store.tables import action_outcomes, resource_states, runs, stack_locks, stacks
@@ -19,14 +17,20 @@ APPLIED = "applied"
 UNCERTAIN = "uncertain"
 
 
-def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
+    stmt: Any
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
     updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
 
 
 # -- stacks ------------------------------------------------------------------
@@ -40,13 +44,13 @@ class StackRow:
     state_serial: int
 
 
-def ensure_stack(session: Session, name: str, directory: str) -> StackRow:
-    row = session.execute(select(stacks).where(stacks.c.name == name)).first()
+def ensure_stack(conn: Connection, name: str, directory: str) -> StackRow:
+    row = conn.execute(select(stacks).where(stacks.c.name == name)).first()
     if row is None:
         now = time.time()
         try:
-            with session.begin_nested():
-                session.execute(
+            with conn.begin_nested():
+                conn.execute(
                     stacks.insert().values(
                         name=name,
                         directory=directory,
@@ -57,39 +61,39 @@ def ensure_stack(session: Session, name: str, directory: str) -> StackRow:
                 )
         except IntegrityError:
             pass  # created concurrently
-        row = session.execute(select(stacks).where(stacks.c.name == name)).one()
+        row = conn.execute(select(stacks).where(stacks.c.name == name)).one()
     elif row.directory != directory:
-        session.execute(update(stacks).where(stacks.c.id == row.id).values(directory=directory))
+        conn.execute(update(stacks).where(stacks.c.id == row.id).values(directory=directory))
     return StackRow(row.id, row.name, directory, row.state_serial)
 
 
-def find_stack(session: Session, name: str) -> StackRow | None:
-    row = session.execute(select(stacks).where(stacks.c.name == name)).first()
+def find_stack(conn: Connection, name: str) -> StackRow | None:
+    row = conn.execute(select(stacks).where(stacks.c.name == name)).first()
     return StackRow(row.id, row.name, row.directory, row.state_serial) if row else None
 
 
-def list_stacks(session: Session) -> list[StackRow]:
-    rows = session.execute(select(stacks).order_by(stacks.c.name)).all()
+def list_stacks(conn: Connection) -> list[StackRow]:
+    rows = conn.execute(select(stacks).order_by(stacks.c.name)).all()
     return [StackRow(r.id, r.name, r.directory, r.state_serial) for r in rows]
 
 
-def bump_serial(session: Session, stack_id: int) -> None:
-    session.execute(
+def bump_serial(conn: Connection, stack_id: int) -> None:
+    conn.execute(
         update(stacks)
         .where(stacks.c.id == stack_id)
         .values(state_serial=stacks.c.state_serial + 1, updated_at=time.time())
     )
 
 
-def state_serial(session: Session, stack_id: int) -> int:
-    return int(session.execute(select(stacks.c.state_serial).where(stacks.c.id == stack_id)).scalar_one())
+def state_serial(conn: Connection, stack_id: int) -> int:
+    return int(conn.execute(select(stacks.c.state_serial).where(stacks.c.id == stack_id)).scalar_one())
 
 
 # -- resource state ------------------------------------------------------------
 
 
-def load_state(session: Session, stack_id: int) -> dict[str, RecordedResource]:
-    rows = session.execute(select(resource_states).where(resource_states.c.stack_id == stack_id)).all()
+def load_state(conn: Connection, stack_id: int) -> dict[str, RecordedResource]:
+    rows = conn.execute(select(resource_states).where(resource_states.c.stack_id == stack_id)).all()
     return {r.address: _recorded(r) for r in rows}
 
 
@@ -106,8 +110,8 @@ def _recorded(r: Row[Any]) -> RecordedResource:
     )
 
 
-def get_state(session: Session, stack_id: int, address: str) -> RecordedResource | None:
-    row = session.execute(
+def get_state(conn: Connection, stack_id: int, address: str) -> RecordedResource | None:
+    row = conn.execute(
         select(resource_states).where(
             and_(resource_states.c.stack_id == stack_id, resource_states.c.address == address)
         )
@@ -126,7 +130,7 @@ class StateWrite:
     status: str
 
 
-def upsert_states(session: Session, stack_id: int, run_id: str, writes: Iterable[StateWrite]) -> None:
+def upsert_states(conn: Connection, stack_id: int, run_id: str, writes: Iterable[StateWrite]) -> None:
     now = time.time()
     rows = [
         {
@@ -143,21 +147,21 @@ def upsert_states(session: Session, stack_id: int, run_id: str, writes: Iterable
         }
         for w in writes
     ]
-    _upsert(session, resource_states, rows, ("stack_id", "address"))
+    _upsert(conn, resource_states, rows, ("stack_id", "address"))
 
 
-def mark_uncertain(session: Session, stack_id: int, run_id: str, addresses: Sequence[str]) -> None:
+def mark_uncertain(conn: Connection, stack_id: int, run_id: str, addresses: Sequence[str]) -> None:
     if addresses:
-        session.execute(
+        conn.execute(
             update(resource_states)
             .where(and_(resource_states.c.stack_id == stack_id, resource_states.c.address.in_(addresses)))
             .values(status=UNCERTAIN, run_id=run_id, updated_at=time.time())
         )
 
 
-def delete_states(session: Session, stack_id: int, addresses: Sequence[str]) -> None:
+def delete_states(conn: Connection, stack_id: int, addresses: Sequence[str]) -> None:
     if addresses:
-        session.execute(
+        conn.execute(
             delete(resource_states).where(
                 and_(resource_states.c.stack_id == stack_id, resource_states.c.address.in_(addresses))
             )
@@ -168,9 +172,9 @@ def delete_states(session: Session, stack_id: int, addresses: Sequence[str]) -> 
 
 
 def create_run(
-    session: Session, *, run_id: str, stack_id: int, kind: str, actor: str, pid: int, host: str
+    conn: Connection, *, run_id: str, stack_id: int, kind: str, actor: str, pid: int, host: str
 ) -> None:
-    session.execute(
+    conn.execute(
         runs.insert().values(
             id=run_id,
             stack_id=stack_id,
@@ -186,7 +190,7 @@ def create_run(
     )
 
 
-def insert_pending_outcomes(session: Session, run_id: str, actions: Sequence[tuple[int, str, str]]) -> None:
+def insert_pending_outcomes(conn: Connection, run_id: str, actions: Sequence[tuple[int, str, str]]) -> None:
     rows = [
         {
             "run_id": run_id,
@@ -200,28 +204,28 @@ def insert_pending_outcomes(session: Session, run_id: str, actions: Sequence[tup
         for i, a, k in actions
     ]
     for start in range(0, len(rows), 5000):
-        session.execute(action_outcomes.insert(), rows[start : start + 5000])
+        conn.execute(action_outcomes.insert(), rows[start : start + 5000])
 
 
-def mark_in_flight(session: Session, run_id: str, indices: Sequence[int]) -> None:
+def mark_in_flight(conn: Connection, run_id: str, indices: Sequence[int]) -> None:
     if indices:
-        session.execute(
+        conn.execute(
             update(action_outcomes)
             .where(and_(action_outcomes.c.run_id == run_id, action_outcomes.c.idx.in_(indices)))
             .values(phase="in_flight", attempted=True, started_at=time.time())
         )
 
 
-def finish_outcomes(session: Session, run_id: str, rows: list[dict[str, Any]]) -> None:
+def finish_outcomes(conn: Connection, run_id: str, rows: list[dict[str, Any]]) -> None:
     """Rows: idx, status, error, outputs, attempted, started_at, finished_at."""
     if not rows:
         return
     full = [{"run_id": run_id, "phase": "done", **r} for r in rows]
-    _upsert(session, action_outcomes, full, ("run_id", "idx"))
+    _upsert(conn, action_outcomes, full, ("run_id", "idx"))
 
 
 def finish_run(
-    session: Session,
+    conn: Connection,
     run_id: str,
     *,
     status: str,
@@ -229,7 +233,7 @@ def finish_run(
     summary: dict[str, Any],
     errors: list[str],
 ) -> None:
-    session.execute(
+    conn.execute(
         update(runs)
         .where(runs.c.id == run_id)
         .values(
@@ -242,8 +246,8 @@ def finish_run(
     )
 
 
-def mark_run_interrupted(session: Session, run_id: str) -> None:
-    session.execute(
+def mark_run_interrupted(conn: Connection, run_id: str) -> None:
+    conn.execute(
         update(runs)
         .where(and_(runs.c.id == run_id, runs.c.status == "running"))
         .values(status="interrupted", finished_at=time.time())
@@ -287,23 +291,23 @@ def _run_row(r: Row[Any]) -> RunRow:
     )
 
 
-def list_runs(session: Session, *, stack: str | None = None, limit: int = 50) -> list[RunRow]:
+def list_runs(conn: Connection, *, stack: str | None = None, limit: int = 50) -> list[RunRow]:
     query = _run_query()
     if stack:
         query = query.where(stacks.c.name == stack)
-    rows = session.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
+    rows = conn.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
     return [_run_row(r) for r in rows]
 
 
-def find_run(session: Session, run_id: str) -> RunRow | None:
+def find_run(conn: Connection, run_id: str) -> RunRow | None:
     if len(run_id) < 4:
         return None
-    rows = session.execute(_run_query().where(runs.c.id.like(f"{run_id}%")).limit(2)).all()
+    rows = conn.execute(_run_query().where(runs.c.id.like(f"{run_id}%")).limit(2)).all()
     return _run_row(rows[0]) if len(rows) == 1 else None
 
 
-def run_outcomes(session: Session, run_id: str) -> list[dict[str, Any]]:
-    rows = session.execute(
+def run_outcomes(conn: Connection, run_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
         select(action_outcomes).where(action_outcomes.c.run_id == run_id).order_by(action_outcomes.c.idx)
     ).all()
     return [dict(r._mapping) for r in rows]
@@ -323,12 +327,12 @@ class LockRow:
 
 
 def try_lock(
-    session: Session, *, stack_id: int, run_id: str, holder: str, pid: int, host: str
+    conn: Connection, *, stack_id: int, run_id: str, holder: str, pid: int, host: str
 ) -> LockRow | None:
     """Take the lock (returns None) or return the current holder."""
     try:
-        with session.begin_nested():
-            session.execute(
+        with conn.begin_nested():
+            conn.execute(
                 stack_locks.insert().values(
                     stack_id=stack_id,
                     run_id=run_id,
@@ -340,25 +344,25 @@ def try_lock(
             )
         return None
     except IntegrityError:
-        found = get_lock(session, stack_id)
+        found = get_lock(conn, stack_id)
         return found or LockRow(stack_id, None, "unknown (released meanwhile)", 0, "", 0.0)
 
 
-def get_lock(session: Session, stack_id: int) -> LockRow | None:
-    row = session.execute(select(stack_locks).where(stack_locks.c.stack_id == stack_id)).first()
+def get_lock(conn: Connection, stack_id: int) -> LockRow | None:
+    row = conn.execute(select(stack_locks).where(stack_locks.c.stack_id == stack_id)).first()
     return LockRow(row.stack_id, row.run_id, row.holder, row.pid, row.host, row.acquired_at) if row else None
 
 
-def release_lock(session: Session, stack_id: int, run_id: str | None) -> int:
+def release_lock(conn: Connection, stack_id: int, run_id: str | None) -> int:
     stmt = delete(stack_locks).where(stack_locks.c.stack_id == stack_id)
     if run_id is not None:
         stmt = stmt.where(stack_locks.c.run_id == run_id)
-    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return int(conn.execute(stmt).rowcount)
 
 
-def count_states(session: Session, stack_id: int) -> int:
+def count_states(conn: Connection, stack_id: int) -> int:
     return int(
-        session.execute(
+        conn.execute(
             select(func.count()).select_from(resource_states).where(resource_states.c.stack_id == stack_id)
         ).scalar_one()
     )

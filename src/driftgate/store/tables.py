@@ -15,10 +15,10 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
-Json = JSON().with_variant(JSONB(), "postgresql")
+# JSON on both backends (PostgreSQL: json). Nothing queries inside these documents yet.
+Json = JSON()
 
 stacks = Table(
     "stacks",
