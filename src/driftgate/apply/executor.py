@@ -31,6 +31,12 @@ from driftgate.providers.base import Provider
 from driftgate.security.redact import redact
 from driftgate.spec.refs import OutputRef, SecretResolver, is_secret_ref, substitute_outputs
 
+# Module-level aliases: enum attribute access is slow in hot loops (Python 3.11).
+_CREATE = ActionKind.CREATE
+_DELETE = ActionKind.DELETE
+_NOOP = ActionKind.NOOP
+_UPDATE = ActionKind.UPDATE
+
 
 @dataclass(frozen=True, slots=True)
 class Finished:
@@ -99,7 +105,7 @@ class Executor:
 
     def prepare(self, action: Action) -> Started:
         """Resolve output references (dependencies have finished); raises if one is unknown."""
-        if action.action is ActionKind.DELETE:
+        if action.action is _DELETE:
             return Started(action, None)
         return Started(action, substitute_outputs(action.desired or {}, self._lookup, action.module))
 
@@ -109,7 +115,7 @@ class Executor:
         provider = self._providers[action.type.split(".", 1)[0]]
         outputs: dict[str, Any] = {}
         try:
-            if action.action is ActionKind.DELETE or attributes is None:
+            if action.action is _DELETE or attributes is None:
                 provider.delete(
                     action.type,
                     self._secrets.resolve_all(action.prior or {}),
@@ -124,7 +130,7 @@ class Executor:
         except CompensationFailedError as exc:
             status, error = ActionStatus.COMPENSATION_FAILED, redact(str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
-            status = ActionStatus.DELETE_FAILED if action.action is ActionKind.DELETE else ActionStatus.ERROR
+            status = ActionStatus.DELETE_FAILED if action.action is _DELETE else ActionStatus.ERROR
             error = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
             outputs, attributes = {}, None
         outcome = ActionOutcome(
@@ -141,9 +147,9 @@ class Executor:
 
     def _call(self, provider: Provider, action: Action, attributes: dict[str, Any]) -> dict[str, Any]:
         name = action.name
-        if action.action is ActionKind.CREATE:
+        if action.action is _CREATE:
             return provider.create(action.type, name, attributes)
-        if action.action is ActionKind.UPDATE:
+        if action.action is _UPDATE:
             return provider.update(action.type, name, attributes, action.prior_outputs or {})
         prior = self._secrets.resolve_all(action.prior or {})
         provider.delete(action.type, prior, action.prior_outputs or {})
@@ -284,7 +290,7 @@ class _Run:
                     f"not attempted: dependency {self.actions[blocker].address} did not succeed",
                 )
                 continue
-            if action.action is ActionKind.NOOP:
+            if action.action is _NOOP:
                 self.instant += 1
                 self._complete(_noop(action))
                 continue
@@ -303,7 +309,7 @@ class _Run:
 
     def _is_instant(self, action: Action) -> bool:
         return (
-            action.action is ActionKind.NOOP
+            action.action is _NOOP
             or self.ex.is_inline(action)
             or any(i in self.failed for i in self.waits[action.index])
         )
@@ -367,7 +373,7 @@ class _Run:
         self.outcomes[index] = finished.outcome
         self.buffer.append(finished)
         if finished.outcome.status is ActionStatus.SUCCESS:
-            if finished.action.action is not ActionKind.DELETE:
+            if finished.action.action is not _DELETE:
                 self.ex.remember_outputs(finished.action.address, finished.outcome.outputs)
         else:
             self.failed.add(index)
@@ -421,9 +427,7 @@ def _noop(action: Action) -> Finished:
 
 
 def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
-    status = (
-        ActionStatus.DELETE_FAILED if action.action is ActionKind.DELETE and attempted else ActionStatus.ERROR
-    )
+    status = ActionStatus.DELETE_FAILED if action.action is _DELETE and attempted else ActionStatus.ERROR
     outcome = ActionOutcome(
         index=action.index,
         address=action.address,
@@ -441,12 +445,12 @@ def _dependency_graph(
     by_address = {a.address: a.index for a in actions}
     waits: dict[int, set[int]] = {a.index: set() for a in actions}
     for action in actions:
-        if action.action is ActionKind.DELETE:
+        if action.action is _DELETE:
             continue
         for dep in action.depends_on:
             if dep in by_address and dep != action.address:
                 waits[action.index].add(by_address[dep])
-    deleted = {a.address: a.index for a in actions if a.action is ActionKind.DELETE}
+    deleted = {a.address: a.index for a in actions if a.action is _DELETE}
     for action in actions:
         for dep in action.depends_on:
             if dep in deleted and dep != action.address:

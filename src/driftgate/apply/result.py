@@ -94,7 +94,13 @@ def is_full_success(result: Any) -> bool:
     Accepts an ApplyResult or its dict form, since later loops read stored results.
     """
     if isinstance(result, ApplyResult):
-        result = result.to_dict()
+        return (
+            not result.errors
+            and isinstance(result.action_count, int)
+            and not isinstance(result.action_count, bool)
+            and result.action_count == len(result.actions)
+            and all(o.status is ActionStatus.SUCCESS for o in result.actions)
+        )
     if not isinstance(result, dict) or result.get("errors"):
         return False
     count = result.get("action_count")

@@ -19,6 +19,13 @@ from driftgate.spec.model import Resource, Stack
 from driftgate.spec.refs import OutputRef, SecretResolver, is_secret_ref, substitute_outputs
 from driftgate.spec.schema import KindSchema
 
+# Module-level aliases: enum attribute access is slow in hot loops (Python 3.11).
+_CREATE = ActionKind.CREATE
+_DELETE = ActionKind.DELETE
+_NOOP = ActionKind.NOOP
+_REPLACE = ActionKind.REPLACE
+_UPDATE = ActionKind.UPDATE
+
 
 class _Unknown(Exception):
     """A referenced output is not known until apply."""
@@ -115,20 +122,20 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         "stateful": _stateful(ctx.stack, res.module),
     }
     if rec is None:
-        return Action(action=ActionKind.CREATE, **base)  # type: ignore[arg-type]
+        return Action(action=_CREATE, **base)  # type: ignore[arg-type]
     current, live = _observe(ctx, rec)
     note = f"was in flight when run {rec.run_id} stopped; read from live state" if rec.uncertain else ""
     if current is None:
         reason = "deleted out of band" if not rec.uncertain else "not found live after an interrupted run"
-        return Action(action=ActionKind.CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
+        return Action(action=_CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
     changes, prior = _diff(ctx, res, schema, desired, current.attributes, live)
     if not changes:
-        kind = ActionKind.NOOP
+        kind = _NOOP
     elif any(c.forces_replace for c in changes):
-        kind = ActionKind.REPLACE
+        kind = _REPLACE
     else:
-        kind = ActionKind.UPDATE
-    if live and kind is not ActionKind.NOOP and _differs_from_record(rec, prior):
+        kind = _UPDATE
+    if live and kind is not _NOOP and _differs_from_record(rec, prior):
         note = note or "live state differs from the recorded state (drift)"
     return Action(
         action=kind,
@@ -136,7 +143,7 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         prior_outputs=current.outputs,
         changes=tuple(changes),
         reason=note,
-        adopt=rec.uncertain or (live and kind is ActionKind.NOOP and prior != rec.attributes),
+        adopt=rec.uncertain or (live and kind is _NOOP and prior != rec.attributes),
         **base,  # type: ignore[arg-type]
     )
 
@@ -147,7 +154,7 @@ def _differs_from_record(rec: RecordedResource, prior: dict[str, Any]) -> bool:
 
 def _expected(ctx: _Context, res: Resource, value: Any) -> Any:
     def lookup(ref: OutputRef) -> Any:
-        if ctx.decided.get(ref.address) is not ActionKind.NOOP:
+        if ctx.decided.get(ref.address) is not _NOOP:
             raise _Unknown
         rec = ctx.recorded.get(ref.address)
         if rec is None or ref.output not in rec.outputs:
@@ -221,7 +228,7 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
                 address=address,
                 module=rec.module,
                 type=rec.type,
-                action=ActionKind.DELETE,
+                action=_DELETE,
                 prior=dict(rec.attributes),
                 prior_outputs=dict(rec.outputs),
                 depends_on=rec.depends_on,

@@ -11,6 +11,11 @@ from driftgate.plan.model import ActionKind
 from driftgate.services.workspace import Workspace
 from driftgate.store import repositories as repo
 
+# Module-level aliases: enum attribute access is slow in hot loops (Python 3.11).
+_CREATE = ActionKind.CREATE
+_DELETE = ActionKind.DELETE
+_NOOP = ActionKind.NOOP
+
 
 class StoreSink:
     """Marks actions in flight (and their resources uncertain) before any provider call,
@@ -34,7 +39,7 @@ class StoreSink:
         if not started:
             return False
         repo.mark_in_flight(session, self._run_id, [s.action.index for s in started])
-        creates = [s for s in started if s.action.action is ActionKind.CREATE and not s.action.adopt]
+        creates = [s for s in started if s.action.action is _CREATE and not s.action.adopt]
         repo.upsert_states(
             session,
             self._stack_id,
@@ -52,18 +57,18 @@ class StoreSink:
                 for s in creates
             ),
         )
-        others = [
-            s.action.address for s in started if s.action.action is not ActionKind.CREATE or s.action.adopt
-        ]
+        others = [s.action.address for s in started if s.action.action is not _CREATE or s.action.adopt]
         repo.mark_uncertain(session, self._stack_id, self._run_id, others)
         return True
 
     def _record_finished(self, session: Any, finished: Sequence[Finished]) -> bool:
         if not finished:
             return False
-        repo.finish_outcomes(session, self._run_id, [_outcome_row(f) for f in finished])
+        # No-op outcomes were recorded with the plan; only their adopted state is written here.
+        rows = [_outcome_row(f) for f in finished if f.action.action is not _NOOP]
+        repo.finish_outcomes(session, self._run_id, rows)
         ok = [f for f in finished if f.outcome.status is ActionStatus.SUCCESS]
-        deleted = [f.action.address for f in ok if f.action.action is ActionKind.DELETE]
+        deleted = [f.action.address for f in ok if f.action.action is _DELETE]
         writes = [
             repo.StateWrite(
                 address=f.action.address,
@@ -75,7 +80,7 @@ class StoreSink:
                 status=repo.APPLIED,
             )
             for f in ok
-            if f.attributes is not None and f.action.action is not ActionKind.DELETE
+            if f.attributes is not None and f.action.action is not _DELETE
         ]
         repo.delete_states(session, self._stack_id, deleted)
         repo.upsert_states(session, self._stack_id, self._run_id, writes)

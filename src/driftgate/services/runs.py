@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,9 +96,11 @@ class ApplySession:
                 pid=os.getpid(),
                 host=self.ws.settings.hostname,
             )
-            repo.insert_pending_outcomes(
-                session, self.run_id, [(a.index, a.address, a.action.value) for a in plan.actions]
-            )
+            planned = [
+                repo.PlannedRow(a.index, a.address, a.action.value, a.prior_outputs or {})
+                for a in plan.actions
+            ]
+            repo.insert_planned_outcomes(session, self.run_id, planned, now=time.time())
             known = {a: r.outputs for a, r in repo.load_state(session, stack_id).items()}
         executor = Executor(
             providers=self.planned.providers,

@@ -52,6 +52,8 @@ def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple
 
 
 def output_refs(text: str, module: str) -> list[OutputRef]:
+    if "${" not in text:
+        return []
     return [
         OutputRef(f"{m['module'] or module}/{m['type']}.{m['name']}", m["output"])
         for m in OUTPUT_REF.finditer(text)
@@ -60,6 +62,8 @@ def output_refs(text: str, module: str) -> list[OutputRef]:
 
 def malformed_interpolations(text: str) -> list[str]:
     """``${...}`` expressions that are not valid output references."""
+    if "${" not in text:
+        return []
     return [m.group(0) for m in ANY_INTERPOLATION.finditer(text) if not OUTPUT_REF.fullmatch(m.group(0))]
 
 

@@ -190,18 +190,32 @@ def create_run(
     )
 
 
-def insert_pending_outcomes(conn: Connection, run_id: str, actions: Sequence[tuple[int, str, str]]) -> None:
+@dataclass(frozen=True)
+class PlannedRow:
+    index: int
+    address: str
+    action: str
+    outputs: dict[str, Any]
+
+
+def insert_planned_outcomes(
+    conn: Connection, run_id: str, planned: Sequence[PlannedRow], *, now: float
+) -> None:
+    """One row per planned action. No-ops are recorded done (SUCCESS) at once: nothing will touch them."""
     rows = [
         {
             "run_id": run_id,
-            "idx": i,
-            "address": a,
-            "action": k,
-            "phase": "pending",
-            "outputs": {},
+            "idx": p.index,
+            "address": p.address,
+            "action": p.action,
+            "phase": "done" if p.action == "noop" else "pending",
+            "status": "SUCCESS" if p.action == "noop" else None,
+            "outputs": p.outputs if p.action == "noop" else {},
             "attempted": False,
+            "started_at": now if p.action == "noop" else None,
+            "finished_at": now if p.action == "noop" else None,
         }
-        for i, a, k in actions
+        for p in planned
     ]
     for start in range(0, len(rows), 5000):
         conn.execute(action_outcomes.insert(), rows[start : start + 5000])
