@@ -24,7 +24,9 @@ COUNT = 30
 
 
 @pytest.mark.slow
-def test_kill_mid_apply_leaves_an_honest_ledger_and_the_next_plan_refreshes(tmp_path: Path) -> None:
+def test_kill_mid_apply_leaves_an_honest_ledger_and_the_next_plan_refreshes(
+    tmp_path: Path, store_url: str
+) -> None:
     resources = [
         {"type": "chaos.file", "name": f"f{i}", "spec": {"path": f"f{i}", "content": str(i)}}
         for i in range(COUNT)
@@ -35,7 +37,12 @@ def test_kill_mid_apply_leaves_an_honest_ledger_and_the_next_plan_refreshes(tmp_
         modules={"m": resources},
     )
     home = tmp_path / "home"
-    env = {**os.environ, "DRIFTGATE_PROVIDER_PLUGINS": CHAOS, "DRIFTGATE_HOME": str(home)}
+    env = {
+        **os.environ,
+        "DRIFTGATE_PROVIDER_PLUGINS": CHAOS,
+        "DRIFTGATE_HOME": str(home),
+        "DRIFTGATE_DATABASE_URL": store_url,
+    }
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -61,7 +68,7 @@ def test_kill_mid_apply_leaves_an_honest_ledger_and_the_next_plan_refreshes(tmp_
     written = {p.name for p in live.glob("f*")}
     assert 7 <= len(written) < COUNT, "the kill must land part-way"
 
-    ws = Workspace.open(Settings(home=home, provider_plugins=CHAOS))
+    ws = Workspace.open(Settings(home=home, provider_plugins=CHAOS, database_url=store_url))
     try:
         run = history.list_runs(ws)[0]
         assert run["status"] == "interrupted"

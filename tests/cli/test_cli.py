@@ -18,7 +18,15 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def store_env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the CLI against SQLite and against a real PostgreSQL server."""
+    if store_url.startswith("postgresql"):
+        monkeypatch.setenv("DRIFTGATE_DATABASE_URL", store_url)
+    return store_url
+
+
+@pytest.fixture
+def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str) -> Path:
     code, out, _ = run(capsys, "init", str(tmp_path / "infra"))
     assert code == 0 and "stack.yaml" in out
     return tmp_path / "infra"
@@ -143,7 +151,8 @@ def test_lock_commands(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == codes.ERROR and "not locked" in err
 
 
-def test_home_flag_selects_the_store(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_home_flag_selects_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init", str(tmp_path / "infra"))
     home = tmp_path / "elsewhere"
-    code, _, _ = run(capsys, "--home", str(home), "apply", "-s", str(repo), "--auto-approve")
+    code, _, _ = run(capsys, "--home", str(home), "apply", "-s", str(tmp_path / "infra"), "--auto-approve")
     assert code == 0 and (home / "driftgate.db").exists()

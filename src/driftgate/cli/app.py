@@ -47,7 +47,7 @@ app.add_typer(lock.app, name="lock")
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every error into a one-line message and a distinct exit code."""
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = _invoke(argv)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0))
     except typer.Abort:
@@ -72,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"{'usage error' if usage else 'error'}: {exc.format_message()}", markup=False)  # type: ignore[attr-defined]
         return codes.USAGE if usage else codes.ERROR
     return int(result) if isinstance(result, int) else codes.OK
+
+
+def _invoke(argv: list[str] | None) -> object:
+    try:
+        return app(args=argv, standalone_mode=False)
+    finally:
+        cli_state.close_all()
 
 
 def _is_click_error(exc: Exception) -> bool:

@@ -26,6 +26,11 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 class State:
     home: Path | None = None
+    opened: list[Workspace] = []  # noqa: RUF012 - closed by main() when the command ends
+
+    def close_all(self) -> None:
+        while self.opened:
+            self.opened.pop().close()
 
 
 state = State()
@@ -36,7 +41,9 @@ def workspace() -> Workspace:
     from driftgate.config import load_settings
     from driftgate.services.workspace import Workspace
 
-    return Workspace.open(load_settings(home=state.home))
+    ws = Workspace.open(load_settings(home=state.home))
+    state.opened.append(ws)
+    return ws
 
 
 def print_json(data: Any) -> None:

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         home = state.home or workdir / "home"
         out.print(f"driftgate quickstart in {workdir} (store: SQLite under {home})")
         ws = Workspace.open(load_settings(home=home))
+        state.opened.append(ws)
         ok = run_quickstart(ws, workdir, ConsoleNarrator(ws))
         out.print(
             f"\nDone. Explore: cd {workdir / 'infra'} && driftgate --home {home} runs list"
