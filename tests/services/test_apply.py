@@ -10,7 +10,7 @@ import pytest
 
 from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionStatus
-from driftgate.errors import PlanInvalidError, StackLockedError, StalePlanError
+from driftgate.errors import PlanInvalidError, StackLockedError, StalePlanError, TerminalError
 from driftgate.plan.model import ActionKind, read_plan, write_plan
 from driftgate.services import history
 from driftgate.services.locking import break_lock, stack_lock
@@ -276,7 +276,7 @@ def test_live_lock_holder_is_not_broken_without_force(ws: Workspace, tmp_path: P
         row = repo.find_stack(session, "test")
         assert row is not None
     with stack_lock(ws, stack_id=row.id, stack_name="test", run_id="live-run"):
-        with pytest.raises(Exception, match="still running"):
+        with pytest.raises(TerminalError, match="still running"):
             break_lock(ws, "test", force=False)
         break_lock(ws, "test", force=True)
 

@@ -22,7 +22,13 @@ def register(app: typer.Typer) -> None:
         plan_file: Path | None = typer.Argument(None, help="A plan saved by `plan --out`."),
         stack: Path = StackOption,
         auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
-        parallelism: int = typer.Option(10, "--parallelism", min=1, max=256, help="Actions at once."),
+        parallelism: int | None = typer.Option(
+            None,
+            "--parallelism",
+            min=1,
+            max=256,
+            help="Actions at once (default: $DRIFTGATE_PARALLELISM or 10).",
+        ),
         refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Read live state first."),
         as_json: bool = JsonOption,
         full: bool = typer.Option(False, "--full", help="Show every planned change."),
@@ -71,7 +77,7 @@ def _confirm() -> bool:
     return True
 
 
-def _execute(session: ApplySession, *, parallelism: int, quiet: bool) -> ApplyReport:
+def _execute(session: ApplySession, *, parallelism: int | None, quiet: bool) -> ApplyReport:
     total = len(session.plan.actions)
     if quiet or not err.is_terminal:
         return session.execute(parallelism=parallelism)
