@@ -243,3 +243,13 @@ def test_missing_secret_is_an_error_outcome_with_a_clear_reason(tmp_path: Path) 
     result = executor(RecordingProvider(), tmp_path).run(plan_of(act(0, "a", value="secret://env/NOPE")))
     assert result.actions[0].status is ActionStatus.ERROR
     assert "environment variable NOPE is not set" in (result.actions[0].error or "")
+
+
+def test_in_flight_actions_finish_when_the_executor_fails(tmp_path: Path) -> None:
+    provider = RecordingProvider(sleep=0.2)
+    plan = plan_of(act(0, "slow"), act(1, "other"), act(2, "after", deps=["slow"]))
+    result = executor(provider, tmp_path, sink=FailingSink(fail_after=1), parallelism=2).run(plan)
+    by_name = {o.address.rsplit(".", 1)[1]: o for o in result.actions}
+    assert by_name["slow"].status is ActionStatus.SUCCESS  # it was running: its real outcome is kept
+    assert by_name["other"].status is ActionStatus.SUCCESS
+    assert not by_name["after"].attempted

@@ -248,9 +248,10 @@ class _Run:
         except KeyboardInterrupt:
             self.interrupted = True
             self.errors.append("interrupted (Ctrl-C)")
-            self._drain_after_interrupt()
+            self._drain()
         except Exception as exc:  # noqa: BLE001 - the ledger must survive our own bugs
             self.errors.append(redact(f"executor failure: {type(exc).__name__}: {exc}"))
+            self._drain()
         finally:
             self._close()
         return self.errors
@@ -386,8 +387,8 @@ class _Run:
     def _skip(self, action: Action, reason: str) -> None:
         self._complete(_failed(action, reason, attempted=False))
 
-    def _drain_after_interrupt(self) -> None:
-        """Let in-flight actions finish (a second Ctrl-C abandons them), then skip the rest."""
+    def _drain(self) -> None:
+        """Let in-flight actions finish, so their outcomes are real (a Ctrl-C abandons them)."""
         try:
             while self.in_flight:
                 self._collect(block=True)
