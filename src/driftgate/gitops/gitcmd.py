@@ -7,6 +7,7 @@ Errors carry the command, exit code and output, redacted.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftgate.errors import TransientError
-from driftgate.security.redact import redact
+from driftgate.security.redact import redact, register_secret
 
 _INHERITED = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "TZ")
 DEFAULT_TIMEOUT = 120.0
@@ -24,6 +25,9 @@ DEFAULT_TIMEOUT = 120.0
 class Identity:
     name: str = "driftgate"
     email: str = "driftgate@localhost"
+
+
+BOT = Identity()
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,26 @@ class GitError(TransientError):
         self.returncode = returncode
         text = f"git {' '.join(args)} exited {returncode}: {output.strip()}"
         super().__init__(redact(text))
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A token for one remote. It reaches git only through the process environment."""
+
+    url: str
+    token: str
+    username: str = "x-access-token"
+
+    def env(self) -> dict[str, str]:
+        """``http.<url>.extraHeader`` via GIT_CONFIG_*: never in argv, a URL, or .git/config."""
+        basic = base64.b64encode(f"{self.username}:{self.token}".encode()).decode()
+        register_secret(self.token)
+        register_secret(basic)
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{self.url}.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
 
 
 def git_env(identity: Identity, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -64,17 +88,20 @@ def git_env(identity: Identity, extra: Mapping[str, str] | None = None) -> dict[
 def run_git(
     *args: str,
     cwd: Path,
-    identity: Identity = Identity(),
+    identity: Identity = BOT,
     env: Mapping[str, str] | None = None,
+    credential: Credential | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     check: bool = True,
 ) -> GitResult:
+    _refuse_force(args)
     argv = ("git", *args)
+    extra = {**(env or {}), **(credential.env() if credential else {})}
     try:
         proc = subprocess.run(
             argv,
             cwd=cwd,
-            env=git_env(identity, env),
+            env=git_env(identity, extra),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -90,6 +117,18 @@ def run_git(
     return result
 
 
+_FORCE_FLAGS = ("-f", "--force", "--mirror", "--delete", "-d")
+
+
+def _refuse_force(args: Sequence[str]) -> None:
+    """No code path may force-push: forced flags and ``+`` refspecs are refused before git runs."""
+    if not args or args[0] != "push":
+        return
+    for arg in args[1:]:
+        if arg in _FORCE_FLAGS or arg.startswith(("--force", "+")):
+            raise ValueError(f"driftgate never force-pushes (refused git push argument {arg!r})")
+
+
 def init_repo(path: Path, *, branch: str = "main", bare: bool = False) -> None:
     path.mkdir(parents=True, exist_ok=True)
     run_git("init", "-q", f"--initial-branch={branch}", *(["--bare"] if bare else []), cwd=path)
@@ -99,7 +138,7 @@ def add_remote(repo: Path, name: str, url: str) -> None:
     run_git("remote", "add", name, url, cwd=repo)
 
 
-def commit_all(repo: Path, message: str, *, identity: Identity = Identity()) -> bool:
+def commit_all(repo: Path, message: str, *, identity: Identity = BOT) -> bool:
     """Stage everything and commit; return False (and commit nothing) when nothing changed."""
     run_git("add", "-A", cwd=repo, identity=identity)
     if run_git("diff", "--cached", "--quiet", cwd=repo, check=False).returncode == 0:

@@ -1,0 +1,131 @@
+"""The push seal: every automated write is pushed before the run ends; nothing is forced.
+
+Primitives return typed results and never raise on transient network trouble:
+the caller decides. Rules for a run that may commit (``prepare_for_write``):
+
+- behind the remote: fast-forward first; if that fails, make no writes;
+- ahead with unpushed commits from an earlier run: retry the push first (after
+  replaying them on the remote if it moved); if it still fails, make no writes;
+- clean and equal to the remote: no git writes at all.
+
+``push`` is a plain fast-forward push. There is no force, no force-with-lease.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from driftgate.gitops.gitcmd import BOT, Credential, GitError, Identity, run_git
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A working tree, the remote it tracks, and how to reach it."""
+
+    path: Path
+    branch: str
+    remote: str = "origin"
+    credential: Credential | None = None
+    identity: Identity = BOT
+
+    @property
+    def tracking(self) -> str:
+        return f"refs/remotes/{self.remote}/{self.branch}"
+
+
+@dataclass(frozen=True)
+class GitOutcome:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SealState:
+    can_write: bool
+    reason: str = ""
+    pushed_pending: int = 0  # commits from an earlier run that this run pushed
+
+
+def _git(co: Checkout, *args: str, check: bool = True) -> str:
+    return run_git(*args, cwd=co.path, credential=co.credential, identity=co.identity, check=check).stdout
+
+
+def fetch(co: Checkout) -> GitOutcome:
+    try:
+        _git(co, "fetch", "--quiet", "--prune", co.remote, f"+refs/heads/{co.branch}:{co.tracking}")
+        return GitOutcome(True)
+    except GitError as exc:
+        return GitOutcome(False, str(exc))
+
+
+def _count(co: Checkout, spec: str) -> int | None:
+    try:
+        return int(_git(co, "rev-list", "--count", spec).strip())
+    except (GitError, ValueError):
+        return None
+
+
+def count_ahead(co: Checkout) -> int | None:
+    """Local commits the remote branch does not have (None: unknown)."""
+    return _count(co, f"{co.tracking}..HEAD")
+
+
+def count_behind(co: Checkout) -> int | None:
+    """Remote commits the local branch does not have; fetches first (None: unknown)."""
+    if not fetch(co).ok:
+        return None
+    return _count(co, f"HEAD..{co.tracking}")
+
+
+def pull_ff_only(co: Checkout) -> GitOutcome:
+    try:
+        _git(co, "merge", "--ff-only", "--quiet", co.tracking)
+        return GitOutcome(True)
+    except GitError as exc:
+        return GitOutcome(False, str(exc))
+
+
+def push(co: Checkout) -> GitOutcome:
+    """Fast-forward push of HEAD to the remote branch. A rejection is reported, never forced."""
+    try:
+        _git(co, "push", "--quiet", "--porcelain", co.remote, f"HEAD:refs/heads/{co.branch}")
+        return GitOutcome(True)
+    except GitError as exc:
+        return GitOutcome(False, str(exc))
+
+
+def _replay_on_remote(co: Checkout) -> GitOutcome:
+    """Rebase unpushed local commits onto the moved remote (no history is rewritten remotely)."""
+    try:
+        _git(co, "rebase", "--quiet", co.tracking)
+        return GitOutcome(True)
+    except GitError as exc:
+        _git(co, "rebase", "--abort", check=False)
+        return GitOutcome(False, str(exc))
+
+
+def prepare_for_write(co: Checkout) -> SealState:
+    """Apply the seal's rules before a run writes; say whether it may."""
+    behind = count_behind(co)
+    if behind is None:
+        return SealState(False, "cannot reach the remote: fetch failed")
+    ahead = count_ahead(co) or 0
+    if ahead and behind:
+        replayed = _replay_on_remote(co)
+        if not replayed.ok:
+            return SealState(False, f"unpushed commits conflict with the remote: {replayed.detail}")
+        behind = 0
+    if ahead:
+        pushed = push(co)
+        if not pushed.ok:
+            return SealState(
+                False,
+                f"{ahead} unpushed commit(s) from an earlier run still cannot be pushed: {pushed.detail}",
+            )
+        return SealState(True, pushed_pending=ahead)
+    if behind:
+        pulled = pull_ff_only(co)
+        if not pulled.ok:
+            return SealState(False, f"cannot fast-forward to the remote: {pulled.detail}")
+    return SealState(True)
