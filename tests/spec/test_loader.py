@@ -148,3 +148,9 @@ def test_output_reference_to_unknown_output(tmp_path: Path) -> None:
         },
     )
     assert any("data.value has no output 'nothing'" in p for p in problems(tmp_path))
+
+
+def test_invalid_stack_file_reports_its_problems(tmp_path: Path) -> None:
+    write_stack(tmp_path, modules={})
+    (tmp_path / "stack.yaml").write_text("apiVersion: driftgate/v1\nkind: Stack\nname: s\ncolour: red\n")
+    assert problems(tmp_path) == ["stack.yaml:4: colour: unknown field"]

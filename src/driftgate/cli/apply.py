@@ -32,15 +32,47 @@ def register(app: typer.Typer) -> None:
         refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Read live state first."),
         as_json: bool = JsonOption,
         full: bool = typer.Option(False, "--full", help="Show every planned change."),
+        from_path: Path | None = typer.Option(
+            None,
+            "--from",
+            help="Apply specs that are not in git yet (a stack directory); commit-back then makes git match.",
+        ),
+        do_commit_back: bool = typer.Option(
+            True,
+            "--commit-back/--no-commit-back",
+            help="After full success, commit the authored specs to git.",
+        ),
+        target: str | None = typer.Option(
+            None, "--target", help="Commit-back target: branch-push or pull-request."
+        ),
+        repo_url: str | None = typer.Option(
+            None, "--repo", help="Commit-back remote (overrides the stack's)."
+        ),
+        branch: str | None = typer.Option(
+            None, "--branch", help="Commit-back branch (overrides the stack's)."
+        ),
     ) -> int:
-        """Apply the specs (or a saved plan) and record a per-action ledger."""
-        from driftgate.cli.render import render_plan, render_result
+        """Apply the specs (or a saved plan), record a per-action ledger, then commit back to git."""
+        from driftgate.cli.render import render_commit_back, render_plan, render_result
+        from driftgate.errors import TerminalError
         from driftgate.plan.model import read_plan
+        from driftgate.services.commitback import Overrides, commit_back, record_commit_back, resolve_target
         from driftgate.services.runs import apply_session
 
         saved = read_plan(plan_file) if plan_file is not None else None
+        overrides = Overrides(target=target, remote=repo_url, branch=branch)
+        directory = from_path or stack
         ws = workspace()
-        with apply_session(ws, stack, saved_plan=saved, refresh=refresh) as session:
+        if (
+            from_path is not None
+            and do_commit_back
+            and resolve_target(ws, ws.load_stack(directory), overrides) is None
+        ):
+            raise TerminalError(
+                f"{from_path} is not in a git repository: "
+                "name the config repo with --repo or commit_back.remote"
+            )
+        with apply_session(ws, directory, saved_plan=saved, refresh=refresh) as session:
             if not as_json:
                 render_plan(session.plan, full=full)
             if session.plan.errors:
@@ -53,17 +85,33 @@ def register(app: typer.Typer) -> None:
             if saved is None and not auto_approve and not _confirm():
                 return codes.ERROR
             report = _execute(session, parallelism=parallelism, quiet=as_json)
+            committed = None
+            if do_commit_back:
+                committed = commit_back(
+                    ws,
+                    session.planned.stack,
+                    run_id=report.run_id,
+                    plan=report.plan,
+                    result=report.result,
+                    overrides=overrides,
+                )
+                record_commit_back(ws, report.run_id, committed)
         if as_json:
             print_json(
                 {
                     "run_id": report.run_id,
                     "plan": report.plan.counts(),
                     "result": report.result.to_dict(),
+                    "commit_back": committed.to_dict() if committed else None,
                 }
             )
         else:
             render_result(report.result, report.run_id)
-        return codes.OK if report.full_success else codes.PARTIAL
+            if committed is not None:
+                render_commit_back(committed)
+        if not report.full_success:
+            return codes.PARTIAL
+        return codes.DIVERGED if committed is not None and committed.state_diverged else codes.OK
 
 
 def _confirm() -> bool:

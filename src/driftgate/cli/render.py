@@ -104,6 +104,26 @@ def render_result(result: ApplyResult, run_id: str) -> None:
     out.print(f"{verdict} {len(result.actions)} actions: {summary}. Run {run_id}.")
 
 
+def render_commit_back(result: Any) -> None:
+    """One or two lines on what commit-back did (a CommitBackResult)."""
+    if result.committed:
+        out.print(f"Commit-back: committed {result.commit[:12]} to {result.branch} and pushed it.")
+    elif result.state_diverged:
+        out.print(
+            f"[red]STATE DIVERGED:[/red] applied, but git was not updated: {result.reason}\n"
+            "Fix the cause, then run `driftgate commit-back` (it is safe to repeat).",
+            markup=True,
+        )
+    elif result.reason == "no-changes":
+        out.print("Commit-back: git already matches what was applied (nothing to commit).")
+    else:
+        out.print(f"Commit-back: skipped ({result.reason}).")
+    if result.pushed_pending:
+        out.print(
+            f"Commit-back: also pushed {result.pushed_pending} commit(s) left unpushed by an earlier run."
+        )
+
+
 def render_ledger(run: dict[str, Any]) -> None:
     out.print(
         f"run {run['id']}  stack {run['stack']}  {run['kind']}  "

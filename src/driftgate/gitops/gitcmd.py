@@ -154,3 +154,40 @@ def push(repo: Path, remote: str, branch: str) -> None:
 
 def head_rev(repo: Path, ref: str = "HEAD") -> str:
     return run_git("rev-parse", ref, cwd=repo).stdout.strip()
+
+
+RUN_TRAILER = "Driftgate-Run"
+
+
+def commit_paths(repo: Path, paths: list[str], message: str, *, identity: Identity = BOT) -> str | None:
+    """Stage ``paths`` (additions, changes and deletions) and commit; None when nothing changed."""
+    run_git("add", "-A", "--", *paths, cwd=repo, identity=identity)
+    if run_git("diff", "--cached", "--quiet", cwd=repo, check=False).returncode == 0:
+        return None
+    run_git("commit", "--quiet", "--no-verify", "-m", message, cwd=repo, identity=identity)
+    return head_rev(repo)
+
+
+def is_driftgate_commit(message: str) -> bool:
+    """A commit-back commit carries the ``Driftgate-Run:`` trailer."""
+    return any(line.startswith(f"{RUN_TRAILER}: ") for line in message.splitlines())
+
+
+def commit_message(repo: Path, rev: str = "HEAD") -> str:
+    return run_git("log", "-1", "--format=%B", rev, cwd=repo).stdout
+
+
+def toplevel(path: Path) -> Path | None:
+    """The git working tree holding ``path``, if any."""
+    found = run_git("rev-parse", "--show-toplevel", cwd=path, check=False)
+    return Path(found.stdout.strip()) if found.returncode == 0 else None
+
+
+def remote_url(repo: Path, remote: str = "origin") -> str | None:
+    found = run_git("remote", "get-url", remote, cwd=repo, check=False)
+    return found.stdout.strip() or None if found.returncode == 0 else None
+
+
+def current_branch(repo: Path) -> str | None:
+    found = run_git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=repo, check=False)
+    return found.stdout.strip() or None if found.returncode == 0 else None

@@ -53,13 +53,25 @@ def _git(co: Checkout, *args: str, check: bool = True) -> str:
 
 def fetch(co: Checkout) -> GitOutcome:
     try:
-        _git(co, "fetch", "--quiet", "--prune", co.remote, f"+refs/heads/{co.branch}:{co.tracking}")
+        listed = _git(co, "ls-remote", "--heads", co.remote, f"refs/heads/{co.branch}")
+        if not listed.strip():  # the branch does not exist on the remote yet: nothing to fetch
+            _git(co, "update-ref", "-d", co.tracking, check=False)
+            return GitOutcome(True)
+        _git(co, "fetch", "--quiet", co.remote, f"+refs/heads/{co.branch}:{co.tracking}")
         return GitOutcome(True)
     except GitError as exc:
         return GitOutcome(False, str(exc))
 
 
-def _count(co: Checkout, spec: str) -> int | None:
+def _exists(co: Checkout, ref: str) -> bool:
+    return run_git("rev-parse", "--verify", "--quiet", ref, cwd=co.path, check=False).returncode == 0
+
+
+def _count(co: Checkout, include: str, exclude: str) -> int | None:
+    """Commits reachable from ``include`` and not from ``exclude``; an absent ref is empty."""
+    if not _exists(co, include):
+        return 0
+    spec = f"{exclude}..{include}" if _exists(co, exclude) else include
     try:
         return int(_git(co, "rev-list", "--count", spec).strip())
     except (GitError, ValueError):
@@ -68,14 +80,14 @@ def _count(co: Checkout, spec: str) -> int | None:
 
 def count_ahead(co: Checkout) -> int | None:
     """Local commits the remote branch does not have (None: unknown)."""
-    return _count(co, f"{co.tracking}..HEAD")
+    return _count(co, "HEAD", co.tracking)
 
 
 def count_behind(co: Checkout) -> int | None:
     """Remote commits the local branch does not have; fetches first (None: unknown)."""
     if not fetch(co).ok:
         return None
-    return _count(co, f"HEAD..{co.tracking}")
+    return _count(co, co.tracking, "HEAD")
 
 
 def pull_ff_only(co: Checkout) -> GitOutcome:
@@ -124,8 +136,23 @@ def prepare_for_write(co: Checkout) -> SealState:
                 f"{ahead} unpushed commit(s) from an earlier run still cannot be pushed: {pushed.detail}",
             )
         return SealState(True, pushed_pending=ahead)
-    if behind:
+    if behind and not _exists(co, "HEAD"):
+        _git(co, "reset", "--quiet", "--hard", co.tracking)  # first use of this clone: start at the remote
+    elif behind:
         pulled = pull_ff_only(co)
         if not pulled.ok:
             return SealState(False, f"cannot fast-forward to the remote: {pulled.detail}")
     return SealState(True)
+
+
+def publish(co: Checkout, *, attempts: int = 3) -> GitOutcome:
+    """Push HEAD; if the remote moved meanwhile, replay on its tip and try again (never force)."""
+    last = push(co)
+    for _ in range(attempts - 1):
+        if last.ok:
+            return last
+        state = prepare_for_write(co)  # fetch, replay unpushed commits on the new tip, push
+        if state.can_write and count_ahead(co) == 0:
+            return GitOutcome(True)
+        last = GitOutcome(False, state.reason or last.detail)
+    return last

@@ -77,12 +77,13 @@ def load_stack(
     out = _Collector(cache)
     stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, max_bytes)
     if stack_spec is None:
-        raise SpecError(out.problems)
+        raise SpecError(out.finish())
+    _check_commit_back(stack_spec, out)
     modules = _load_modules(directory, stack_spec, out, max_bytes)
     resources = _collect_resources(modules, out)
     _check_resources(resources, stack_spec, set(providers), kinds, out)
     if out.finish():
-        raise SpecError(out.problems)
+        raise SpecError(out.finish())
     return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
 
 
@@ -145,6 +146,27 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def _check_commit_back(stack: StackSpec, out: _Collector) -> None:
+    policy = stack.commit_back
+    if policy.path is not None and policy.path != ".":
+        reason = check_relative_path(policy.path)
+        if reason:
+            out.at(
+                STACK_FILE,
+                ("commit_back", "path"),
+                "commit_back.path",
+                f"unsafe path {policy.path!r}: {reason}",
+            )
+    if policy.auth is not None:
+        reason = (
+            check_secret_ref(policy.auth) if is_secret_ref(policy.auth) else "must be a secret:// reference"
+        )
+        if reason:
+            out.at(STACK_FILE, ("commit_back", "auth"), "commit_back.auth", reason)
+    if policy.branch is not None and (".." in policy.branch or policy.branch.endswith((".lock", "/"))):
+        out.at(STACK_FILE, ("commit_back", "branch"), "commit_back.branch", "not a valid branch name")
 
 
 def _module_files(directory: Path, stack: StackSpec, out: _Collector) -> list[str]:

@@ -34,6 +34,18 @@ class ModuleSpec(_Strict):
     resources: list[ResourceSpec] = Field(default_factory=list)
 
 
+class CommitBackPolicy(_Strict):
+    """Where and how commit-back publishes the authored specs after a fully successful apply."""
+
+    enabled: bool = True
+    target: Literal["branch-push", "pull-request"] = "branch-push"
+    remote: str | None = None  # default: origin of the git repository holding the stack
+    branch: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", max_length=200)
+    path: str | None = None  # the stack's directory in that repository; default: where it is now
+    trailer: str = Field(default="", max_length=200)  # e.g. "[skip ci]"
+    auth: str | None = None  # secret:// reference to a token for an HTTPS remote
+
+
 class StackSpec(_Strict):
     apiVersion: Literal["driftgate/v1"]  # noqa: N815
     kind: Literal["Stack"]
@@ -41,6 +53,7 @@ class StackSpec(_Strict):
     description: str = ""
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     modules: list[str] = Field(default_factory=lambda: ["modules"], min_length=1)
+    commit_back: CommitBackPolicy = Field(default_factory=CommitBackPolicy)
 
 
 @dataclass(frozen=True)

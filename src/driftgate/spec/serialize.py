@@ -66,6 +66,9 @@ def dump_stack(stack: StackSpec) -> str:
         doc["description"] = stack.description
     doc["providers"] = _sorted(stack.providers)
     doc["modules"] = list(stack.modules)
+    policy = stack.commit_back.model_dump(exclude_defaults=True)
+    if policy:
+        doc["commit_back"] = policy
     return _dump(doc)
 
 

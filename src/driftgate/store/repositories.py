@@ -380,3 +380,23 @@ def count_states(conn: Connection, stack_id: int) -> int:
             select(func.count()).select_from(resource_states).where(resource_states.c.stack_id == stack_id)
         ).scalar_one()
     )
+
+
+def record_commit_back(conn: Connection, run_id: str, result: dict[str, Any], *, diverged: bool) -> None:
+    """Attach a commit-back result to its run; a diverged one marks the run ``diverged``."""
+    row = conn.execute(select(runs.c.summary, runs.c.status).where(runs.c.id == run_id)).first()
+    if row is None:
+        return
+    summary = {**(row.summary or {}), "commit_back": result}
+    status = "diverged" if diverged else ("succeeded" if row.status == "diverged" else row.status)
+    conn.execute(update(runs).where(runs.c.id == run_id).values(summary=summary, status=status))
+
+
+def last_successful_run(conn: Connection, stack_id: int) -> RunRow | None:
+    rows = conn.execute(
+        _run_query()
+        .where(runs.c.stack_id == stack_id, runs.c.status.in_(("succeeded", "diverged")))
+        .order_by(runs.c.started_at.desc())
+        .limit(1)
+    ).all()
+    return _run_row(rows[0]) if rows else None

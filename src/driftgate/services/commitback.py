@@ -1,0 +1,199 @@
+"""Commit-back: after a fully successful apply, make git match what was applied.
+
+A straight line of small steps that can exit early: check full success →
+resolve the target → lock the cached clone → push seal → clean-base reset →
+write the canonical authored specs → commit (never empty) → push → record.
+Git trouble after a successful apply is ``state_diverged``: the world changed
+but git does not say so yet; re-running is idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from driftgate.apply.result import ApplyResult, is_full_success
+from driftgate.errors import DriftgateError, TerminalError
+from driftgate.gitops.clones import cached_checkout, reset_to_remote
+from driftgate.gitops.gitcmd import (
+    RUN_TRAILER,
+    Credential,
+    commit_paths,
+    current_branch,
+    head_rev,
+    remote_url,
+    toplevel,
+)
+from driftgate.gitops.seal import Checkout, prepare_for_write, publish
+from driftgate.gitops.tree import sync_files
+from driftgate.plan.model import Plan
+from driftgate.services.workspace import Workspace
+from driftgate.spec.model import STACK_FILE, Stack
+from driftgate.spec.serialize import dump_module, dump_stack, load_module, load_stack_spec
+from driftgate.spec.yamlsafe import YamlError
+from driftgate.store import repositories as repo
+
+PARTIAL_APPLY = "partial-apply"
+NO_CHANGES = "no-changes"
+NOT_CONFIGURED = "not-configured"
+DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class CommitBackResult:
+    committed: bool
+    reason: str | None = None
+    state_diverged: bool = False
+    commit: str | None = None
+    branch: str | None = None
+    target: str | None = None
+    pushed_pending: int = 0
+    pr_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    branch: str
+    path: str
+    kind: str
+    trailer: str
+    credential: Credential | None
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Per-run overrides of the stack's commit-back policy."""
+
+    target: str | None = None
+    remote: str | None = None
+    branch: str | None = None
+    path: str | None = None
+
+
+def resolve_target(ws: Workspace, stack: Stack, overrides: Overrides = Overrides()) -> Target | None:
+    """Where commit-back goes; None when nothing names a remote (the stack is not in git)."""
+    policy = stack.spec.commit_back
+    top = toplevel(stack.directory) if stack.directory.is_dir() else None
+    url = overrides.remote or policy.remote or (remote_url(top) if top else None)
+    if url is None:
+        return None
+    branch = overrides.branch or policy.branch or (current_branch(top) if top else None) or "main"
+    path = overrides.path or policy.path or (str(stack.directory.relative_to(top)) if top else ".")
+    kind = overrides.target or policy.target
+    if kind not in ("branch-push", "pull-request"):
+        raise TerminalError(f"unknown commit-back target {kind!r} (expected branch-push or pull-request)")
+    token = ws.secrets().resolve(policy.auth) if policy.auth else None
+    credential = Credential(url=url, token=token) if token else None
+    return Target(url, branch, path, kind, policy.trailer, credential)
+
+
+def render_stack(stack: Stack) -> dict[str, str]:
+    """The authored specs in canonical form, by path relative to the stack directory."""
+    files = {STACK_FILE: dump_stack(stack.spec)}
+    for module in stack.modules:
+        files[module.source] = dump_module(module.spec)
+    return files
+
+
+def _equivalent(rel: str, current: str, new: str) -> bool:
+    """Same specs in substance (comments and layout are a person's to keep)."""
+    try:
+        if rel == STACK_FILE:
+            return load_stack_spec(current) == load_stack_spec(new)
+        return load_module(current) == load_module(new)
+    except (YamlError, ValueError):
+        return False
+
+
+def _message(stack: Stack, run_id: str, plan: Plan, trailer: str) -> str:
+    c = plan.counts()
+    lines = [
+        f"driftgate: commit back stack {stack.name} (run {run_id[:8]})",
+        "",
+        f"Applied {len(plan.changes)} change(s) in run {run_id}: {c['create']} create, {c['update']} update, "
+        f"{c['replace']} replace, {c['delete']} delete.",
+        "",
+        f"{RUN_TRAILER}: {run_id}",
+        f"Driftgate-Stack: {stack.name}",
+    ]
+    if trailer:
+        lines.append(trailer)
+    return "\n".join(lines) + "\n"
+
+
+def _write_and_commit(co: Checkout, stack: Stack, target: Target, message: str) -> str | None:
+    root = co.path / target.path if target.path != "." else co.path
+    files = render_stack(stack)
+    module_dirs = sorted({str(Path(src).parent) for src in files if src != STACK_FILE})
+    sync_files(root, files, equivalent=_equivalent, stale_dirs=module_dirs)
+    return commit_paths(co.path, [target.path], message, identity=co.identity)
+
+
+def commit_back(
+    ws: Workspace,
+    stack: Stack,
+    *,
+    run_id: str,
+    plan: Plan,
+    result: ApplyResult,
+    overrides: Overrides = Overrides(),
+) -> CommitBackResult:
+    if not stack.spec.commit_back.enabled:
+        return CommitBackResult(False, DISABLED)
+    if not is_full_success(result):
+        return CommitBackResult(False, PARTIAL_APPLY)
+    target = resolve_target(ws, stack, overrides)
+    if target is None:
+        return CommitBackResult(False, NOT_CONFIGURED)
+    if target.kind == "pull-request":
+        return CommitBackResult(
+            False,
+            "the pull-request target needs a forge client, which is not built yet",
+            state_diverged=True,
+            target=target.kind,
+        )
+    return _branch_push(ws, stack, target, _message(stack, run_id, plan, target.trailer))
+
+
+def _diverged(target: Target, reason: str, commit: str | None = None) -> CommitBackResult:
+    return CommitBackResult(
+        False, reason, state_diverged=True, commit=commit, branch=target.branch, target=target.kind
+    )
+
+
+def _branch_push(ws: Workspace, stack: Stack, target: Target, message: str) -> CommitBackResult:
+    clones = ws.settings.home / "clones"
+    try:
+        with cached_checkout(clones, target.url, target.branch, credential=target.credential) as co:
+            seal = prepare_for_write(co)
+            if not seal.can_write:
+                return _diverged(target, seal.reason)
+            reset_to_remote(co)
+            sha = _write_and_commit(co, stack, target, message)
+            if sha is None:
+                return CommitBackResult(
+                    False,
+                    NO_CHANGES,
+                    branch=target.branch,
+                    target=target.kind,
+                    pushed_pending=seal.pushed_pending,
+                )
+            pushed = publish(co)
+            if not pushed.ok:
+                return _diverged(target, f"push failed: {pushed.detail}", commit=sha)
+            sha = head_rev(co.path)  # a replay onto a moved remote changes the commit id
+            return CommitBackResult(
+                True, commit=sha, branch=target.branch, target=target.kind, pushed_pending=seal.pushed_pending
+            )
+    except DriftgateError as exc:
+        return _diverged(target, str(exc))
+
+
+def record_commit_back(ws: Workspace, run_id: str, outcome: CommitBackResult) -> None:
+    with ws.transaction() as conn:
+        repo.record_commit_back(conn, run_id, outcome.to_dict(), diverged=outcome.state_diverged)
