@@ -36,7 +36,9 @@ def response_schema_ref(path: str, method: str, status: int) -> str:
     if "$ref" in response:
         name = response["$ref"].rsplit("/", 1)[1]
         return f"{URI}#/components/responses/{_pointer(name)}/content/application~1json/schema"
-    return f"{URI}#/paths/{_pointer(path)}/{method.lower()}/responses/{status}/content/application~1json/schema"
+    return (
+        f"{URI}#/paths/{_pointer(path)}/{method.lower()}/responses/{status}/content/application~1json/schema"
+    )
 
 
 def validate_response(path: str, method: str, status: int, body: Any) -> None:
@@ -53,3 +55,10 @@ def has_json_body(path: str, method: str, status: int) -> bool:
         name = response["$ref"].rsplit("/", 1)[1]
         response = document()["components"]["responses"][name]
     return "application/json" in response.get("content", {})
+
+
+def validate_request(path: str, method: str, body: Any) -> None:
+    op = document()["paths"][path][method.lower()]
+    ref = f"{URI}#/paths/{_pointer(path)}/{method.lower()}/requestBody/content/application~1json/schema"
+    assert "requestBody" in op
+    OAS30Validator({"$ref": ref}, registry=_registry()).validate(body)

@@ -25,8 +25,9 @@ def forge(tmp_path: Path) -> Iterator[LocalForge]:
 
 def api(forge: LocalForge, method: str, path: str, template: str, **kwargs: object) -> httpx.Response:
     """Call the forge and validate the answer against the contract operation ``template``."""
-    response = httpx.request(method, forge.api_url + path, headers={"Authorization": f"Bearer {TOKEN}"},
-                             timeout=10, **kwargs)  # type: ignore[arg-type]
+    response = httpx.request(
+        method, forge.api_url + path, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, **kwargs
+    )  # type: ignore[arg-type]
     assert response.headers["X-RateLimit-Limit"] == "5000"
     if has_json_body(template, method, response.status_code) and response.content:
         validate_response(template, method, response.status_code, response.json())
@@ -52,9 +53,14 @@ def test_non_fast_forward_pushes_are_refused(forge: LocalForge, tmp_path: Path) 
     run_git("clone", "-q", url, str(tmp_path / "w"), cwd=tmp_path, credential=cred)
     run_git("commit", "-q", "--allow-empty", "-m", "rewrite", "--amend", cwd=tmp_path / "w")
     # even git's own force flag (outside driftgate's runner) is refused by the remote
-    proc = subprocess.run(["git", "push", "-q", "--force", "origin", "HEAD:refs/heads/main"], cwd=tmp_path / "w",
-                          env={**cred.env(), "PATH": "/usr/bin:/bin", "HOME": "/dev/null",
-                               "GIT_TERMINAL_PROMPT": "0"}, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "push", "-q", "--force", "origin", "HEAD:refs/heads/main"],
+        cwd=tmp_path / "w",
+        env={**cred.env(), "PATH": "/usr/bin:/bin", "HOME": "/dev/null", "GIT_TERMINAL_PROMPT": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode != 0 and "non-fast-forward" in proc.stderr + proc.stdout
 
 
@@ -76,24 +82,44 @@ def test_rest_subset_fits_the_contract(forge: LocalForge, tmp_path: Path) -> Non
 
     ref = api(forge, "GET", "/repos/driftgate/infra/git/ref/heads/feature", R + "/git/ref/{ref}")
     assert ref.status_code == 200 and ref.json()["ref"] == "refs/heads/feature"
-    assert api(forge, "GET", "/repos/driftgate/infra/git/ref/heads/none", R + "/git/ref/{ref}").status_code == 404
-    matching = api(forge, "GET", "/repos/driftgate/infra/git/matching-refs/heads/feat",
-                   R + "/git/matching-refs/{ref}")
+    assert (
+        api(forge, "GET", "/repos/driftgate/infra/git/ref/heads/none", R + "/git/ref/{ref}").status_code
+        == 404
+    )
+    matching = api(
+        forge, "GET", "/repos/driftgate/infra/git/matching-refs/heads/feat", R + "/git/matching-refs/{ref}"
+    )
     assert [r["ref"] for r in matching.json()] == ["refs/heads/feature"]
 
     P = R + "/pulls"
-    created = api(forge, "POST", "/repos/driftgate/infra/pulls", P,
-                  json={"title": "t", "head": "feature", "base": "main", "body": "b", "draft": True})
+    created = api(
+        forge,
+        "POST",
+        "/repos/driftgate/infra/pulls",
+        P,
+        json={"title": "t", "head": "feature", "base": "main", "body": "b", "draft": True},
+    )
     assert created.status_code == 201 and created.json()["draft"] is True
     number = created.json()["number"]
-    again = api(forge, "POST", "/repos/driftgate/infra/pulls", P, json={"title": "t", "head": "feature", "base": "main"})
+    again = api(
+        forge,
+        "POST",
+        "/repos/driftgate/infra/pulls",
+        P,
+        json={"title": "t", "head": "feature", "base": "main"},
+    )
     assert again.status_code == 422 and "already exists" in again.text
     listed = api(forge, "GET", "/repos/driftgate/infra/pulls", P, params={"head": "driftgate:feature"})
     assert [p["number"] for p in listed.json()] == [number]
     one = api(forge, "GET", f"/repos/driftgate/infra/pulls/{number}", P + "/{pull_number}")
     assert one.json()["head"]["ref"] == "feature"
-    patched = api(forge, "PATCH", f"/repos/driftgate/infra/pulls/{number}", P + "/{pull_number}",
-                  json={"body": "new body"})
+    patched = api(
+        forge,
+        "PATCH",
+        f"/repos/driftgate/infra/pulls/{number}",
+        P + "/{pull_number}",
+        json={"body": "new body"},
+    )
     assert patched.json()["body"] == "new body"
     merged = api(forge, "GET", f"/repos/driftgate/infra/pulls/{number}/merge", P + "/{pull_number}/merge")
     assert merged.status_code == 404
@@ -101,7 +127,9 @@ def test_rest_subset_fits_the_contract(forge: LocalForge, tmp_path: Path) -> Non
     C = R + "/issues/{issue_number}/comments"
     comment = api(forge, "POST", f"/repos/driftgate/infra/issues/{number}/comments", C, json={"body": "hi"})
     assert comment.status_code == 201
-    assert [c["body"] for c in api(forge, "GET", f"/repos/driftgate/infra/issues/{number}/comments", C).json()] == ["hi"]
+    assert [
+        c["body"] for c in api(forge, "GET", f"/repos/driftgate/infra/issues/{number}/comments", C).json()
+    ] == ["hi"]
 
     gone = api(forge, "DELETE", "/repos/driftgate/infra/git/refs/heads/feature", R + "/git/refs/{ref}")
     assert gone.status_code == 204 and forge.branch_sha("infra", "feature") is None
@@ -110,8 +138,11 @@ def test_rest_subset_fits_the_contract(forge: LocalForge, tmp_path: Path) -> Non
 def test_api_auth_and_injected_faults(forge: LocalForge) -> None:
     bad = httpx.get(forge.api_url + "/rate_limit", headers={"Authorization": "Bearer wrong"})
     assert bad.status_code == 401 and bad.json()["message"] == "Bad credentials"
-    forge.inject(Fault("GET /rate_limit", status=503), Fault("GET /rate_limit", status=429, retry_after=7),
-                 Fault("GET /rate_limit", secondary_rate_limit=True, retry_after=3))
+    forge.inject(
+        Fault("GET /rate_limit", status=503),
+        Fault("GET /rate_limit", status=429, retry_after=7),
+        Fault("GET /rate_limit", secondary_rate_limit=True, retry_after=3),
+    )
     headers = {"Authorization": f"Bearer {TOKEN}"}
     first = httpx.get(forge.api_url + "/rate_limit", headers=headers)
     second = httpx.get(forge.api_url + "/rate_limit", headers=headers)

@@ -1,0 +1,1 @@
+"""Forge API clients behind one Protocol (GitHub and GitHub Enterprise first)."""

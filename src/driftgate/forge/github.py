@@ -1,0 +1,165 @@
+"""GitHub (and GitHub Enterprise) over REST, with the retry policy and redacted errors."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from driftgate.forge.base import ForgeError, ForgeUnavailable, PullRequestInfo
+from driftgate.forge.retry import RetryPolicy, is_retryable
+from driftgate.security.redact import redact, register_secret
+
+API_VERSION = "2022-11-28"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def api_for_repo_url(url: str) -> tuple[str, str, str]:
+    """(API base URL, owner, repo) for a GitHub or GitHub Enterprise clone URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ForgeError(f"not an HTTPS repository URL: {url!r}")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise ForgeError(f"refusing plain http:// for a non-local forge: {url!r}")
+    if parts.username or parts.password:
+        raise ForgeError("credentials must not be embedded in the repository URL")
+    segments = [s for s in parts.path.split("/") if s]
+    if len(segments) != 2:
+        raise ForgeError(f"expected https://host/<owner>/<repo>, got {url!r}")
+    owner, repo = segments[0], segments[1].removesuffix(".git")
+    host = parts.netloc
+    api = "https://api.github.com" if host == "github.com" else f"{parts.scheme}://{host}/api/v3"
+    return api, owner, repo
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        owner: str,
+        repo: str,
+        token: str,
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        register_secret(token)
+        self.owner, self.repo = owner, repo
+        self.policy = policy or RetryPolicy()
+        self.calls: list[tuple[str, str, int | None]] = []
+        self._http = httpx.Client(
+            base_url=api_url.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "driftgate",
+            },
+            timeout=timeout,
+            transport=transport,
+        )
+
+    @classmethod
+    def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GitHubClient:
+        api, owner, repo = api_for_repo_url(url)
+        return cls(api_url=api, owner=owner, repo=repo, token=token, **kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the one request path --------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = f"/repos/{self.owner}/{self.repo}{path}"
+        response: httpx.Response | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                self.calls.append((method, url, None))
+                if attempt == self.policy.attempts:
+                    raise ForgeUnavailable(redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
+                self.policy.sleep(self.policy.wait_for(attempt, None))
+                continue
+            self.calls.append((method, url, response.status_code))
+            if not is_retryable(response):
+                break
+            if attempt < self.policy.attempts:
+                self.policy.sleep(self.policy.wait_for(attempt, response))
+        assert response is not None
+        if response.status_code >= 400:
+            message = redact(f"{method} {url}: {response.status_code} {_message(response)}")
+            error = ForgeUnavailable if is_retryable(response) else ForgeError
+            raise error(message, status=response.status_code)
+        return response
+
+    # -- ForgeClient -----------------------------------------------------------
+
+    def open_pull_request(
+        self, *, head: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        payload = {"title": redact(title), "head": head, "base": base, "body": redact(body), "draft": draft}
+        return _pull(self._request("POST", "/pulls", json=payload).json())
+
+    def find_open_pull_request(self, head: str) -> PullRequestInfo | None:
+        found = self._request(
+            "GET", "/pulls", params={"head": f"{self.owner}:{head}", "state": "open"}
+        ).json()
+        return _pull(found[0]) if found else None
+
+    def update_pull_request(
+        self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
+    ) -> PullRequestInfo:
+        payload = {
+            k: redact(v) for k, v in (("title", title), ("body", body), ("state", state)) if v is not None
+        }
+        return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
+
+    def comment(self, number: int, body: str) -> None:
+        self._request("POST", f"/issues/{number}/comments", json={"body": redact(body)})
+
+    def pull_request_state(self, number: int) -> str:
+        pr = _pull(self._request("GET", f"/pulls/{number}").json())
+        return pr.state
+
+    def delete_branch(self, branch: str) -> None:
+        try:
+            self._request("DELETE", f"/git/refs/heads/{quote(branch, safe='/')}")
+        except ForgeError as exc:
+            if exc.status != 422:  # 422: it is already gone
+                raise
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    message = str(data.get("message", "")) if isinstance(data, dict) else ""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if errors:
+        details = "; ".join(str(e.get("message") or e.get("code")) for e in errors if isinstance(e, dict))
+        message = f"{message}: {details}"
+    return message
+
+
+def _pull(data: dict[str, Any]) -> PullRequestInfo:
+    state = "merged" if data.get("merged_at") else str(data["state"])
+    return PullRequestInfo(
+        number=int(data["number"]),
+        url=str(data["html_url"]),
+        state=state,
+        head=str(data["head"]["ref"]),
+        base=str(data["base"]["ref"]),
+        draft=bool(data.get("draft")),
+        title=str(data["title"]),
+        body=str(data.get("body") or ""),
+    )
