@@ -15,17 +15,21 @@ from typing import Any
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.errors import DriftgateError, TerminalError
-from driftgate.gitops.clones import cached_checkout, reset_to_remote
+from driftgate.forge.base import ForgeClient
+from driftgate.forge.github import GitHubClient
+from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import (
     RUN_TRAILER,
     Credential,
+    GitError,
     commit_paths,
     current_branch,
     head_rev,
     remote_url,
+    run_git,
     toplevel,
 )
-from driftgate.gitops.seal import Checkout, prepare_for_write, publish
+from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
 from driftgate.gitops.tree import sync_files
 from driftgate.plan.model import Plan
 from driftgate.services.workspace import Workspace
@@ -150,14 +154,10 @@ def commit_back(
     target = resolve_target(ws, stack, overrides)
     if target is None:
         return CommitBackResult(False, NOT_CONFIGURED)
+    message = _message(stack, run_id, plan, target.trailer)
     if target.kind == "pull-request":
-        return CommitBackResult(
-            False,
-            "the pull-request target needs a forge client, which is not built yet",
-            state_diverged=True,
-            target=target.kind,
-        )
-    return _branch_push(ws, stack, target, _message(stack, run_id, plan, target.trailer))
+        return _pull_request(ws, stack, target, message, run_id=run_id)
+    return _branch_push(ws, stack, target, message)
 
 
 def _diverged(target: Target, reason: str, commit: str | None = None) -> CommitBackResult:
@@ -189,6 +189,79 @@ def _branch_push(ws: Workspace, stack: Stack, target: Target, message: str) -> C
             sha = head_rev(co.path)  # a replay onto a moved remote changes the commit id
             return CommitBackResult(
                 True, commit=sha, branch=target.branch, target=target.kind, pushed_pending=seal.pushed_pending
+            )
+    except DriftgateError as exc:
+        return _diverged(target, str(exc))
+
+
+def pr_branch(stack: Stack) -> str:
+    return f"driftgate/commit-back/{stack.name}"
+
+
+def _pr_body(stack: Stack, run_id: str, message: str) -> str:
+    summary = message.split("\n\n")[1] if "\n\n" in message else ""
+    return (
+        f"driftgate applied stack `{stack.name}` in run `{run_id}`, with every action successful.\n\n"
+        f"{summary}\n\n"
+        "This pull request carries the authored specs that were applied, in canonical form, so that git "
+        "matches the live state. Secret values are never included: `secret://` references stay references.\n"
+    )
+
+
+def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
+    """Continue the open pull request's branch, or start a new one at the base's tip."""
+    if has_remote_branch(co) and forge.find_open_pull_request(co.branch) is not None:
+        reset_to_remote(co)
+        return
+    if has_remote_branch(co):
+        forge.delete_branch(co.branch)  # driftgate's own branch of a closed or merged PR: start afresh
+        run_git("update-ref", "-d", co.tracking, cwd=co.path)
+    base = Checkout(path=co.path, branch=target.branch, credential=co.credential, identity=co.identity)
+    fetched = fetch(base)
+    if not fetched.ok:
+        raise GitError(("fetch", target.branch), 1, fetched.detail)
+    run_git("checkout", "--quiet", "-B", co.branch, base.tracking, cwd=co.path)
+    run_git("clean", "-fdxq", cwd=co.path)
+
+
+def _pull_request(
+    ws: Workspace, stack: Stack, target: Target, message: str, *, run_id: str
+) -> CommitBackResult:
+    head = pr_branch(stack)
+    if target.credential is None:
+        return _diverged(target, "the pull-request target needs commit_back.auth (a token for the forge API)")
+    clones = ws.settings.home / "clones"
+    try:
+        with (
+            GitHubClient.for_repo_url(target.url, target.credential.token) as forge,
+            cached_checkout(clones, target.url, head, credential=target.credential) as co,
+        ):
+            seal = prepare_for_write(co)
+            if not seal.can_write:
+                return _diverged(target, seal.reason)
+            _start_pr_branch(co, target, forge)
+            sha = _write_and_commit(co, stack, target, message)
+            if sha is not None:
+                pushed = publish(co)
+                if not pushed.ok:
+                    return _diverged(target, f"push failed: {pushed.detail}", commit=sha)
+            pr = forge.find_open_pull_request(head)
+            branch_pushed = sha is not None or has_remote_branch(co)  # now, or by an earlier run
+            if pr is None and branch_pushed:
+                title = f"driftgate: commit back stack {stack.name}"
+                pr = forge.open_pull_request(
+                    head=head, base=target.branch, title=title, body=_pr_body(stack, run_id, message)
+                )
+            elif pr is not None and sha is not None:
+                forge.comment(pr.number, f"driftgate run `{run_id}` added {sha[:12]} to this pull request.")
+            return CommitBackResult(
+                sha is not None,
+                None if sha else NO_CHANGES,
+                commit=sha,
+                branch=head,
+                target=target.kind,
+                pushed_pending=seal.pushed_pending,
+                pr_url=pr.url if pr else None,
             )
     except DriftgateError as exc:
         return _diverged(target, str(exc))
