@@ -47,12 +47,16 @@ def is_retryable(response: httpx.Response) -> bool:
     return response.status_code >= 500 or is_rate_limited(response)
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time, so tests can replace time.sleep
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 3
     base_delay: float = 1.0
     max_wait: float = MAX_WAIT
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = _sleep
     jitter: Callable[[], float] = field(default=random.random)
 
     def wait_for(self, attempt: int, response: httpx.Response | None) -> float:
