@@ -42,7 +42,7 @@ def test_quickstart_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
         "live state is in sync with git (exit code 0)",
     ):
         assert step in out, f"missing {step!r}"
-    assert (workdir / "infra/live/site/index.html").read_text() == "<h1>hello again, from git</h1>\n"
+    assert (workdir / "infra/live/site/index.html").read_text() == "<h1>hello from a hotfix</h1>\n"
     remote_log = subprocess.run(
         ["git", "--git-dir", str(workdir / "remote.git"), "log", "--format=%s", "main"],
         capture_output=True,

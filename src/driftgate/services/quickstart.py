@@ -7,6 +7,8 @@ through the ``Narrator`` the edge supplies.
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Protocol
 from driftgate.errors import DriftgateError
 from driftgate.gitops.gitcmd import add_remote, commit_all, init_repo, push
 from driftgate.plan.model import Plan
+from driftgate.services.commitback import commit_back, record_commit_back
 from driftgate.services.runs import ApplyReport, apply_session, plan_stack
 from driftgate.services.scaffold import scaffold_repo
 from driftgate.services.workspace import Workspace
@@ -32,6 +35,8 @@ class QuickstartContext:
     workdir: Path
     narrator: Narrator
     reports: list[ApplyReport] = field(default_factory=list)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    forge_url: str = ""
 
     @property
     def repo(self) -> Path:
@@ -74,6 +79,10 @@ def _plan_and_apply(ctx: QuickstartContext, number: int, why: str) -> None:
     ctx.narrator.plan(planned.plan)
     with apply_session(ctx.ws, ctx.repo) as session:
         report = session.execute()
+        result = commit_back(
+            ctx.ws, session.planned.stack, run_id=report.run_id, plan=report.plan, result=report.result
+        )
+        record_commit_back(ctx.ws, report.run_id, result)
     ctx.reports.append(report)
     verdict = "every action succeeded" if report.full_success else "NOT every action succeeded"
     ctx.narrator.say(
@@ -81,6 +90,10 @@ def _plan_and_apply(ctx: QuickstartContext, number: int, why: str) -> None:
         "The ledger records one outcome per action:"
     )
     ctx.narrator.result(report)
+    if result.reason == "no-changes":
+        ctx.narrator.say("   Commit-back: git already matches what was applied (these specs came from git).")
+    elif result.state_diverged:
+        raise DriftgateError(f"commit-back diverged: {result.reason}")
 
 
 def first_apply(ctx: QuickstartContext) -> None:
@@ -106,7 +119,71 @@ def second_apply(ctx: QuickstartContext) -> None:
     )
 
 
-STEPS: list[Step] = [create_repo, validate, first_apply, change_spec, second_apply]
+def start_forge(ctx: QuickstartContext) -> None:
+    from driftgate.testing.forge import LocalForge
+
+    token = "ghp_" + secrets.token_hex(18)
+    secrets_dir = ctx.ws.settings.effective_secrets_dir
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    token_file = secrets_dir / "forge-token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    forge = LocalForge(ctx.workdir / "forge", token=token)
+    forge.start()
+    ctx.cleanups.append(forge.stop)
+    files = {
+        str(p.relative_to(ctx.repo)): p.read_text()
+        for p in ctx.repo.rglob("*")
+        if p.is_file() and ".git" not in p.parts and "live" not in p.parts
+    }
+    ctx.forge_url = forge.create_repo("infra", files)
+    ctx.narrator.say(
+        f"9. Started a local forge (a GitHub stand-in) at {forge.base} and put the config repo on it as "
+        f"{ctx.forge_url}. Its token is in {token_file}; git gets it only through its environment."
+    )
+
+
+def hotfix_from_outside_git(ctx: QuickstartContext) -> None:
+    hotfix = ctx.workdir / "hotfix"
+    shutil.copytree(ctx.repo, hotfix, ignore=shutil.ignore_patterns(".git", "live"))
+    (hotfix / "live").symlink_to(ctx.repo / "live", target_is_directory=True)
+    app = hotfix / "modules" / "app.yaml"
+    app.write_text(app.read_text().replace("hello again, from git", "hello from a hotfix"))
+    stack = hotfix / "stack.yaml"
+    stack.write_text(
+        stack.read_text()
+        + "commit_back:\n  target: pull-request\n"
+        + f"  remote: {ctx.forge_url}\n  branch: main\n  path: .\n  auth: secret://file/forge-token\n"
+    )
+    ctx.narrator.say(
+        f"10. Someone applies a hotfix that is not in git: a copy of the stack at {hotfix} with a new "
+        "greeting (`driftgate apply --from`). Commit-back will make git match, as a pull request."
+    )
+    with apply_session(ctx.ws, hotfix) as session:
+        report = session.execute()
+        result = commit_back(
+            ctx.ws, session.planned.stack, run_id=report.run_id, plan=report.plan, result=report.result
+        )
+        record_commit_back(ctx.ws, report.run_id, result)
+    ctx.reports.append(report)
+    if not result.pr_url:
+        raise DriftgateError(f"commit-back did not open a pull request: {result.reason}")
+    ctx.narrator.say(
+        f"11. Applied it (run {report.run_id}), then committed the authored specs back: pull request "
+        f"{result.pr_url} from branch {result.branch} into main. Merging it makes git match the live state; "
+        "main was not touched and nothing was force-pushed."
+    )
+
+
+STEPS: list[Step] = [
+    create_repo,
+    validate,
+    first_apply,
+    change_spec,
+    second_apply,
+    start_forge,
+    hotfix_from_outside_git,
+]
 
 
 def prepare_workdir(workdir: Path) -> None:
@@ -118,6 +195,10 @@ def prepare_workdir(workdir: Path) -> None:
 def run_quickstart(ws: Workspace, workdir: Path, narrator: Narrator, steps: list[Step] | None = None) -> bool:
     """Run every step in a prepared workdir; True when every apply was a full success."""
     ctx = QuickstartContext(ws=ws, workdir=workdir, narrator=narrator)
-    for step in steps or STEPS:
-        step(ctx)
+    try:
+        for step in steps or STEPS:
+            step(ctx)
+    finally:
+        for cleanup in reversed(ctx.cleanups):
+            cleanup()
     return all(r.full_success for r in ctx.reports)
