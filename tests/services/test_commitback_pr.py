@@ -98,8 +98,10 @@ def test_wrong_token_is_reported_without_the_token(ws: Workspace, tmp_path: Path
     source = authored(tmp_path, forge, "v1")
     wrong = "ghp_" + "W" * 36
     (tmp_path / "secrets" / "forge-token").write_text(wrong)
-    result = apply_and_commit(ws, source)
+    with ArgvWatcher() as watcher:
+        result = apply_and_commit(ws, source)
     assert result.state_diverged and wrong not in repr(result)
+    assert not any(wrong in line for line in watcher.seen)
 
 
 class ArgvWatcher:
@@ -150,6 +152,12 @@ def test_token_never_in_argv_config_files_or_results(
         if path.is_file():
             data = path.read_bytes()
             assert not any(f.encode() in data for f in forms), path
-    everything = repr(result) + git(forge.repo_path("infra"), "log", "--all", "--format=%B")
+    from driftgate.services import history
+    from driftgate.services.commitback import record_commit_back
+
+    record_commit_back(ws, history.list_runs(ws)[0]["id"], result)
+    stored = repr(history.list_runs(ws)) + repr(history.show_run(ws, history.list_runs(ws)[0]["id"]))
+    stored += repr(history.list_state(ws, "site"))
+    everything = stored + repr(result) + git(forge.repo_path("infra"), "log", "--all", "--format=%B")
     everything += "".join(repr(pr.__dict__) for pr in forge.pulls["infra"].values())
     assert not any(f in everything for f in forms)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from driftgate import __version__
-from driftgate.cli import apply, commitback, init, lock, plan, quickstart, runs, state, validate
+from driftgate.cli import apply, commitback, init, localforge, lock, plan, quickstart, runs, state, validate
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import err
 from driftgate.cli.common import state as cli_state
@@ -37,7 +37,7 @@ def version() -> None:
     print(__version__)
 
 
-for module in (init, validate, plan, apply, commitback, quickstart):
+for module in (init, validate, plan, apply, commitback, quickstart, localforge):
     module.register(app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(state.app, name="state")

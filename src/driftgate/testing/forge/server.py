@@ -97,8 +97,9 @@ def _git(cwd: Path, *args: str, input_: bytes | None = None) -> str:
 class LocalForge:
     """Start with ``with LocalForge(root, token=...) as forge:``; ``forge.create_repo(name)``."""
 
-    def __init__(self, root: Path, *, token: str, owner: str = "driftgate") -> None:
+    def __init__(self, root: Path, *, token: str, owner: str = "driftgate", port: int = 0) -> None:
         self.root = root
+        self.port = port
         self.token = token
         self.owner = owner
         self.lock = threading.Lock()
@@ -125,7 +126,7 @@ class LocalForge:
             pass
 
         Handler.forge = forge
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="local-forge")
         self._thread.start()
@@ -170,6 +171,11 @@ class LocalForge:
         _git(seed, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
         self.pulls[name] = {}
         return self.repo_url(name)
+
+    def adopt_existing(self) -> None:
+        """Serve repositories already under ``root`` (a restarted forge keeps its git data)."""
+        for path in (self.root / self.owner).glob("*.git"):
+            self.pulls.setdefault(path.name.removesuffix(".git"), {})
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
         try:

@@ -1,0 +1,45 @@
+"""``driftgate local-forge``: run the GitHub stand-in for demos and local experiments."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import typer
+
+from driftgate.cli.common import out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("local-forge")
+    def local_forge(
+        root: Path = typer.Option(Path("local-forge"), "--root", help="Where its bare repositories live."),
+        port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
+        repo: list[str] = typer.Option(["infra"], "--repo", help="Repositories to create (repeatable)."),
+    ) -> int:
+        """Serve git over smart HTTP and GitHub's REST subset on 127.0.0.1 until Ctrl-C."""
+        from driftgate.testing.forge import LocalForge
+
+        root.mkdir(parents=True, exist_ok=True)
+        token_file = root / "token"
+        if not token_file.exists():
+            token_file.write_text("ghp_" + secrets.token_hex(18) + "\n")
+            token_file.chmod(0o600)
+        forge = LocalForge(root.resolve(), token=token_file.read_text().strip(), port=port)
+        forge.adopt_existing()
+        forge.start()
+        try:
+            for name in repo:
+                url = forge.repo_url(name) if forge.repo_path(name).exists() else forge.create_repo(name)
+                out.print(f"repository {url}", markup=False)
+            out.print(
+                f"API base {forge.api_url}; token in {token_file} (use it as secret://file/... or an env var)"
+            )
+            out.print("Press Ctrl-C to stop.")
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            forge.stop()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from driftgate.gitops.gitcmd import BOT, Credential, git_env, run_git
+
+
+def test_local_forge_command_serves_git_with_its_token(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "driftgate.cli.app", "local-forge", "--root", str(tmp_path / "lf")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("repository http://127.0.0.1:")
+        url = first.split()[1]
+        token = (tmp_path / "lf" / "token").read_text().strip()
+        assert token not in first
+        run_git(
+            "clone", "-q", url, str(tmp_path / "c"), cwd=tmp_path, credential=Credential(url=url, token=token)
+        )
+        assert (tmp_path / "c" / "README.md").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_git_env_overrides_replace_inherited_values_and_hide_host_config(monkeypatch: object) -> None:
+    env = git_env(BOT, {"PATH": "/opt/custom", "GIT_CONFIG_COUNT": "1"})
+    assert env["PATH"] == "/opt/custom" and list(env).count("PATH") == 1
+    assert env["GIT_CONFIG_GLOBAL"] == "/dev/null" and env["GIT_CONFIG_NOSYSTEM"] == "1"
+    assert env["GIT_TERMINAL_PROMPT"] == "0" and env["GIT_AUTHOR_NAME"] == "driftgate"
