@@ -8,6 +8,7 @@ import pytest
 
 from driftgate.gitops.clones import cached_checkout, reset_to_remote
 from driftgate.gitops.gitcmd import run_git
+from driftgate.gitops.objects import commit_changes, read_files, resolve
 from driftgate.gitops.seal import Checkout, count_ahead, count_behind, prepare_for_write, push
 from driftgate.testing.gitrepos import Remote, git, human_commit, make_remote
 
@@ -26,9 +27,10 @@ def checkout(tmp_path: Path, remote: Remote) -> Checkout:
 
 
 def bot_commit(co: Checkout, name: str, text: str) -> None:
-    (co.path / name).write_text(text)
-    run_git("add", "-A", cwd=co.path)
-    run_git("commit", "-q", "-m", f"bot: {name}", cwd=co.path)
+    parent = resolve(co.path, co.local)
+    commit_changes(
+        co.path, branch=co.branch, parent=parent, changes={name: text.encode()}, message=f"bot: {name}"
+    )
 
 
 def local_state(co: Checkout) -> tuple[str, str]:
@@ -53,7 +55,7 @@ def test_behind_fast_forwards_first(tmp_path: Path, remote: Remote) -> None:
     assert count_behind(co) == 1
     state = prepare_for_write(co)
     assert state.can_write
-    assert run_git("rev-parse", "HEAD", cwd=co.path).stdout.strip() == theirs
+    assert resolve(co.path, co.local) == theirs
     assert remote.pushes() == []
 
 
@@ -130,3 +132,19 @@ def test_the_git_runner_refuses_every_forced_push(
     with pytest.raises(ValueError, match="never force-pushes"):
         run_git("push", "origin", *args, "HEAD:refs/heads/main", cwd=co.path)
     assert remote.pushes() == []
+
+
+def test_commits_are_built_from_content_without_a_working_tree(tmp_path: Path, remote: Remote) -> None:
+    co = checkout(tmp_path, remote)
+    assert (co.path / "HEAD").is_file() and not (co.path / "README.md").exists()  # a bare cache
+    parent = resolve(co.path, co.local)
+    sha = commit_changes(
+        co.path,
+        branch="main",
+        parent=parent,
+        message="m",
+        changes={"dir/a b.yaml": b"x: 1\n", "README.md": None},
+    )
+    assert read_files(co.path, sha, "dir") == {"a b.yaml": b"x: 1\n"}
+    assert "README.md" not in read_files(co.path, sha, ".")
+    assert push(co).ok and remote.show("dir/a b.yaml") == "x: 1\n"

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from driftgate.gitops.gitcmd import BOT, Credential, GitError, Identity, run_git
+from driftgate.gitops.gitcmd import BOT, Credential, Identity, run_git
+from driftgate.gitops.objects import resolve
 from driftgate.gitops.seal import Checkout
 
 
 def clone_dir(root: Path, url: str) -> Path:
-    return root / hashlib.sha256(url.encode()).hexdigest()[:24]
+    return root / (hashlib.sha256(url.encode()).hexdigest()[:24] + ".git")
 
 
 @contextmanager
@@ -30,11 +31,12 @@ def repo_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _ensure_clone(path: Path, url: str, *, credential: Credential | None, identity: Identity) -> None:
-    if (path / ".git").is_dir():
+def _ensure_clone(path: Path, url: str, *, identity: Identity) -> None:
+    """A bare repository: commits are built from content, so no working tree is ever written."""
+    if (path / "HEAD").is_file():
         return
     path.mkdir(parents=True, exist_ok=True)
-    run_git("init", "--quiet", cwd=path, identity=identity)
+    run_git("init", "--quiet", "--bare", cwd=path, identity=identity)
     run_git("remote", "add", "origin", url, cwd=path, identity=identity)
 
 
@@ -47,30 +49,23 @@ def cached_checkout(
     credential: Credential | None = None,
     identity: Identity = BOT,
 ) -> Iterator[Checkout]:
-    """Lock the repo's clone and hand it over checked out on ``branch`` (created if needed).
+    """Lock the repo's cached clone and hand it over for ``branch``.
 
-    The caller runs the push seal first (it may hold unpushed commits from an
-    earlier run) and then calls ``reset_to_remote`` before writing.
+    The caller runs the push seal first (the clone may hold unpushed commits
+    from an earlier run) and then ``reset_to_remote`` before committing.
     """
     path = clone_dir(root, url)
     with repo_lock(path):
-        _ensure_clone(path, url, credential=credential, identity=identity)
-        co = Checkout(path=path, branch=branch, credential=credential, identity=identity)
-        current = run_git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=path, check=False).stdout.strip()
-        if current != branch:
-            run_git("checkout", "--quiet", "-B", branch, cwd=path, check=False)
-        yield co
+        _ensure_clone(path, url, identity=identity)
+        yield Checkout(path=path, branch=branch, credential=credential, identity=identity)
 
 
 def has_remote_branch(co: Checkout) -> bool:
-    try:
-        return bool(run_git("rev-parse", "--verify", "--quiet", co.tracking, cwd=co.path, check=False).stdout)
-    except GitError:
-        return False
+    return resolve(co.path, co.tracking) is not None
 
 
 def reset_to_remote(co: Checkout) -> None:
-    """Clean base: the work branch at the remote's tip, no stray files."""
-    if has_remote_branch(co):
-        run_git("reset", "--quiet", "--hard", co.tracking, cwd=co.path, identity=co.identity)
-    run_git("clean", "-fdxq", cwd=co.path, identity=co.identity)
+    """Clean base: the local branch at the remote's tip (after the seal, nothing is lost)."""
+    tip = resolve(co.path, co.tracking)
+    if tip is not None:
+        run_git("update-ref", co.local, tip, cwd=co.path, identity=co.identity)

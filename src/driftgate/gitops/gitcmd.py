@@ -159,15 +159,6 @@ def head_rev(repo: Path, ref: str = "HEAD") -> str:
 RUN_TRAILER = "Driftgate-Run"
 
 
-def commit_paths(repo: Path, paths: list[str], message: str, *, identity: Identity = BOT) -> str | None:
-    """Stage ``paths`` (additions, changes and deletions) and commit; None when nothing changed."""
-    run_git("add", "-A", "--", *paths, cwd=repo, identity=identity)
-    if run_git("diff", "--cached", "--quiet", cwd=repo, check=False).returncode == 0:
-        return None
-    run_git("commit", "--quiet", "--no-verify", "-m", message, cwd=repo, identity=identity)
-    return head_rev(repo)
-
-
 def is_driftgate_commit(message: str) -> bool:
     """A commit-back commit carries the ``Driftgate-Run:`` trailer."""
     return any(line.startswith(f"{RUN_TRAILER}: ") for line in message.splitlines())

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftgate.gitops.gitcmd import BOT, Credential, GitError, Identity, run_git
+from driftgate.gitops.objects import replay, resolve
 
 
 @dataclass(frozen=True)
 class Checkout:
-    """A working tree, the remote it tracks, and how to reach it."""
+    """A cached repository (bare: driftgate writes commits, not files), a branch, and its remote."""
 
     path: Path
     branch: str
@@ -32,6 +33,10 @@ class Checkout:
     @property
     def tracking(self) -> str:
         return f"refs/remotes/{self.remote}/{self.branch}"
+
+    @property
+    def local(self) -> str:
+        return f"refs/heads/{self.branch}"
 
 
 @dataclass(frozen=True)
@@ -64,57 +69,73 @@ def fetch(co: Checkout) -> GitOutcome:
 
 
 def _exists(co: Checkout, ref: str) -> bool:
-    return run_git("rev-parse", "--verify", "--quiet", ref, cwd=co.path, check=False).returncode == 0
+    return resolve(co.path, ref) is not None
 
 
-def _count(co: Checkout, include: str, exclude: str) -> int | None:
-    """Commits reachable from ``include`` and not from ``exclude``; an absent ref is empty."""
-    if not _exists(co, include):
-        return 0
-    spec = f"{exclude}..{include}" if _exists(co, exclude) else include
+def _rev_count(co: Checkout, *args: str) -> int | None:
     try:
-        return int(_git(co, "rev-list", "--count", spec).strip())
+        return int(_git(co, "rev-list", "--count", *args).strip())
     except (GitError, ValueError):
         return None
 
 
 def count_ahead(co: Checkout) -> int | None:
-    """Local commits the remote branch does not have (None: unknown)."""
-    return _count(co, "HEAD", co.tracking)
+    """Local commits the remote does not have (None: unknown)."""
+    if not _exists(co, co.local):
+        return 0
+    if _exists(co, co.tracking):
+        return _rev_count(co, f"{co.tracking}..{co.local}")
+    return _rev_count(co, co.local, "--not", f"--remotes={co.remote}")
 
 
 def count_behind(co: Checkout) -> int | None:
     """Remote commits the local branch does not have; fetches first (None: unknown)."""
     if not fetch(co).ok:
         return None
-    return _count(co, co.tracking, "HEAD")
+    if not _exists(co, co.tracking):
+        return 0
+    if not _exists(co, co.local):
+        return _rev_count(co, co.tracking)
+    return _rev_count(co, f"{co.local}..{co.tracking}")
 
 
 def pull_ff_only(co: Checkout) -> GitOutcome:
+    """Move the local branch to the remote's tip, only as a fast-forward."""
+    old = resolve(co.path, co.local)
+    new = resolve(co.path, co.tracking)
+    if new is None:
+        return GitOutcome(True)
+    if (
+        old is not None
+        and run_git("merge-base", "--is-ancestor", old, new, cwd=co.path, check=False).returncode
+    ):
+        return GitOutcome(False, f"{co.local} has commits that {co.tracking} does not")
     try:
-        _git(co, "merge", "--ff-only", "--quiet", co.tracking)
+        _git(co, "update-ref", co.local, new, *([old] if old else []))
         return GitOutcome(True)
     except GitError as exc:
         return GitOutcome(False, str(exc))
 
 
 def push(co: Checkout) -> GitOutcome:
-    """Fast-forward push of HEAD to the remote branch. A rejection is reported, never forced."""
+    """Fast-forward push of the local branch. A rejection is reported, never forced."""
     try:
-        _git(co, "push", "--quiet", "--porcelain", co.remote, f"HEAD:refs/heads/{co.branch}")
+        _git(co, "push", "--quiet", "--porcelain", co.remote, f"{co.local}:refs/heads/{co.branch}")
         return GitOutcome(True)
     except GitError as exc:
         return GitOutcome(False, str(exc))
 
 
 def _replay_on_remote(co: Checkout) -> GitOutcome:
-    """Rebase unpushed local commits onto the moved remote (no history is rewritten remotely)."""
-    try:
-        _git(co, "rebase", "--quiet", co.tracking)
-        return GitOutcome(True)
-    except GitError as exc:
-        _git(co, "rebase", "--abort", check=False)
-        return GitOutcome(False, str(exc))
+    """Replay unpushed local commits onto the moved remote (nothing is rewritten remotely)."""
+    commits = _git(co, "rev-list", "--reverse", f"{co.tracking}..{co.local}").split()
+    onto = resolve(co.path, co.tracking)
+    assert onto is not None
+    tip = replay(co.path, commits=commits, onto=onto, identity=co.identity)
+    if tip is None:
+        return GitOutcome(False, "replaying them on the remote's tip conflicts")
+    _git(co, "update-ref", co.local, tip)
+    return GitOutcome(True)
 
 
 def prepare_for_write(co: Checkout) -> SealState:
@@ -136,9 +157,7 @@ def prepare_for_write(co: Checkout) -> SealState:
                 f"{ahead} unpushed commit(s) from an earlier run still cannot be pushed: {pushed.detail}",
             )
         return SealState(True, pushed_pending=ahead)
-    if behind and not _exists(co, "HEAD"):
-        _git(co, "reset", "--quiet", "--hard", co.tracking)  # first use of this clone: start at the remote
-    elif behind:
+    if behind:
         pulled = pull_ff_only(co)
         if not pulled.ok:
             return SealState(False, f"cannot fast-forward to the remote: {pulled.detail}")

@@ -22,15 +22,13 @@ from driftgate.gitops.gitcmd import (
     RUN_TRAILER,
     Credential,
     GitError,
-    commit_paths,
     current_branch,
-    head_rev,
     remote_url,
     run_git,
     toplevel,
 )
+from driftgate.gitops.objects import commit_changes, read_files, resolve
 from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
-from driftgate.gitops.tree import sync_files
 from driftgate.plan.model import Plan
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE, Stack
@@ -130,12 +128,41 @@ def _message(stack: Stack, run_id: str, plan: Plan, trailer: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_and_commit(co: Checkout, stack: Stack, target: Target, message: str) -> str | None:
-    root = co.path / target.path if target.path != "." else co.path
-    files = render_stack(stack)
-    module_dirs = sorted({str(Path(src).parent) for src in files if src != STACK_FILE})
-    sync_files(root, files, equivalent=_equivalent, stale_dirs=module_dirs)
-    return commit_paths(co.path, [target.path], message, identity=co.identity)
+def _in_repo(target: Target, rel: str) -> str:
+    return rel if target.path in ("", ".") else f"{target.path.rstrip('/')}/{rel}"
+
+
+def spec_changes(current: dict[str, bytes], files: dict[str, str]) -> dict[str, bytes | None]:
+    """Files to write (and stale module files to delete), relative to the stack directory.
+
+    A file equivalent in substance to what would be written is left as it is,
+    so people's comments and layout survive a commit-back that changes nothing.
+    """
+    changes: dict[str, bytes | None] = {}
+    for rel, text in files.items():
+        new = text.encode()
+        old = current.get(rel)
+        if old is not None and (old == new or _equivalent(rel, old.decode(errors="replace"), text)):
+            continue
+        changes[rel] = new
+    module_dirs = {str(Path(src).parent) for src in files if src != STACK_FILE}
+    for rel in current:
+        if str(Path(rel).parent) in module_dirs and rel.endswith((".yaml", ".yml")) and rel not in files:
+            changes[rel] = None
+    return changes
+
+
+def _commit_specs(co: Checkout, stack: Stack, target: Target, message: str) -> str | None:
+    """Commit the canonical specs on the local branch, from content: no working tree is written."""
+    parent = resolve(co.path, co.local)
+    current = read_files(co.path, parent, target.path)
+    changes = spec_changes(current, render_stack(stack))
+    if not changes:
+        return None
+    in_repo = {_in_repo(target, rel): content for rel, content in changes.items()}
+    return commit_changes(
+        co.path, branch=co.branch, parent=parent, changes=in_repo, message=message, identity=co.identity
+    )
 
 
 def commit_back(
@@ -174,7 +201,7 @@ def _branch_push(ws: Workspace, stack: Stack, target: Target, message: str) -> C
             if not seal.can_write:
                 return _diverged(target, seal.reason)
             reset_to_remote(co)
-            sha = _write_and_commit(co, stack, target, message)
+            sha = _commit_specs(co, stack, target, message)
             if sha is None:
                 return CommitBackResult(
                     False,
@@ -186,7 +213,7 @@ def _branch_push(ws: Workspace, stack: Stack, target: Target, message: str) -> C
             pushed = publish(co)
             if not pushed.ok:
                 return _diverged(target, f"push failed: {pushed.detail}", commit=sha)
-            sha = head_rev(co.path)  # a replay onto a moved remote changes the commit id
+            sha = resolve(co.path, co.local)  # a replay onto a moved remote changes the commit id
             return CommitBackResult(
                 True, commit=sha, branch=target.branch, target=target.kind, pushed_pending=seal.pushed_pending
             )
@@ -218,10 +245,12 @@ def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
         run_git("update-ref", "-d", co.tracking, cwd=co.path)
     base = Checkout(path=co.path, branch=target.branch, credential=co.credential, identity=co.identity)
     fetched = fetch(base)
-    if not fetched.ok:
-        raise GitError(("fetch", target.branch), 1, fetched.detail)
-    run_git("checkout", "--quiet", "-B", co.branch, base.tracking, cwd=co.path)
-    run_git("clean", "-fdxq", cwd=co.path)
+    tip = resolve(co.path, base.tracking) if fetched.ok else None
+    if tip is None:
+        raise GitError(
+            ("fetch", target.branch), 1, fetched.detail or f"no branch {target.branch} on the remote"
+        )
+    run_git("update-ref", co.local, tip, cwd=co.path)
 
 
 def _pull_request(
@@ -240,7 +269,7 @@ def _pull_request(
             if not seal.can_write:
                 return _diverged(target, seal.reason)
             _start_pr_branch(co, target, forge)
-            sha = _write_and_commit(co, stack, target, message)
+            sha = _commit_specs(co, stack, target, message)
             if sha is not None:
                 pushed = publish(co)
                 if not pushed.ok:
