@@ -175,3 +175,14 @@ def test_api_url_from_repo_url(url: str, expected: tuple[str, str, str]) -> None
 def test_bad_repo_urls_are_refused(url: str) -> None:
     with pytest.raises(ForgeError):
         api_for_repo_url(url)
+
+
+def test_slow_responses_time_out_and_are_retried(forge: LocalForge) -> None:
+    waits: list[float] = []
+    forge.inject(Fault("GET /repos/*/pulls", status=200, delay=1.0, times=3))
+    policy = RetryPolicy(sleep=waits.append, jitter=lambda: 0.5)
+    gh = GitHubClient.for_repo_url(forge.repo_url("infra"), TOKEN, policy=policy, timeout=0.2)
+    OPEN.append(gh)
+    with pytest.raises(ForgeUnavailable, match="Timeout"):
+        gh.find_open_pull_request("feature")
+    assert len(waits) == 2

@@ -161,3 +161,10 @@ def test_token_never_in_argv_config_files_or_results(
     everything = stored + repr(result) + git(forge.repo_path("infra"), "log", "--all", "--format=%B")
     everything += "".join(repr(pr.__dict__) for pr in forge.pulls["infra"].values())
     assert not any(f in everything for f in forms)
+
+
+def test_push_rejected_by_the_forge_diverges(ws: Workspace, tmp_path: Path, forge: LocalForge) -> None:
+    forge.inject(Fault("POST /driftgate/infra.git/git-receive-pack", status=403, times=5))
+    result = apply_and_commit(ws, authored(tmp_path, forge, "v1"))
+    assert result.state_diverged and "push failed" in (result.reason or "")
+    assert forge.branch_sha("infra", BRANCH) is None and forge.pulls["infra"] == {}
