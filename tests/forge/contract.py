@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,24 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "github" / "rest-subset.json"
 URI = "urn:github:rest-subset"
+
+
+def contract_path() -> Path:
+    """The published contract: ``$DRIFTGATE_CONTRACTS/github/...``, else ``shared/`` beside the checkout."""
+    root = os.environ.get("DRIFTGATE_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "contracts"
+    path = Path(root) / "github" / "rest-subset.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"GitHub's REST contract is not at {path}: keep shared/ beside the checkout "
+            "(as CI does) or set DRIFTGATE_CONTRACTS to its contracts/ directory"
+        )
+    return path
 
 
 @cache
 def document() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(CONTRACT.read_text())
+    data: dict[str, Any] = json.loads(contract_path().read_text())
     return data
 
 
