@@ -17,7 +17,9 @@ URI = "urn:github:rest-subset"
 
 def contract_path() -> Path:
     """The published contract: ``$DRIFTGATE_CONTRACTS/github/...``, else ``shared/`` beside the checkout."""
-    root = os.environ.get("DRIFTGATE_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "contracts"
+    root = (
+        os.environ.get("DRIFTGATE_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "contracts"
+    )
     path = Path(root) / "github" / "rest-subset.json"
     if not path.is_file():
         raise FileNotFoundError(
