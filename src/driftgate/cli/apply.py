@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         from driftgate.cli.render import render_commit_back, render_plan, render_result
         from driftgate.errors import TerminalError
         from driftgate.plan.model import read_plan
-        from driftgate.services.commitback import Overrides, commit_back, record_commit_back, resolve_target
+        from driftgate.services.commitback import Overrides, commit_back_report, resolve_target
         from driftgate.services.runs import apply_session
 
         saved = read_plan(plan_file) if plan_file is not None else None
@@ -87,15 +87,7 @@ def register(app: typer.Typer) -> None:
             report = _execute(session, parallelism=parallelism, quiet=as_json)
             committed = None
             if do_commit_back:
-                committed = commit_back(
-                    ws,
-                    session.planned.stack,
-                    run_id=report.run_id,
-                    plan=report.plan,
-                    result=report.result,
-                    overrides=overrides,
-                )
-                record_commit_back(ws, report.run_id, committed)
+                committed = commit_back_report(ws, session.planned.stack, report, overrides)
         if as_json:
             print_json(
                 {

@@ -30,6 +30,7 @@ from driftgate.gitops.gitcmd import (
 from driftgate.gitops.objects import commit_changes, read_files, resolve
 from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
 from driftgate.plan.model import Plan
+from driftgate.services.runs import ApplyReport
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE, Stack
 from driftgate.spec.serialize import dump_module, dump_stack, load_module, load_stack_spec
@@ -299,3 +300,19 @@ def _pull_request(
 def record_commit_back(ws: Workspace, run_id: str, outcome: CommitBackResult) -> None:
     with ws.transaction() as conn:
         repo.record_commit_back(conn, run_id, outcome.to_dict(), diverged=outcome.state_diverged)
+
+
+def commit_back_report(
+    ws: Workspace, stack: Stack, report: ApplyReport, overrides: Overrides | None = None
+) -> CommitBackResult:
+    """Commit-back for one apply, recorded on its run (what every edge does after an apply)."""
+    result = commit_back(
+        ws,
+        stack,
+        run_id=report.run_id,
+        plan=report.plan,
+        result=report.result,
+        overrides=overrides or Overrides(),
+    )
+    record_commit_back(ws, report.run_id, result)
+    return result

@@ -17,7 +17,7 @@ from typing import Protocol
 from driftgate.errors import DriftgateError
 from driftgate.gitops.gitcmd import add_remote, commit_all, init_repo, push
 from driftgate.plan.model import Plan
-from driftgate.services.commitback import commit_back, record_commit_back
+from driftgate.services.commitback import commit_back_report
 from driftgate.services.runs import ApplyReport, apply_session, plan_stack
 from driftgate.services.scaffold import scaffold_repo
 from driftgate.services.workspace import Workspace
@@ -79,10 +79,7 @@ def _plan_and_apply(ctx: QuickstartContext, number: int, why: str) -> None:
     ctx.narrator.plan(planned.plan)
     with apply_session(ctx.ws, ctx.repo) as session:
         report = session.execute()
-        result = commit_back(
-            ctx.ws, session.planned.stack, run_id=report.run_id, plan=report.plan, result=report.result
-        )
-        record_commit_back(ctx.ws, report.run_id, result)
+        result = commit_back_report(ctx.ws, session.planned.stack, report)
     ctx.reports.append(report)
     verdict = "every action succeeded" if report.full_success else "NOT every action succeeded"
     ctx.narrator.say(
@@ -161,10 +158,7 @@ def hotfix_from_outside_git(ctx: QuickstartContext) -> None:
     )
     with apply_session(ctx.ws, hotfix) as session:
         report = session.execute()
-        result = commit_back(
-            ctx.ws, session.planned.stack, run_id=report.run_id, plan=report.plan, result=report.result
-        )
-        record_commit_back(ctx.ws, report.run_id, result)
+        result = commit_back_report(ctx.ws, session.planned.stack, report)
     ctx.reports.append(report)
     if not result.pr_url:
         raise DriftgateError(f"commit-back did not open a pull request: {result.reason}")
