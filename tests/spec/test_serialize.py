@@ -39,6 +39,9 @@ modules = st.builds(
     name=names,
     description=text,
     stateful=st.booleans(),
+    stateful_mode=st.sampled_from(["backup-required", "noop-only"]),
+    backup_max_age_hours=st.none() | st.floats(min_value=0.5, max_value=1000),
+    drift=st.sampled_from(["pr", "heal", "ignore"]),
     resources=st.lists(resources, max_size=5),
 )
 

@@ -216,6 +216,10 @@ def _load_modules(directory: Path, stack: StackSpec, out: _Collector, max_bytes:
             )
             continue
         seen[spec.name] = relative
+        if spec.drift == "heal" and spec.stateful:
+            out.at(
+                relative, ("drift",), "drift", "heal is not allowed on a stateful module (use pr or ignore)"
+            )
         modules.append(Module(spec=spec, source=relative, indices=indices))
     return modules
 

@@ -31,6 +31,11 @@ class ModuleSpec(_Strict):
     name: str = Field(pattern=rf"^{NAME_PATTERN}$", max_length=64)
     description: str = ""
     stateful: bool = False
+    # stateful modules only: backup-required (a valid backup lets a change apply) or
+    # noop-only (the module's plan must be in sync: the smoke lane)
+    stateful_mode: Literal["backup-required", "noop-only"] = "backup-required"
+    backup_max_age_hours: float | None = Field(default=None, gt=0)
+    drift: Literal["pr", "heal", "ignore"] = "pr"
     resources: list[ResourceSpec] = Field(default_factory=list)
 
 

@@ -56,6 +56,9 @@ def dump_module(module: ModuleSpec) -> str:
     if module.description:
         doc["description"] = module.description
     doc["stateful"] = module.stateful
+    for key in ("stateful_mode", "backup_max_age_hours", "drift"):
+        if getattr(module, key) != ModuleSpec.model_fields[key].default:
+            doc[key] = getattr(module, key)
     doc["resources"] = [_resource_doc(r) for r in module.resources]
     return _dump(doc)
 

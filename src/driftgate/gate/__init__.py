@@ -1,0 +1,1 @@
+"""The apply gate: lanes and stateful rules, as pure decisions."""

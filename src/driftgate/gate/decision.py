@@ -1,0 +1,191 @@
+"""The gate: (plan, module policies, request, backup records) -> decision with reasons.
+
+Rules (ARCHITECTURE.md invariant 4):
+
+- ``auto`` lane (CI, a push, a schedule): stateless modules apply; every
+  stateful module with changes is blocked, by name, while the rest applies.
+- ``manual`` lane: a change to a stateful module needs exactly one module in
+  scope (``--module``), ``--allow-stateful``, ``--confirm`` repeating the
+  module's name, and a valid ``--backup-ref``; in ``noop-only`` mode the
+  module must be in sync. Any missing piece refuses the whole apply before
+  anything is touched.
+
+Pure: no store, no clock of its own (``now`` comes in), no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from driftgate.plan.model import Action, ActionKind, Plan
+
+Lane = Literal["auto", "manual"]
+
+
+@dataclass(frozen=True)
+class ModulePolicy:
+    name: str
+    stateful: bool
+    mode: str = "backup-required"  # or noop-only
+    backup_max_age_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class BackupRecord:
+    """What the store and a checksum verification say about one backup."""
+
+    ref: str
+    module: str
+    created_at: float
+    exists: bool
+    checksum_ok: bool
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    lane: Lane = "manual"
+    modules: tuple[str, ...] = ()  # the scope; empty: every module
+    allow_stateful: bool = False
+    confirm: str | None = None
+    backup_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """``refused``: nothing may be applied. ``blocked``: modules held back while others apply."""
+
+    lane: Lane
+    refused: bool
+    reasons: tuple[str, ...]
+    applied_modules: tuple[str, ...]
+    blocked: Mapping[str, str] = field(default_factory=dict)
+    out_of_scope: tuple[str, ...] = ()
+
+    @property
+    def blocks_anything(self) -> bool:
+        return self.refused or bool(self.blocked)
+
+    def allows(self, action: Action) -> bool:
+        return not self.refused and action.module in self.applied_modules
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["blocked"] = dict(self.blocked)
+        return data
+
+
+def _changed_modules(plan: Plan) -> list[str]:
+    seen: dict[str, None] = {}
+    for action in plan.actions:
+        if action.action is not ActionKind.NOOP:
+            seen.setdefault(action.module, None)
+    return list(seen)
+
+
+def backup_problem(
+    ref: str | None,
+    *,
+    module: ModulePolicy,
+    backups: Mapping[str, BackupRecord],
+    last_change: float | None,
+    now: float,
+) -> str | None:
+    """Why ``ref`` is not a valid backup of ``module`` for this apply, or None when it is."""
+    if not ref:
+        return f"stateful module {module.name!r} needs --backup-ref naming a verified backup of it"
+    record = backups.get(ref)
+    if record is None:
+        return f"--backup-ref {ref!r} is not a recorded backup"
+    if record.module != module.name:
+        return f"--backup-ref {ref!r} is a backup of module {record.module!r}, not {module.name!r}"
+    if not record.exists:
+        return f"--backup-ref {ref!r}: the backup artifact is missing"
+    if not record.checksum_ok:
+        return f"--backup-ref {ref!r}: the backup artifact fails its checksum (corrupt)"
+    if last_change is not None and record.created_at <= last_change:
+        return f"--backup-ref {ref!r} was taken before module {module.name!r} last changed; take a new backup"
+    if (
+        module.backup_max_age_hours is not None
+        and now - record.created_at > module.backup_max_age_hours * 3600
+    ):
+        return f"--backup-ref {ref!r} is older than {module.backup_max_age_hours:g} h"
+    return None
+
+
+def decide(
+    plan: Plan,
+    policies: Mapping[str, ModulePolicy],
+    request: GateRequest,
+    *,
+    backups: Mapping[str, BackupRecord],
+    last_changes: Mapping[str, float | None],
+    now: float,
+) -> GateDecision:
+    changed = _changed_modules(plan)
+    unknown = [m for m in request.modules if m not in policies]
+    if unknown:
+        return _refuse(request, [f"--module {m!r} is not a module of this stack" for m in unknown])
+    in_scope = [m for m in changed if not request.modules or m in request.modules]
+    out_of_scope = tuple(m for m in changed if m not in in_scope)
+    stateful = [m for m in in_scope if policies[m].stateful]
+    if request.lane == "auto":
+        blocked = {m: f"stateful module {m!r} is never applied by the auto lane" for m in stateful}
+        applied = tuple(m for m in in_scope if m not in blocked)
+        return GateDecision("auto", False, tuple(blocked.values()), applied, blocked, out_of_scope)
+    reasons = [
+        reason
+        for module in stateful
+        for reason in _manual_stateful(plan, policies[module], request, backups, last_changes, now, in_scope)
+    ]
+    if reasons:
+        return _refuse(request, reasons, out_of_scope)
+    return GateDecision("manual", False, (), tuple(in_scope), {}, out_of_scope)
+
+
+def _manual_stateful(
+    plan: Plan,
+    module: ModulePolicy,
+    request: GateRequest,
+    backups: Mapping[str, BackupRecord],
+    last_changes: Mapping[str, float | None],
+    now: float,
+    in_scope: Sequence[str],
+) -> list[str]:
+    name = module.name
+    if module.mode == "noop-only":
+        return [f"stateful module {name!r} is noop-only: its plan must be in sync, and it has changes"]
+    reasons: list[str] = []
+    if list(request.modules) != [name]:
+        reasons.append(f"stateful module {name!r} changes: apply it alone with --module {name}")
+    if not request.allow_stateful:
+        reasons.append(f"stateful module {name!r} changes: pass --allow-stateful")
+    if request.confirm != name:
+        reasons.append(f"stateful module {name!r} changes: confirm with --confirm {name}")
+    problem = backup_problem(
+        request.backup_ref, module=module, backups=backups, last_change=last_changes.get(name), now=now
+    )
+    if problem:
+        reasons.append(problem)
+    return reasons
+
+
+def _refuse(request: GateRequest, reasons: Sequence[str], out_of_scope: tuple[str, ...] = ()) -> GateDecision:
+    return GateDecision(request.lane, True, tuple(reasons), (), {}, out_of_scope)
+
+
+def gated_plan(plan: Plan, decision: GateDecision) -> Plan:
+    """The part of ``plan`` the decision lets apply (re-indexed); no-ops of other modules are dropped too."""
+    kept = [a for a in plan.actions if decision.allows(a)]
+    actions = tuple(Action.from_dict({**a.to_dict(), "index": i}) for i, a in enumerate(kept))
+    return Plan(
+        stack=plan.stack,
+        spec_digest=plan.spec_digest,
+        state_serial=plan.state_serial,
+        refreshed=plan.refreshed,
+        created_at=plan.created_at,
+        actions=actions,
+        errors=plan.errors,
+        stateful_modules=plan.stateful_modules,
+    )
