@@ -34,6 +34,7 @@ STACK_LOCKED = "STACK_LOCKED"
 PROVIDER_CONFIG = "PROVIDER_CONFIG"
 PROVIDER_FAILED = "PROVIDER_FAILED"
 NOT_FOUND = "NOT_FOUND"
+GATE_REFUSED = "GATE_REFUSED"
 TRANSIENT = "TRANSIENT"
 INTERNAL = "INTERNAL"
 
@@ -106,6 +107,16 @@ class ProviderConfigError(TerminalError):
 
 class NotFoundError(TerminalError):
     code = NOT_FOUND
+
+
+class GateRefused(TerminalError):
+    """The apply gate refused: nothing was touched. ``reasons`` has one line each."""
+
+    code = GATE_REFUSED
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("the apply gate refused: " + "; ".join(reasons))
 
 
 class ProviderError(DriftgateError):

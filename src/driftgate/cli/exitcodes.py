@@ -8,7 +8,7 @@ OK = 0
 ERROR = 1
 CHANGES = 2  # plan / drift: changes present (terraform -detailed-exitcode)
 PARTIAL = 3  # apply finished, not every action succeeded
-REFUSED = 4  # reserved: the apply gate refused (stateful rules)
+REFUSED = 4  # the apply gate refused, or held stateful modules back (auto lane)
 LOCKED = 5  # the stack is locked by another run
 STALE_PLAN = 6  # the saved plan no longer matches specs or state
 DIVERGED = 7  # reserved: applied, but git could not be updated (state_diverged)
@@ -16,6 +16,7 @@ USAGE = 64  # bad command-line usage
 INTERRUPTED = 130  # Ctrl-C
 
 _BY_CODE = {
+    errors.GATE_REFUSED: REFUSED,
     errors.STACK_LOCKED: LOCKED,
     errors.PLAN_STALE: STALE_PLAN,
 }

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from driftgate.errors import ProviderError
 from driftgate.spec.schema import KindSchema
 
 CAP_READ = "read"
@@ -72,6 +73,18 @@ class Provider(Protocol):
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None: ...
 
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        """The live data of one resource as named blobs, or None if this kind cannot be backed up."""
+        ...
+
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        """Put backed-up data back live; return the resource as it now is."""
+        ...
+
 
 class BaseProvider:
     """Shared defaults: attribute-wise diff and a kinds table from ``KINDS``."""
@@ -89,3 +102,13 @@ class BaseProvider:
     def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
         schema = self.kinds()[type_]
         return [n for n in schema.attributes if current.get(n) != desired.get(n)]
+
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        return None
+
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        raise ProviderError(f"{type_} cannot be restored from a backup")

@@ -7,11 +7,12 @@ what driftgate recorded, so reading it returns the recorded values.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from driftgate.providers.base import CAP_READ, BaseProvider, Observed
+from driftgate.providers.base import CAP_BACKUP, CAP_READ, BaseProvider, Observed
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 VALUE = "data.value"
@@ -19,7 +20,7 @@ VALUE = "data.value"
 
 class DataProvider(BaseProvider):
     name = "data"
-    capabilities = frozenset({CAP_READ})
+    capabilities = frozenset({CAP_READ, CAP_BACKUP})
     inline = True
     KINDS = (
         KindSchema(
@@ -52,3 +53,14 @@ class DataProvider(BaseProvider):
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None:
         return None
+
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        return {"value.json": json.dumps({"attributes": dict(attributes), "outputs": dict(outputs)}).encode()}
+
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        saved = json.loads(files["value.json"])
+        return Observed(saved["attributes"], saved["outputs"])

@@ -8,6 +8,7 @@ nor a symlink can make driftgate write outside it. Writes are atomic
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError, UnsafePathError
-from driftgate.providers.base import CAP_IMPORT, CAP_READ, BaseProvider, Observed, ProviderContext
+from driftgate.providers.base import CAP_BACKUP, CAP_IMPORT, CAP_READ, BaseProvider, Observed, ProviderContext
 from driftgate.security.paths import contain
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
@@ -40,7 +41,7 @@ def _parse_mode(value: Any) -> int:
 
 class FileProvider(BaseProvider):
     name = "file"
-    capabilities = frozenset({CAP_READ, CAP_IMPORT})
+    capabilities = frozenset({CAP_READ, CAP_IMPORT, CAP_BACKUP})
     KINDS: tuple[KindSchema, ...] = (
         KindSchema(
             type=FILE,
@@ -132,6 +133,30 @@ class FileProvider(BaseProvider):
     ) -> dict[str, Any]:
         return self.create(type_, name, attributes)
 
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        return _backup_file(self, type_, attributes)
+
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        path = self._path(attributes["path"])
+        if "meta.json" not in files:
+            self.delete(type_, attributes, {})
+        else:
+            mode = _parse_mode(json.loads(files["meta.json"])["mode"])
+            try:
+                if type_ == DIRECTORY:
+                    path.mkdir(parents=True, exist_ok=True)
+                    path.chmod(mode)
+                else:
+                    _write_bytes_atomic(path, files["content"], mode)
+            except OSError as exc:
+                raise ProviderError(f"{attributes['path']}: cannot restore: {exc.strerror}") from None
+        found = self.import_resource(type_, str(attributes["path"]))
+        return found or Observed({}, {})
+
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
         path = self._path(attributes["path"])
         try:
@@ -145,13 +170,28 @@ class FileProvider(BaseProvider):
             raise ProviderError(f"{attributes['path']}: cannot delete: {exc.strerror}") from None
 
 
+def _backup_file(
+    provider: FileProvider, type_: str, attributes: Mapping[str, Any]
+) -> dict[str, bytes] | None:
+    observed = provider.import_resource(type_, str(attributes["path"]))
+    if observed is None:
+        return {}  # nothing live to back up; restore will leave it absent
+    meta = json.dumps({"mode": observed.attributes["mode"]}).encode()
+    if type_ == DIRECTORY:
+        return {"meta.json": meta}
+    return {"meta.json": meta, "content": provider._path(attributes["path"]).read_bytes()}
+
+
 def _file_outputs(path: Path, data: bytes) -> dict[str, Any]:
     return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
 def _write_atomic(path: Path, content: str, mode: int) -> dict[str, Any]:
+    return _write_bytes_atomic(path, content.encode("utf-8"), mode)
+
+
+def _write_bytes_atomic(path: Path, data: bytes, mode: int) -> dict[str, Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -41,6 +41,7 @@ PARTIAL_APPLY = "partial-apply"
 NO_CHANGES = "no-changes"
 NOT_CONFIGURED = "not-configured"
 DISABLED = "disabled"
+PARTIAL_SCOPE = "partial-scope"  # the gate held modules back or the scope left changes unapplied
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,14 @@ def commit_back(
     plan: Plan,
     result: ApplyResult,
     overrides: Overrides = Overrides(),
+    whole_stack: bool = True,
 ) -> CommitBackResult:
     if not stack.spec.commit_back.enabled:
         return CommitBackResult(False, DISABLED)
     if not is_full_success(result):
         return CommitBackResult(False, PARTIAL_APPLY)
+    if not whole_stack:
+        return CommitBackResult(False, PARTIAL_SCOPE)
     target = resolve_target(ws, stack, overrides)
     if target is None:
         return CommitBackResult(False, NOT_CONFIGURED)
@@ -313,6 +317,7 @@ def commit_back_report(
         plan=report.plan,
         result=report.result,
         overrides=overrides or Overrides(),
+        whole_stack=report.whole_stack,
     )
     record_commit_back(ws, report.run_id, result)
     return result

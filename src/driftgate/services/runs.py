@@ -13,7 +13,8 @@ from pathlib import Path
 from driftgate.apply.executor import Executor, ProgressCallback
 from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ApplyResult, is_full_success
-from driftgate.errors import PlanInvalidError, StalePlanError
+from driftgate.errors import GateRefused, PlanInvalidError, StalePlanError
+from driftgate.gate.decision import GateDecision, GateRequest, ModulePolicy, decide, gated_plan
 from driftgate.plan.model import Plan
 from driftgate.planner.planner import build_plan, spec_digest
 from driftgate.providers.base import Provider
@@ -57,6 +58,12 @@ class ApplyReport:
     run_id: str
     plan: Plan
     result: ApplyResult
+    gate: GateDecision | None = None
+
+    @property
+    def whole_stack(self) -> bool:
+        """Did this run apply every change the plan had (nothing held back or out of scope)?"""
+        return self.gate is None or not (self.gate.blocks_anything or self.gate.out_of_scope)
 
     @property
     def full_success(self) -> bool:
@@ -75,16 +82,58 @@ class ApplySession:
     def plan(self) -> Plan:
         return self.planned.plan
 
+    def decide_gate(self, request: GateRequest) -> GateDecision:
+        """The gate's decision for this plan (pure rules; backups checked on disk now)."""
+        from driftgate.services.backups import backup_records
+
+        stack = self.planned.stack
+        policies = {
+            m.name: ModulePolicy(m.name, m.spec.stateful, m.spec.stateful_mode, m.spec.backup_max_age_hours)
+            for m in stack.modules
+        }
+        stack_id = self.planned.stack_id
+        records = backup_records(self.ws, stack_id, [request.backup_ref] if request.backup_ref else [])
+        with self.ws.transaction() as conn:
+            last = {m: repo.last_module_change(conn, stack_id, m) for m in policies if policies[m].stateful}
+        return decide(self.plan, policies, request, backups=records, last_changes=last, now=time.time())
+
+    def refuse(self, decision: GateDecision) -> None:
+        """Record the refusal as a run (nothing touched) and raise GateRefused."""
+        with self.ws.transaction() as session:
+            repo.create_run(
+                session,
+                run_id=self.run_id,
+                stack_id=self.planned.stack_id,
+                kind="apply",
+                actor=self.ws.settings.actor,
+                pid=os.getpid(),
+                host=self.ws.settings.hostname,
+            )
+            repo.finish_run(
+                session,
+                self.run_id,
+                status="refused",
+                action_count=0,
+                summary={"gate": decision.to_dict()},
+                errors=list(decision.reasons),
+            )
+        raise GateRefused(list(decision.reasons))
+
     def execute(
         self,
         *,
         parallelism: int | None = None,
         hooks: ApplyHooks | None = None,
         progress: ProgressCallback | None = None,
+        gate: GateDecision | None = None,
     ) -> ApplyReport:
         plan = self.plan
         if plan.errors:
             raise PlanInvalidError("the plan has errors; fix them and plan again")
+        if gate is not None:
+            if gate.refused:
+                self.refuse(gate)
+            plan = gated_plan(plan, gate)
         stack_id = self.planned.stack_id
         with self.ws.transaction() as session:
             repo.create_run(
@@ -114,16 +163,19 @@ class ApplySession:
         )
         result = executor.run(plan)
         status = "succeeded" if is_full_success(result) else "partial"
+        summary = _summary(plan, result)
+        if gate is not None:
+            summary["gate"] = gate.to_dict()
         with self.ws.transaction() as session:
             repo.finish_run(
                 session,
                 self.run_id,
                 status=status,
                 action_count=result.action_count,
-                summary=_summary(plan, result),
+                summary=summary,
                 errors=list(result.errors),
             )
-        return ApplyReport(self.run_id, plan, result)
+        return ApplyReport(self.run_id, plan, result, gate)
 
 
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, object]:

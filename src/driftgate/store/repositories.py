@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from driftgate.plan.state import RecordedResource
-from driftgate.store.tables import action_outcomes, resource_states, runs, stack_locks, stacks
+from driftgate.store.tables import action_outcomes, backups, resource_states, runs, stack_locks, stacks
 
 APPLIED = "applied"
 UNCERTAIN = "uncertain"
@@ -400,3 +400,54 @@ def last_successful_run(conn: Connection, stack_id: int) -> RunRow | None:
         .limit(1)
     ).all()
     return _run_row(rows[0]) if rows else None
+
+
+# -- backups ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupRow:
+    ref: str
+    module: str
+    path: str
+    sha256: str
+    size: int
+    created_at: float
+    manifest: dict[str, Any]
+
+
+def add_backup(conn: Connection, stack_id: int, row: BackupRow) -> None:
+    conn.execute(backups.insert().values(stack_id=stack_id, **row.__dict__))
+
+
+def _backup(r: Row[Any]) -> BackupRow:
+    return BackupRow(r.ref, r.module, r.path, r.sha256, r.size, r.created_at, r.manifest)
+
+
+def find_backup(conn: Connection, stack_id: int, ref: str) -> BackupRow | None:
+    row = conn.execute(
+        select(backups).where(and_(backups.c.stack_id == stack_id, backups.c.ref == ref))
+    ).first()
+    return _backup(row) if row else None
+
+
+def list_backups(conn: Connection, stack_id: int, module: str | None = None) -> list[BackupRow]:
+    query = select(backups).where(backups.c.stack_id == stack_id)
+    if module:
+        query = query.where(backups.c.module == module)
+    return [_backup(r) for r in conn.execute(query.order_by(backups.c.created_at.desc())).all()]
+
+
+def last_module_change(conn: Connection, stack_id: int, module: str) -> float | None:
+    """When an apply last changed a resource of ``module`` (a successful non-noop action)."""
+    value = conn.execute(
+        select(func.max(action_outcomes.c.finished_at))
+        .select_from(action_outcomes.join(runs, runs.c.id == action_outcomes.c.run_id))
+        .where(
+            runs.c.stack_id == stack_id,
+            action_outcomes.c.address.like(f"{module}/%"),
+            action_outcomes.c.action != "noop",
+            action_outcomes.c.status == "SUCCESS",
+        )
+    ).scalar()
+    return float(value) if value is not None else None

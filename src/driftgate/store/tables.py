@@ -90,3 +90,17 @@ stack_locks = Table(
     Column("host", String(255), nullable=False),
     Column("acquired_at", Float, nullable=False),
 )
+
+backups = Table(
+    "backups",
+    metadata,
+    Column("ref", String(255), primary_key=True),
+    Column("stack_id", Integer, ForeignKey("stacks.id", ondelete="CASCADE"), nullable=False),
+    Column("module", String(64), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("manifest", Json, nullable=False),
+    Index("ix_backups_stack_module", "stack_id", "module", "created_at"),
+)
