@@ -12,7 +12,7 @@ from driftgate.cli import apply, commitback, init, localforge, lock, plan, quick
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import err
 from driftgate.cli.common import state as cli_state
-from driftgate.errors import DriftgateError, SpecError
+from driftgate.errors import DriftgateError, GateRefused, SpecError
 from driftgate.security.redact import redact
 
 app = typer.Typer(
@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return codes.INTERRUPTED
+    except GateRefused as exc:
+        err.print("error: the apply gate refused; nothing was touched:", markup=False)
+        for reason in exc.reasons:
+            err.print(f"  - {redact(reason)}", markup=False)
+        return codes.REFUSED
     except SpecError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False)
