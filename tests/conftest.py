@@ -75,3 +75,11 @@ def sqlite_ws(tmp_path: Path) -> Iterator[Workspace]:
     workspace = open_workspace(tmp_path / "home", secrets_dir=tmp_path / "secrets")
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def store_env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the CLI against SQLite and against a real PostgreSQL server."""
+    if store_url.startswith("postgresql"):
+        monkeypatch.setenv("DRIFTGATE_DATABASE_URL", store_url)
+    return store_url

@@ -18,14 +18,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def store_env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the CLI against SQLite and against a real PostgreSQL server."""
-    if store_url.startswith("postgresql"):
-        monkeypatch.setenv("DRIFTGATE_DATABASE_URL", store_url)
-    return store_url
-
-
-@pytest.fixture
 def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str) -> Path:
     code, out, _ = run(capsys, "init", str(tmp_path / "infra"))
     assert code == 0 and "stack.yaml" in out

@@ -53,34 +53,102 @@ CASES = [
     ("manual-wrong-confirm", DB, replace(FULL, confirm="web"), True, (), ["confirm with --confirm db"]),
     ("manual-no-backup", DB, replace(FULL, backup_ref=None), True, (), ["needs --backup-ref"]),
     ("manual-unknown-backup", DB, replace(FULL, backup_ref="nope"), True, (), ["not a recorded backup"]),
-    ("manual-wrong-module-backup", DB, replace(FULL, backup_ref="web-ok"), True, (), ["backup of module 'web'"]),
+    (
+        "manual-wrong-module-backup",
+        DB,
+        replace(FULL, backup_ref="web-ok"),
+        True,
+        (),
+        ["backup of module 'web'"],
+    ),
     ("manual-corrupt-backup", DB, replace(FULL, backup_ref="db-corrupt"), True, (), ["fails its checksum"]),
-    ("manual-missing-artifact", DB, replace(FULL, backup_ref="db-missing"), True, (), ["artifact is missing"]),
-    ("manual-backup-before-change", DB, replace(FULL, backup_ref="db-old"), True, (), ["taken before module"]),
-    ("manual-backup-too-old", plan(("aged", ActionKind.UPDATE)),
-     GateRequest("manual", ("aged",), True, "aged", "aged-2h"), True, (), ["older than 1 h"]),
-    ("manual-backup-young-enough", plan(("aged", ActionKind.UPDATE)),
-     GateRequest("manual", ("aged",), True, "aged", "aged-ok"), False, ("aged",), []),
-    ("manual-everything-missing", DB, GateRequest(), True, (),
-     ["--module db", "--allow-stateful", "--confirm db", "--backup-ref"]),
-    ("noop-only-with-changes", plan(("smoke", ActionKind.UPDATE)),
-     GateRequest("manual", ("smoke",), True, "smoke", None), True, (), ["noop-only"]),
+    (
+        "manual-missing-artifact",
+        DB,
+        replace(FULL, backup_ref="db-missing"),
+        True,
+        (),
+        ["artifact is missing"],
+    ),
+    (
+        "manual-backup-before-change",
+        DB,
+        replace(FULL, backup_ref="db-old"),
+        True,
+        (),
+        ["taken before module"],
+    ),
+    (
+        "manual-backup-too-old",
+        plan(("aged", ActionKind.UPDATE)),
+        GateRequest("manual", ("aged",), True, "aged", "aged-2h"),
+        True,
+        (),
+        ["older than 1 h"],
+    ),
+    (
+        "manual-backup-young-enough",
+        plan(("aged", ActionKind.UPDATE)),
+        GateRequest("manual", ("aged",), True, "aged", "aged-ok"),
+        False,
+        ("aged",),
+        [],
+    ),
+    (
+        "manual-everything-missing",
+        DB,
+        GateRequest(),
+        True,
+        (),
+        ["--module db", "--allow-stateful", "--confirm db", "--backup-ref"],
+    ),
+    (
+        "noop-only-with-changes",
+        plan(("smoke", ActionKind.UPDATE)),
+        GateRequest("manual", ("smoke",), True, "smoke", None),
+        True,
+        (),
+        ["noop-only"],
+    ),
     ("noop-only-in-sync", plan(("smoke", ActionKind.NOOP)), GateRequest("manual", ("smoke",)), False, (), []),
-    ("stateful-in-sync-needs-nothing", plan(("db", ActionKind.NOOP), ("web", ActionKind.UPDATE)),
-     GateRequest(), False, ("web",), []),
+    (
+        "stateful-in-sync-needs-nothing",
+        plan(("db", ActionKind.NOOP), ("web", ActionKind.UPDATE)),
+        GateRequest(),
+        False,
+        ("web",),
+        [],
+    ),
     ("scope-limits-stateless", MIXED, GateRequest("manual", ("web",)), False, ("web",), []),
     ("unknown-module", DB, GateRequest("manual", ("nope",)), True, (), ["'nope' is not a module"]),
     ("auto-stateless", plan(("web", ActionKind.UPDATE)), GateRequest("auto"), False, ("web",), []),
-    ("auto-mixed-blocks-stateful-only", MIXED, GateRequest("auto"), False, ("web",),
-     ["'db' is never applied by the auto lane"]),
-    ("auto-ignores-stateful-pieces", DB, replace(FULL, lane="auto"), False, (), ["never applied by the auto lane"]),
+    (
+        "auto-mixed-blocks-stateful-only",
+        MIXED,
+        GateRequest("auto"),
+        False,
+        ("web",),
+        ["'db' is never applied by the auto lane"],
+    ),
+    (
+        "auto-ignores-stateful-pieces",
+        DB,
+        replace(FULL, lane="auto"),
+        False,
+        (),
+        ["never applied by the auto lane"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("plan_", "request_", "refused", "applied", "fragments"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_gate(plan_: Plan, request_: GateRequest, refused: bool, applied: tuple[str, ...],
-              fragments: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("plan_", "request_", "refused", "applied", "fragments"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_gate(
+    plan_: Plan, request_: GateRequest, refused: bool, applied: tuple[str, ...], fragments: list[str]
+) -> None:
     decision = decide(plan_, POLICIES, request_, backups=BACKUPS, last_changes=LAST_CHANGES, now=NOW)
     assert decision.refused is refused
     assert decision.applied_modules == applied

@@ -8,7 +8,19 @@ from pathlib import Path
 import typer
 
 from driftgate import __version__
-from driftgate.cli import apply, commitback, init, localforge, lock, plan, quickstart, runs, state, validate
+from driftgate.cli import (
+    apply,
+    backup,
+    commitback,
+    init,
+    localforge,
+    lock,
+    plan,
+    quickstart,
+    runs,
+    state,
+    validate,
+)
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import err
 from driftgate.cli.common import state as cli_state
@@ -42,6 +54,7 @@ for module in (init, validate, plan, apply, commitback, quickstart, localforge):
 app.add_typer(runs.app, name="runs")
 app.add_typer(state.app, name="state")
 app.add_typer(lock.app, name="lock")
+app.add_typer(backup.app, name="backup")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,7 +82,21 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
         out.print(table)
     if shown < len(changes):
         out.print(f"… {len(changes) - shown} more changes not shown (use --full, or --json).")
+    _call_out_destruction(plan)
     out.print(plan_summary(plan))
+
+
+def _call_out_destruction(plan: Plan) -> None:
+    """Deletes and replacements in stateful modules: impossible to miss."""
+    doomed = [a for a in plan.actions if a.stateful and a.action in (ActionKind.DELETE, ActionKind.REPLACE)]
+    for action in doomed:
+        verb = "DELETES" if action.action is ActionKind.DELETE else "REPLACES (deletes, then creates)"
+        out.print(
+            f"[bold white on red] !! DATA LOSS RISK !! [/bold white on red] [bold red]this plan {verb} "
+            f"{action.address} in stateful module '{action.module}'[/bold red]"
+        )
+    if doomed:
+        out.print("[bold red]Take a backup first: driftgate backup create <module>[/bold red]")
 
 
 def render_result(result: ApplyResult, run_id: str) -> None:

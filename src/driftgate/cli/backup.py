@@ -1,0 +1,87 @@
+"""``driftgate backup create|list|verify|restore``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
+
+app = typer.Typer(help="Backups of stateful modules.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(module: str, stack: Path = StackOption, as_json: bool = JsonOption) -> int:
+    """Back up every backup-capable resource of MODULE; prints the backup's ref."""
+    from driftgate.services.backups import create_backup
+
+    row = create_backup(workspace(), stack, module)
+    if as_json:
+        print_json(row.manifest)
+    else:
+        out.print(f"Backed up module {module!r}: {row.ref} ({row.size} bytes, sha256 {row.sha256[:16]}…)")
+        out.print(
+            f"Use it with: driftgate apply --module {module} --allow-stateful --confirm {module} "
+            f"--backup-ref {row.ref}",
+            markup=False,
+        )
+    return 0
+
+
+@app.command("list")
+def list_(
+    stack: Path = StackOption, module: str | None = typer.Option(None, "--module"), as_json: bool = JsonOption
+) -> int:
+    """List recorded backups, newest first."""
+    from driftgate.services.backups import list_backups
+
+    rows = list_backups(workspace(), stack, module)
+    if as_json:
+        print_json([{k: v for k, v in r.__dict__.items() if k != "manifest"} for r in rows])
+        return 0
+    table = Table()
+    for col in ("ref", "module", "created (UTC)", "size", "resources"):
+        table.add_column(col)
+    for r in rows:
+        when = datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(r.ref, r.module, when, str(r.size), str(len(r.manifest.get("resources", []))))
+    out.print(table)
+    return 0
+
+
+@app.command("verify")
+def verify(ref: str, stack: Path = StackOption) -> int:
+    """Check that REF is recorded, its artifact exists, and its checksum matches."""
+    from driftgate.services.backups import verify_backup
+
+    row = verify_backup(workspace(), stack, ref)
+    out.print(f"OK: {row.ref} exists and matches sha256 {row.sha256}", markup=False)
+    return 0
+
+
+@app.command("restore")
+def restore(
+    ref: str,
+    stack: Path = StackOption,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> int:
+    """Put the live data of REF's module back as the backup holds it (a corrupt artifact is refused)."""
+    from driftgate.services.backups import restore_backup, verify_backup
+
+    ws = workspace()
+    row = verify_backup(ws, stack, ref)
+    if not yes:
+        if not sys.stdin.isatty():
+            err.print("error: refusing to restore without confirmation: pass --yes (no terminal to ask)")
+            return 1
+        answer = typer.prompt(f"Restore module {row.module!r} from {ref}? Only 'yes' is accepted", default="")
+        if answer.strip() != "yes":
+            err.print("Restore cancelled.")
+            return 1
+    restored = restore_backup(ws, stack, ref)
+    out.print(f"Restored {len(restored)} resource(s) of module {row.module!r} from {ref}.", markup=False)
+    return 0
