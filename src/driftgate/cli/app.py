@@ -12,6 +12,7 @@ from driftgate.cli import (
     apply,
     backup,
     commitback,
+    drift,
     init,
     localforge,
     lock,
@@ -49,7 +50,7 @@ def version() -> None:
     print(__version__)
 
 
-for module in (init, validate, plan, apply, commitback, quickstart, localforge):
+for module in (init, validate, plan, apply, commitback, drift, quickstart, localforge):
     module.register(app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(state.app, name="state")

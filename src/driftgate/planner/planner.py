@@ -47,7 +47,7 @@ def spec_digest(stack: Stack) -> str:
 
 @dataclass
 class _Context:
-    stack: Stack
+    stack: Stack | None
     recorded: Mapping[str, RecordedResource]
     providers: Mapping[str, Provider]
     kinds: Mapping[str, KindSchema]
@@ -87,8 +87,8 @@ def build_plan(
     )
 
 
-def _stateful(stack: Stack, module: str) -> bool:
-    found = stack.module(module)
+def _stateful(stack: Stack | None, module: str) -> bool:
+    found = stack.module(module) if stack is not None else None
     return bool(found and found.spec.stateful)
 
 
@@ -214,7 +214,8 @@ def _secret_matches(ctx: _Context, res: Resource, ref: str, have: Any, live: boo
 
 
 def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
-    gone = {a: r for a, r in ctx.recorded.items() if a not in ctx.stack.resources}
+    desired = ctx.stack.resources if ctx.stack is not None else {}
+    gone = {a: r for a, r in ctx.recorded.items() if a not in desired}
     order = topological_order({a: list(r.depends_on) for a, r in gone.items()})
     actions: list[Action] = []
     for address in reversed(order):
@@ -237,3 +238,36 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
             )
         )
     return actions
+
+
+def drift_of(
+    rec: RecordedResource, *, providers: Mapping[str, Provider], secrets: SecretResolver
+) -> tuple[Observed | None, list[AttributeChange], list[str]]:
+    """One recorded resource against its live state, compared exactly as a plan compares them.
+
+    Returns (live resource or None when gone, changes with ``old`` = live and
+    ``new`` = recorded, errors). Sensitive and secret-backed values come back masked.
+    """
+    provider = providers.get(rec.type.split(".", 1)[0])
+    if provider is None:
+        return None, [], [f"{rec.address}: provider for {rec.type} is not configured"]
+    try:
+        observed = provider.read(rec.type, rec.attributes, rec.outputs)
+    except DriftgateError as exc:
+        return None, [], [f"{rec.address}: refresh failed: {exc}"]
+    if observed is None:
+        return None, [], []
+    schema = provider.kinds()[rec.type]
+    ctx = _Context(None, {}, providers, dict(provider.kinds()), secrets, True, {}, [])
+    res = Resource(
+        address=rec.address,
+        module=rec.module,
+        type=rec.type,
+        name=rec.address.rsplit(".", 1)[1],
+        spec=rec.attributes,
+        depends_on=(),
+        source="",
+        index=0,
+    )
+    changes, _ = _diff(ctx, res, schema, schema.with_defaults(rec.attributes), observed.attributes, True)
+    return observed, changes, ctx.errors

@@ -85,6 +85,14 @@ class Provider(Protocol):
         """Put backed-up data back live; return the resource as it now is."""
         ...
 
+    def list_resources(self, type_: str) -> dict[str, Observed] | None:
+        """Every live resource of this kind in the provider's scope, by id (None: cannot list)."""
+        ...
+
+    def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
+        """The id that ``list_resources`` and ``import_resource`` use for these attributes."""
+        ...
+
 
 class BaseProvider:
     """Shared defaults: attribute-wise diff and a kinds table from ``KINDS``."""
@@ -106,6 +114,14 @@ class BaseProvider:
     def backup_resource(
         self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> dict[str, bytes] | None:
+        return None
+
+    def list_resources(self, type_: str) -> dict[str, Observed] | None:
+        """Every live resource of this kind in the provider's scope, by id (None: cannot list)."""
+        return None
+
+    def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
+        """The id ``list_resources`` and ``import_resource`` use for a resource with these attributes."""
         return None
 
     def restore_resource(

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError, UnsafePathError
-from driftgate.providers.base import CAP_BACKUP, CAP_IMPORT, CAP_READ, BaseProvider, Observed, ProviderContext
+from driftgate.providers.base import (
+    CAP_BACKUP,
+    CAP_IMPORT,
+    CAP_LIST,
+    CAP_READ,
+    BaseProvider,
+    Observed,
+    ProviderContext,
+)
 from driftgate.security.paths import contain
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
@@ -41,7 +49,7 @@ def _parse_mode(value: Any) -> int:
 
 class FileProvider(BaseProvider):
     name = "file"
-    capabilities = frozenset({CAP_READ, CAP_IMPORT, CAP_BACKUP})
+    capabilities = frozenset({CAP_READ, CAP_IMPORT, CAP_BACKUP, CAP_LIST})
     KINDS: tuple[KindSchema, ...] = (
         KindSchema(
             type=FILE,
@@ -137,6 +145,28 @@ class FileProvider(BaseProvider):
         self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> dict[str, bytes] | None:
         return _backup_file(self, type_, attributes)
+
+    def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
+        return str(attributes.get("path")) if attributes.get("path") else None
+
+    def list_resources(self, type_: str) -> dict[str, Observed] | None:
+        """Regular files under the root (directories are not listed: parents appear on their own)."""
+        if type_ != FILE:
+            return None
+        root = self.root.resolve()
+        if not root.is_dir():
+            return {}
+        found: dict[str, Observed] = {}
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            for name in filenames:
+                if name.startswith(".") and name.endswith(".tmp"):
+                    continue  # an atomic write in progress
+                rel = os.path.relpath(os.path.join(dirpath, name), root)
+                observed = self.import_resource(FILE, rel)
+                if observed is not None:
+                    found[rel] = observed
+        return found
 
     def restore_resource(
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]

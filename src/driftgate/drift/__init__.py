@@ -1,0 +1,1 @@
+"""Drift: recorded state against live state, and the approximate snapshot of what is live."""

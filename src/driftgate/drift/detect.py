@@ -1,0 +1,122 @@
+"""Drift detection, built on the planner's comparison (recorded state vs refreshed live state).
+
+Results are keyed by address, never by position: a provider may answer in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftgate.plan.model import AttributeChange
+from driftgate.plan.state import RecordedResource
+from driftgate.planner.planner import drift_of
+from driftgate.providers.base import CAP_LIST, Observed, Provider
+from driftgate.spec.refs import SecretResolver
+
+CHANGED = "changed"
+DELETED = "deleted"
+UNMANAGED = "unmanaged"
+
+
+@dataclass(frozen=True)
+class DriftItem:
+    address: str
+    module: str
+    type: str
+    kind: str  # changed | deleted | unmanaged
+    changes: tuple[AttributeChange, ...] = ()
+    live: Observed | None = None
+    resource_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "module": self.module,
+            "type": self.type,
+            "drift": self.kind,
+            "changes": [
+                {"attribute": c.name, "recorded": c.new, "live": c.old, "sensitive": c.sensitive}
+                for c in self.changes
+            ],
+            "resource_id": self.resource_id,
+        }
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    stack: str
+    items: tuple[DriftItem, ...]
+    errors: tuple[str, ...] = ()
+    scanned: int = 0
+    modules: tuple[str, ...] = field(default=())
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.items)
+
+    def exit_code(self) -> int:
+        """0 no drift, 2 drift, 1 error (like a plan)."""
+        if self.errors:
+            return 1
+        return 2 if self.items else 0
+
+    def by_address(self) -> dict[str, DriftItem]:
+        return {item.address: item for item in self.items}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "scanned": self.scanned,
+            "drifted": len(self.items),
+            "errors": list(self.errors),
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+def detect_drift(
+    stack: str,
+    recorded: Mapping[str, RecordedResource],
+    *,
+    providers: Mapping[str, Provider],
+    secrets: SecretResolver,
+    modules: Iterable[str] = (),
+) -> DriftReport:
+    wanted = set(modules)
+    scope = {a: r for a, r in recorded.items() if not wanted or r.module in wanted}
+    items: list[DriftItem] = []
+    errors: list[str] = []
+    for address in sorted(scope):
+        rec = scope[address]
+        live, changes, problems = drift_of(rec, providers=providers, secrets=secrets)
+        errors.extend(problems)
+        if problems:
+            continue
+        if live is None:
+            items.append(DriftItem(address, rec.module, rec.type, DELETED))
+        elif changes:
+            items.append(DriftItem(address, rec.module, rec.type, CHANGED, tuple(changes), live))
+    if not wanted:
+        items.extend(_unmanaged(recorded, providers))
+    return DriftReport(stack, tuple(items), tuple(errors), len(scope), tuple(sorted(wanted)))
+
+
+def _unmanaged(
+    recorded: Mapping[str, RecordedResource], providers: Mapping[str, Provider]
+) -> list[DriftItem]:
+    found: list[DriftItem] = []
+    for _name, provider in sorted(providers.items()):
+        if CAP_LIST not in provider.capabilities:
+            continue
+        for type_ in sorted(provider.kinds()):
+            listed = provider.list_resources(type_)
+            if listed is None:
+                continue
+            managed = {
+                provider.resource_id(type_, r.attributes) for r in recorded.values() if r.type == type_
+            }
+            for resource_id in sorted(set(listed) - managed):
+                address = f"(unmanaged)/{type_}[{resource_id}]"
+                found.append(DriftItem(address, "", type_, UNMANAGED, (), listed[resource_id], resource_id))
+    return found
