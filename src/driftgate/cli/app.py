@@ -18,6 +18,7 @@ from driftgate.cli import (
     lock,
     plan,
     quickstart,
+    reconcile,
     runs,
     state,
     validate,
@@ -50,7 +51,7 @@ def version() -> None:
     print(__version__)
 
 
-for module in (init, validate, plan, apply, commitback, drift, quickstart, localforge):
+for module in (init, validate, plan, apply, commitback, drift, reconcile, quickstart, localforge):
     module.register(app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(state.app, name="state")

@@ -1,0 +1,244 @@
+"""Reconcile: drift → import → approximate snapshot → draft branch or draft PR (or heal, by policy).
+
+Per module, its ``drift`` policy decides: ``pr`` (default) puts the drift into
+the draft, ``heal`` re-applies the desired state through the auto lane
+(stateless modules only), ``ignore`` leaves it. One drift, one draft: the
+draft branch ``driftgate/drift/<stack>`` is continued (new commits, never
+forced) and its pull request updated; when the drift is gone, the pull
+request says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from driftgate.drift.detect import UNMANAGED, DriftItem, DriftReport
+from driftgate.drift.snapshot import render_module, render_unmanaged
+from driftgate.errors import DriftgateError
+from driftgate.forge.github import GitHubClient
+from driftgate.gate.decision import GateRequest
+from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
+from driftgate.gitops.gitcmd import GitError, run_git
+from driftgate.gitops.objects import commit_changes, read_files, resolve
+from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
+from driftgate.services.commitback import Overrides, Target, resolve_target
+from driftgate.services.drift import scan_drift
+from driftgate.services.runs import apply_session
+from driftgate.services.workspace import Workspace
+from driftgate.spec.model import Stack
+from driftgate.store import repositories as repo
+
+WARNING = (
+    "imported from live state; approximate; does NOT reconstruct your secret:// refs — review before merge"
+)
+
+
+@dataclass
+class ReconcileResult:
+    draft: bool
+    drifted: int = 0
+    warning: str | None = None
+    branch: str | None = None
+    pr_url: str | None = None
+    state_diverged: bool = False
+    reason: str | None = None
+    commit: str | None = None
+    healed: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    resolved_comment: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], False) or k == "draft"}
+
+
+def drift_branch(stack: Stack) -> str:
+    return f"driftgate/drift/{stack.name}"
+
+
+def reconcile(
+    ws: Workspace, directory: Path, *, overrides: Overrides | None = None
+) -> tuple[str, ReconcileResult]:
+    """Scan, heal or ignore by policy, and publish the rest as a draft. Recorded as a run."""
+    run_id = str(uuid.uuid4())
+    stack = ws.load_stack(directory)
+    report = scan_drift(ws, directory)
+    if report.errors:
+        result = ReconcileResult(False, reason="drift scan failed: " + "; ".join(report.errors))
+        _record(ws, stack, run_id, result, report)
+        return run_id, result
+    policy = {m.name: m.spec.drift for m in stack.modules}
+    to_draft = [i for i in report.items if i.kind == UNMANAGED or policy.get(i.module, "pr") == "pr"]
+    ignored = [i.address for i in report.items if policy.get(i.module) == "ignore"]
+    heal_modules = sorted({i.module for i in report.items if policy.get(i.module) == "heal"})
+    healed = _heal(ws, directory, heal_modules, report) if heal_modules else []
+    result = _publish(ws, stack, to_draft, run_id, overrides or Overrides())
+    result.healed, result.ignored = healed, ignored
+    _record(ws, stack, run_id, result, report)
+    return run_id, result
+
+
+def _heal(ws: Workspace, directory: Path, modules: list[str], report: DriftReport) -> list[str]:
+    """Re-apply the desired state of ``heal`` modules through the auto lane (never a stateful one)."""
+    with apply_session(ws, directory) as session:
+        decision = session.decide_gate(GateRequest("auto", tuple(modules)))
+        outcome = session.execute(gate=decision)
+    healed = {o.address for o in outcome.result.actions if o.status.value == "SUCCESS" and o.action != "noop"}
+    return sorted(i.address for i in report.items if i.address in healed)
+
+
+def _files(stack: Stack, items: list[DriftItem], ws: Workspace, run_id: str) -> dict[str, str]:
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    schemas = {t: s for t in {i.type for i in items} if (s := ws.registry.kind(t)) is not None}
+    by_module: dict[str, list[DriftItem]] = defaultdict(list)
+    for item in items:
+        by_module[item.module].append(item)
+    files: dict[str, str] = {}
+    sources = {m.name: m for m in stack.modules}
+    for name, module_items in sorted(by_module.items()):
+        if name == "":
+            first = stack.modules[0].source if stack.modules else "modules/x.yaml"
+            path = str(Path(first).parent / "unmanaged.yaml")
+            files[path] = render_unmanaged(
+                module_items, schemas=schemas, stack=stack.name, run_id=run_id, when=when
+            )
+        elif name in sources:
+            module = sources[name]
+            files[module.source] = render_module(
+                module.spec, module_items, schemas=schemas, stack=stack.name, run_id=run_id, when=when
+            )
+    return files
+
+
+def _start_branch(co: Checkout, target: Target) -> None:
+    """Continue the draft branch if it exists on the remote, else start it at the base's tip."""
+    if has_remote_branch(co):
+        reset_to_remote(co)
+        return
+    base = Checkout(path=co.path, branch=target.branch, credential=co.credential, identity=co.identity)
+    fetched = fetch(base)
+    tip = resolve(co.path, base.tracking) if fetched.ok else None
+    if tip is None:
+        raise GitError(
+            ("fetch", target.branch), 1, fetched.detail or f"no branch {target.branch} on the remote"
+        )
+    run_git("update-ref", co.local, tip, cwd=co.path)
+
+
+def _publish(
+    ws: Workspace, stack: Stack, items: list[DriftItem], run_id: str, overrides: Overrides
+) -> ReconcileResult:
+    target = resolve_target(ws, stack, overrides)
+    branch = drift_branch(stack)
+    if target is None:
+        reason = "no git remote for drafts: set commit_back.remote (or run inside the config repo)"
+        return ReconcileResult(
+            False, len(items), state_diverged=bool(items), reason=reason if items else None
+        )
+    try:
+        if not items:
+            return _no_drift(target, branch)
+        with cached_checkout(
+            ws.settings.home / "clones", target.url, branch, credential=target.credential
+        ) as co:
+            seal = prepare_for_write(co)
+            if not seal.can_write:
+                return ReconcileResult(False, len(items), state_diverged=True, reason=seal.reason)
+            _start_branch(co, target)
+            parent = resolve(co.path, co.local)
+            prefix = target.path
+            current = read_files(co.path, parent, prefix)
+            files = _files(stack, items, ws, run_id)
+            changes: dict[str, bytes | None] = {
+                (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
+                for rel, text in files.items()
+                if current.get(rel) != text.encode()
+            }
+            message = (
+                f"driftgate: drift snapshot of stack {stack.name} (run {run_id[:8]})\n\n{WARNING}\n"
+                f"{len(items)} drifted resource(s).\n\nDriftgate-Run: {run_id}\n"
+            )
+            sha = commit_changes(
+                co.path, branch=branch, parent=parent, changes=changes, message=message, identity=co.identity
+            )
+            pushed = publish(co)
+            if not pushed.ok:
+                return ReconcileResult(
+                    False, len(items), state_diverged=True, reason=f"push failed: {pushed.detail}"
+                )
+            pr_url = (
+                _draft_pr(target, branch, stack, run_id, items) if target.kind == "pull-request" else None
+            )
+            return ReconcileResult(True, len(items), WARNING, branch, pr_url, commit=sha)
+    except DriftgateError as exc:
+        return ReconcileResult(False, len(items), state_diverged=True, reason=str(exc))
+
+
+def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: list[DriftItem]) -> str:
+    if target.credential is None:
+        raise DriftgateError("a draft pull request needs commit_back.auth (a token for the forge API)")
+    listing = "\n".join(f"- `{i.address}`: {i.kind}" for i in items[:100])
+    body = (
+        f"**{WARNING}**\n\nDrift found by driftgate run `{run_id}` in stack `{stack.name}`:\n\n{listing}\n\n"
+        "This is a draft: review it, fix what the import could not know, and merge only what should "
+        "become the authored specs.\n"
+    )
+    with GitHubClient.for_repo_url(target.url, target.credential.token) as forge:
+        pr = forge.find_open_pull_request(branch)
+        if pr is None:
+            pr = forge.open_pull_request(
+                head=branch,
+                base=target.branch,
+                title=f"driftgate: drift in {stack.name}",
+                body=body,
+                draft=True,
+            )
+        else:
+            forge.update_pull_request(pr.number, body=body)
+            forge.comment(pr.number, f"driftgate run `{run_id}` updated this draft: {len(items)} drifted.")
+        return pr.url
+
+
+def _no_drift(target: Target, branch: str) -> ReconcileResult:
+    """No drift: no branch, no PR; an open draft from earlier drift is told it is resolved."""
+    if target.kind != "pull-request" or target.credential is None:
+        return ReconcileResult(False, 0)
+    with GitHubClient.for_repo_url(target.url, target.credential.token) as forge:
+        pr = forge.find_open_pull_request(branch)
+        if pr is None:
+            return ReconcileResult(False, 0)
+        forge.comment(
+            pr.number,
+            "driftgate: the drift this draft describes is gone: live state matches the "
+            "recorded state again. Close this draft unless you still want its changes.",
+        )
+        return ReconcileResult(False, 0, pr_url=pr.url, resolved_comment=True)
+
+
+def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, report: DriftReport) -> None:
+    with ws.transaction() as conn:
+        row = repo.ensure_stack(conn, stack.name, str(stack.directory))
+        repo.create_run(
+            conn,
+            run_id=run_id,
+            stack_id=row.id,
+            kind="reconcile",
+            actor=ws.settings.actor,
+            pid=os.getpid(),
+            host=ws.settings.hostname,
+        )
+        status = "diverged" if result.state_diverged else "succeeded"
+        repo.finish_run(
+            conn,
+            run_id,
+            status=status,
+            action_count=None,
+            summary={"reconcile": result.to_dict(), "drift": report.to_dict(), "at": time.time()},
+            errors=[result.reason] if result.state_diverged and result.reason else [],
+        )
