@@ -169,6 +169,63 @@ def hotfix_from_outside_git(ctx: QuickstartContext) -> None:
     )
 
 
+def drift_by_hand(ctx: QuickstartContext) -> None:
+    from driftgate.services.drift import scan_drift
+
+    page = ctx.repo / "live" / "site" / "index.html"
+    page.write_text("<h1>edited by hand on the server</h1>\n")
+    report = scan_drift(ctx.ws, ctx.workdir / "hotfix")
+    lines = [f"{i.address}: {i.kind} ({', '.join(c.name for c in i.changes)})" for i in report.items]
+    ctx.narrator.say(
+        f"12. Someone edited {page} by hand. `driftgate drift` compares live state with what was recorded: "
+        f"{len(report.items)} drifted (exit code {report.exit_code()}): " + "; ".join(lines)
+    )
+
+
+def reconcile_to_draft_pr(ctx: QuickstartContext) -> None:
+    from driftgate.services.reconcile import reconcile
+
+    _, result = reconcile(ctx.ws, ctx.workdir / "hotfix")
+    if not result.draft:
+        raise DriftgateError(f"reconcile produced no draft: {result.reason}")
+    ctx.narrator.say(
+        f"13. `driftgate reconcile` imported the live state into an approximate snapshot and opened a DRAFT "
+        f"pull request {result.pr_url} from {result.branch}. Every snapshot file starts with: "
+        f"# {result.warning}. Secrets are never imported; nothing was applied over the drift."
+    )
+
+
+def gate_holds_back_stateful(ctx: QuickstartContext) -> None:
+    from driftgate.gate.decision import GateRequest
+
+    hotfix = ctx.workdir / "hotfix"
+    (hotfix / "modules" / "db.yaml").write_text(STATEFUL_MODULE)
+    with apply_session(ctx.ws, hotfix) as session:
+        decision = session.decide_gate(GateRequest("auto"))
+        report = session.execute(gate=decision)
+    ctx.reports.append(report)
+    held = "; ".join(decision.blocked.values())
+    ctx.narrator.say(
+        f"14. A stateful module 'db' was added. An auto-lane apply (what CI or a schedule runs) applied the "
+        f"stateless changes and held the stateful module back: {held}. `driftgate apply --lane auto` exits 4 "
+        "here. A person applies it with --module db --allow-stateful --confirm db and --backup-ref naming a "
+        "verified backup (`driftgate backup create db`)."
+    )
+
+
+STATEFUL_MODULE = """\
+apiVersion: driftgate/v1
+kind: Module
+name: db
+stateful: true
+resources:
+  - type: data.value
+    name: schema
+    spec:
+      input: {tables: [users, orders]}
+"""
+
+
 STEPS: list[Step] = [
     create_repo,
     validate,
@@ -177,6 +234,9 @@ STEPS: list[Step] = [
     second_apply,
     start_forge,
     hotfix_from_outside_git,
+    drift_by_hand,
+    reconcile_to_draft_pr,
+    gate_holds_back_stateful,
 ]
 
 
