@@ -154,3 +154,10 @@ def test_invalid_stack_file_reports_its_problems(tmp_path: Path) -> None:
     write_stack(tmp_path, modules={})
     (tmp_path / "stack.yaml").write_text("apiVersion: driftgate/v1\nkind: Stack\nname: s\ncolour: red\n")
     assert problems(tmp_path) == ["stack.yaml:4: colour: unknown field"]
+
+
+def test_heal_on_a_stateful_module_is_a_configuration_error(tmp_path: Path) -> None:
+    write_stack(tmp_path, modules={"db": [{"type": "data.value", "name": "v"}]}, stateful=["db"])
+    module = tmp_path / "modules" / "db.yaml"
+    module.write_text(module.read_text().replace("stateful: true", "stateful: true\ndrift: heal"))
+    assert any("drift: heal is not allowed on a stateful module" in p for p in problems(tmp_path))

@@ -240,6 +240,16 @@ def _pr_body(stack: Stack, run_id: str, message: str) -> str:
     )
 
 
+def start_at_base(co: Checkout, base_branch: str) -> None:
+    """Point the local branch at the remote base branch's tip (a new draft or PR branch)."""
+    base = Checkout(path=co.path, branch=base_branch, credential=co.credential, identity=co.identity)
+    fetched = fetch(base)
+    tip = resolve(co.path, base.tracking) if fetched.ok else None
+    if tip is None:
+        raise GitError(("fetch", base_branch), 1, fetched.detail or f"no branch {base_branch} on the remote")
+    run_git("update-ref", co.local, tip, cwd=co.path)
+
+
 def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
     """Continue the open pull request's branch, or start a new one at the base's tip."""
     if has_remote_branch(co) and forge.find_open_pull_request(co.branch) is not None:
@@ -248,14 +258,7 @@ def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
     if has_remote_branch(co):
         forge.delete_branch(co.branch)  # driftgate's own branch of a closed or merged PR: start afresh
         run_git("update-ref", "-d", co.tracking, cwd=co.path)
-    base = Checkout(path=co.path, branch=target.branch, credential=co.credential, identity=co.identity)
-    fetched = fetch(base)
-    tip = resolve(co.path, base.tracking) if fetched.ok else None
-    if tip is None:
-        raise GitError(
-            ("fetch", target.branch), 1, fetched.detail or f"no branch {target.branch} on the remote"
-        )
-    run_git("update-ref", co.local, tip, cwd=co.path)
+    start_at_base(co, target.branch)
 
 
 def _pull_request(

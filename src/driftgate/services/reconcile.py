@@ -25,10 +25,9 @@ from driftgate.errors import DriftgateError
 from driftgate.forge.github import GitHubClient
 from driftgate.gate.decision import GateRequest
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
-from driftgate.gitops.gitcmd import GitError, run_git
 from driftgate.gitops.objects import commit_changes, read_files, resolve
-from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
-from driftgate.services.commitback import Overrides, Target, resolve_target
+from driftgate.gitops.seal import Checkout, prepare_for_write, publish
+from driftgate.services.commitback import Overrides, Target, resolve_target, start_at_base
 from driftgate.services.drift import scan_drift
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
@@ -120,15 +119,8 @@ def _start_branch(co: Checkout, target: Target) -> None:
     """Continue the draft branch if it exists on the remote, else start it at the base's tip."""
     if has_remote_branch(co):
         reset_to_remote(co)
-        return
-    base = Checkout(path=co.path, branch=target.branch, credential=co.credential, identity=co.identity)
-    fetched = fetch(base)
-    tip = resolve(co.path, base.tracking) if fetched.ok else None
-    if tip is None:
-        raise GitError(
-            ("fetch", target.branch), 1, fetched.detail or f"no branch {target.branch} on the remote"
-        )
-    run_git("update-ref", co.local, tip, cwd=co.path)
+    else:
+        start_at_base(co, target.branch)
 
 
 def _publish(
