@@ -110,7 +110,8 @@ def engine_create(count: int, work: Path) -> float:
         ws.close()
 
 
-def bench_terraform(count: int, work: Path) -> dict[str, float] | None:
+def terraform_project(count: int, work: Path) -> tuple[str, Path, dict[str, str]] | None:
+    """An initialised Terraform project with ``count`` terraform_data resources (None: no terraform)."""
     terraform = shutil.which("terraform")
     if terraform is None:
         return None
@@ -127,6 +128,14 @@ def bench_terraform(count: int, work: Path) -> dict[str, float] | None:
         "TF_CLI_CONFIG_FILE": os.devnull,
     }
     timed([terraform, "init", "-no-color"], cwd=directory, env=env)
+    return terraform, directory, env
+
+
+def bench_terraform(count: int, work: Path) -> dict[str, float] | None:
+    project = terraform_project(count, work)
+    if project is None:
+        return None
+    terraform, directory, env = project
     create = timed([terraform, "apply", "-auto-approve", "-no-color"], cwd=directory, env=env)
     plan = timed([terraform, "plan", "-detailed-exitcode", "-no-color"], cwd=directory, env=env)
     return {"create_s": create.seconds, "noop_plan_s": plan.seconds, "noop_plan_rss_mb": plan.max_rss_mb}

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_apply import DRIFTGATE, terraform_version, timed  # noqa: E402
+from bench_apply import DRIFTGATE, terraform_project, terraform_version, timed  # noqa: E402
 from driftgate.testing.stacks import fast_write_module, write_stack  # noqa: E402
 
 PER_MODULE = 1000
@@ -53,22 +53,10 @@ def bench_driftgate(count: int, work: Path) -> float:
 
 
 def bench_terraform(count: int, work: Path) -> float | None:
-    terraform = shutil.which("terraform")
-    if terraform is None:
+    project = terraform_project(count, work)
+    if project is None:
         return None
-    directory = work / f"tf-{count}"
-    directory.mkdir()
-    (directory / "main.tf").write_text(
-        f'resource "terraform_data" "r" {{\n  count = {count}\n  input = "value-${{count.index}}"\n}}\n'
-    )
-    env = {
-        **os.environ,
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
-        "TF_CLI_CONFIG_FILE": os.devnull,
-    }
-    timed([terraform, "init", "-no-color"], cwd=directory, env=env)
+    terraform, directory, env = project
     timed([terraform, "apply", "-auto-approve", "-no-color"], cwd=directory, env=env)
     return timed([terraform, "plan", "-refresh-only", "-no-color"], cwd=directory, env=env).seconds
 
