@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.errors import DriftgateError, TerminalError
-from driftgate.forge.base import ForgeClient
-from driftgate.forge.github import GitHubClient
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import (
     RUN_TRAILER,
@@ -36,6 +34,9 @@ from driftgate.spec.model import STACK_FILE, Stack
 from driftgate.spec.serialize import dump_module, dump_stack, load_module, load_stack_spec
 from driftgate.spec.yamlsafe import YamlError
 from driftgate.store import repositories as repo
+
+if TYPE_CHECKING:
+    from driftgate.forge.base import ForgeClient
 
 PARTIAL_APPLY = "partial-apply"
 NO_CHANGES = "no-changes"
@@ -264,6 +265,8 @@ def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
 def _pull_request(
     ws: Workspace, stack: Stack, target: Target, message: str, *, run_id: str
 ) -> CommitBackResult:
+    from driftgate.forge.github import GitHubClient  # httpx is imported only when a forge is used
+
     head = pr_branch(stack)
     if target.credential is None:
         return _diverged(target, "the pull-request target needs commit_back.auth (a token for the forge API)")

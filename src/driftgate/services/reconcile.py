@@ -22,7 +22,6 @@ from typing import Any
 from driftgate.drift.detect import UNMANAGED, DriftItem, DriftReport
 from driftgate.drift.snapshot import render_module, render_unmanaged
 from driftgate.errors import DriftgateError
-from driftgate.forge.github import GitHubClient
 from driftgate.gate.decision import GateRequest
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.objects import commit_changes, read_files, resolve
@@ -173,6 +172,8 @@ def _publish(
 
 
 def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: list[DriftItem]) -> str:
+    from driftgate.forge.github import GitHubClient
+
     if target.credential is None:
         raise DriftgateError("a draft pull request needs commit_back.auth (a token for the forge API)")
     listing = "\n".join(f"- `{i.address}`: {i.kind}" for i in items[:100])
@@ -198,6 +199,8 @@ def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: lis
 
 
 def _no_drift(target: Target, branch: str) -> ReconcileResult:
+    from driftgate.forge.github import GitHubClient
+
     """No drift: no branch, no PR; an open draft from earlier drift is told it is resolved."""
     if target.kind != "pull-request" or target.credential is None:
         return ReconcileResult(False, 0)
