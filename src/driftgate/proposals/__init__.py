@@ -1,0 +1,1 @@
+"""Proposals: edits to json/yaml/toml files with value-drift checks, and PR text."""
