@@ -104,3 +104,51 @@ backups = Table(
     Column("manifest", Json, nullable=False),
     Index("ix_backups_stack_module", "stack_id", "module", "created_at"),
 )
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
+
+config_repos = Table(
+    "config_repos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("default_branch", String(200), nullable=False),
+    Column("forge", String(32), nullable=False),
+    Column("auth_ref", String(500), nullable=False),
+    Column("webhook_secret_ref", String(500), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("config_repo_id", Integer, ForeignKey("config_repos.id", ondelete="SET NULL"), nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("edits", Json, nullable=False),
+    Column("metrics", Json, nullable=True),
+    Column("chart", Json, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reject_reason", Text, nullable=True),
+    Column("pr_url", Text, nullable=True),
+    Column("pr_number", Integer, nullable=True),
+    Column("pr_state", String(16), nullable=True),
+    Column("pr_open_error", Json, nullable=True),
+    Column("job_id", String(64), nullable=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_proposals_status", "status", "id"),
+)

@@ -1,0 +1,46 @@
+"""API tokens: created once, shown once, stored only as a hash; roles viewer < operator < admin."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from driftgate.errors import TerminalError
+from driftgate.services.workspace import Workspace
+from driftgate.store import registry
+
+ROLES = ("viewer", "operator", "admin")
+PREFIX = "dgt_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(ws: Workspace, name: str, role: str) -> str:
+    """A new token for ``name`` with ``role``; the only time its value exists outside the caller."""
+    if role not in ROLES:
+        raise TerminalError(f"role must be one of {', '.join(ROLES)}")
+    token = PREFIX + secrets.token_urlsafe(32)
+    try:
+        with ws.transaction() as conn:
+            registry.add_token(conn, name=name, role=role, token_hash=hash_token(token))
+    except registry.NameTaken:
+        raise TerminalError(f"a token named {name!r} already exists") from None
+    return token
+
+
+def authenticate(ws: Workspace, token: str) -> Principal | None:
+    with ws.transaction() as conn:
+        row = registry.token_by_hash(conn, hash_token(token))
+    return Principal(row.name, row.role) if row else None

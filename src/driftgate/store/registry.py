@@ -1,0 +1,165 @@
+"""Repositories for the service: API tokens, config repos, proposals. They never commit."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from driftgate.store.tables import api_tokens, config_repos, proposals
+
+
+class NameTaken(Exception):
+    """A unique name is already in use (the database constraint decided)."""
+
+
+# -- tokens ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    role: str
+
+
+def add_token(conn: Connection, *, name: str, role: str, token_hash: str) -> int:
+    try:
+        with conn.begin_nested():
+            result = conn.execute(
+                api_tokens.insert().values(
+                    name=name, role=role, token_hash=token_hash, created_at=time.time()
+                )
+            )
+    except IntegrityError:
+        raise NameTaken(name) from None
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def token_by_hash(conn: Connection, token_hash: str) -> TokenRow | None:
+    row = conn.execute(
+        select(api_tokens).where(
+            and_(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+        )
+    ).first()
+    return TokenRow(row.id, row.name, row.role) if row else None
+
+
+# -- config repos ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigRepoRow:
+    id: int
+    name: str
+    url: str
+    default_branch: str
+    forge: str
+    auth_ref: str
+    webhook_secret_ref: str | None
+    created_at: float
+    updated_at: float
+
+
+def _repo(r: Row[Any]) -> ConfigRepoRow:
+    return ConfigRepoRow(
+        r.id,
+        r.name,
+        r.url,
+        r.default_branch,
+        r.forge,
+        r.auth_ref,
+        r.webhook_secret_ref,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+def add_config_repo(conn: Connection, **values: Any) -> int:
+    now = time.time()
+    try:
+        with conn.begin_nested():
+            result = conn.execute(config_repos.insert().values(created_at=now, updated_at=now, **values))
+    except IntegrityError:
+        raise NameTaken(values.get("name", "")) from None
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_config_repo(conn: Connection, repo_id: int) -> ConfigRepoRow | None:
+    row = conn.execute(select(config_repos).where(config_repos.c.id == repo_id)).first()
+    return _repo(row) if row else None
+
+
+def list_config_repos(conn: Connection, *, after: int, limit: int) -> tuple[list[ConfigRepoRow], int]:
+    rows = conn.execute(
+        select(config_repos).where(config_repos.c.id > after).order_by(config_repos.c.id).limit(limit + 1)
+    ).all()
+    total = int(conn.execute(select(func.count()).select_from(config_repos)).scalar_one())
+    return [_repo(r) for r in rows], total
+
+
+def update_config_repo(conn: Connection, repo_id: int, **values: Any) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                update(config_repos)
+                .where(config_repos.c.id == repo_id)
+                .values(updated_at=time.time(), **values)
+            )
+    except IntegrityError:
+        raise NameTaken(values.get("name", "")) from None
+
+
+def delete_config_repo(conn: Connection, repo_id: int) -> bool:
+    return bool(conn.execute(config_repos.delete().where(config_repos.c.id == repo_id)).rowcount)
+
+
+# -- proposals ---------------------------------------------------------------------
+
+
+def _proposal(r: Row[Any]) -> dict[str, Any]:
+    return dict(r._mapping)
+
+
+def add_proposal(conn: Connection, **values: Any) -> int:
+    now = time.time()
+    result = conn.execute(
+        proposals.insert().values(status="pending", created_at=now, updated_at=now, **values)
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_proposal(conn: Connection, proposal_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(proposals).where(proposals.c.id == proposal_id)).first()
+    return _proposal(row) if row else None
+
+
+def list_proposals(
+    conn: Connection, *, status: str | None, after: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    query = select(proposals).where(proposals.c.id > after)
+    count = select(func.count()).select_from(proposals)
+    if status:
+        query = query.where(proposals.c.status == status)
+        count = count.where(proposals.c.status == status)
+    rows = conn.execute(query.order_by(proposals.c.id).limit(limit + 1)).all()
+    return [_proposal(r) for r in rows], int(conn.execute(count).scalar_one())
+
+
+def update_proposal_if_pending(conn: Connection, proposal_id: int, **values: Any) -> bool:
+    """A conditional update (``WHERE status = 'pending'``): an operator's reject mid-flight wins."""
+    result = conn.execute(
+        update(proposals)
+        .where(and_(proposals.c.id == proposal_id, proposals.c.status == "pending"))
+        .values(updated_at=time.time(), **values)
+    )
+    return bool(result.rowcount)
+
+
+def update_proposal(conn: Connection, proposal_id: int, **values: Any) -> None:
+    conn.execute(
+        update(proposals).where(proposals.c.id == proposal_id).values(updated_at=time.time(), **values)
+    )
