@@ -35,6 +35,15 @@ PROVIDER_CONFIG = "PROVIDER_CONFIG"
 PROVIDER_FAILED = "PROVIDER_FAILED"
 NOT_FOUND = "NOT_FOUND"
 GATE_REFUSED = "GATE_REFUSED"
+INVALID_INPUT = "INVALID_INPUT"
+INVALID_URL = "INVALID_URL"
+UNSUPPORTED_PROVIDER = "UNSUPPORTED_PROVIDER"
+CONFIG_REPO_NAME_TAKEN = "CONFIG_REPO_NAME_TAKEN"
+CREDENTIAL_NOT_FOUND = "CREDENTIAL_NOT_FOUND"
+CREDENTIAL_NOT_CONFIGURED = "CREDENTIAL_NOT_CONFIGURED"
+REPO_NOT_CONFIGURED = "REPO_NOT_CONFIGURED"
+INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
 TRANSIENT = "TRANSIENT"
 INTERNAL = "INTERNAL"
 
@@ -107,6 +116,14 @@ class ProviderConfigError(TerminalError):
 
 class NotFoundError(TerminalError):
     code = NOT_FOUND
+
+
+class CodedError(TerminalError):
+    """A terminal error whose code is chosen where it is raised (service input rules)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class GateRefused(TerminalError):

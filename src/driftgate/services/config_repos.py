@@ -1,0 +1,127 @@
+"""The config-repo registry: URL rules, forge kind, and credentials referenced, never stored."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlsplit
+
+from driftgate import errors
+from driftgate.errors import CodedError, DriftgateError, NotFoundError
+from driftgate.services.workspace import Workspace
+from driftgate.spec.refs import check_secret_ref, is_secret_ref
+from driftgate.store import registry
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+UNSUPPORTED_HOSTS = ("gitlab", "bitbucket", "gitea", "codeberg", "forgejo", "sourcehut", "dev.azure")
+
+
+def forge_kind(url: str) -> str:
+    """``github`` for github.com, GitHub Enterprise hosts and the local forge; else refused."""
+    if url.startswith("git@") or "://" not in url:
+        raise CodedError(errors.INVALID_URL, f"{url!r}: SSH and scp-style URLs are not supported; use HTTPS")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise CodedError(errors.INVALID_URL, f"{url!r}: only https:// repository URLs are supported")
+    if parts.username or parts.password:
+        raise CodedError(errors.INVALID_URL, "credentials must not be in the URL; name them with auth_ref")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise CodedError(errors.INVALID_URL, f"{url!r}: plain http:// is only accepted for a local forge")
+    if parts.query or parts.fragment:
+        raise CodedError(errors.INVALID_URL, f"{url!r}: a repository URL has no query or fragment")
+    segments = [s for s in parts.path.split("/") if s]
+    if len(segments) != 2:
+        raise CodedError(errors.INVALID_URL, f"{url!r}: expected https://<host>/<owner>/<repo>")
+    host = parts.hostname.lower()
+    if any(name in host for name in UNSUPPORTED_HOSTS):
+        raise CodedError(errors.UNSUPPORTED_PROVIDER, f"{host}: no forge client for this provider yet")
+    return "github"
+
+
+def check_auth_ref(ws: Workspace, auth_ref: str) -> None:
+    """The reference must be well-formed and readable now; its value is never kept."""
+    if not is_secret_ref(auth_ref) or check_secret_ref(auth_ref):
+        reason = (
+            check_secret_ref(auth_ref)
+            if is_secret_ref(auth_ref)
+            else "must be secret://env/NAME or secret://file/PATH"
+        )
+        raise CodedError(errors.INVALID_INPUT, f"auth_ref: {reason}")
+    try:
+        ws.secrets().resolve(auth_ref)
+    except DriftgateError as exc:
+        raise CodedError(errors.CREDENTIAL_NOT_FOUND, f"auth_ref: {exc}") from None
+
+
+def _public(row: registry.ConfigRepoRow) -> dict[str, Any]:
+    return asdict(row)
+
+
+def create(
+    ws: Workspace,
+    *,
+    name: str,
+    url: str,
+    default_branch: str,
+    auth_ref: str,
+    webhook_secret_ref: str | None = None,
+) -> dict[str, Any]:
+    forge = forge_kind(url)
+    check_auth_ref(ws, auth_ref)
+    if webhook_secret_ref is not None:
+        check_auth_ref(ws, webhook_secret_ref)
+    try:
+        with ws.transaction() as conn:
+            repo_id = registry.add_config_repo(
+                conn,
+                name=name,
+                url=url,
+                default_branch=default_branch,
+                forge=forge,
+                auth_ref=auth_ref,
+                webhook_secret_ref=webhook_secret_ref,
+            )
+            row = registry.get_config_repo(conn, repo_id)
+    except registry.NameTaken:
+        raise CodedError(
+            errors.CONFIG_REPO_NAME_TAKEN, f"a config repo named {name!r} already exists"
+        ) from None
+    assert row is not None
+    return _public(row)
+
+
+def get(ws: Workspace, repo_id: int) -> dict[str, Any]:
+    with ws.transaction() as conn:
+        row = registry.get_config_repo(conn, repo_id)
+    if row is None:
+        raise NotFoundError(f"no config repo {repo_id}")
+    return _public(row)
+
+
+def list_page(ws: Workspace, *, after: int, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
+    with ws.transaction() as conn:
+        rows, total = registry.list_config_repos(conn, after=after, limit=limit)
+    return [_public(r) for r in rows[:limit]], len(rows) > limit, total
+
+
+def patch(ws: Workspace, repo_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    get(ws, repo_id)
+    if "url" in changes:
+        changes["forge"] = forge_kind(changes["url"])
+    for key in ("auth_ref", "webhook_secret_ref"):
+        if changes.get(key) is not None:
+            check_auth_ref(ws, changes[key])
+    try:
+        with ws.transaction() as conn:
+            registry.update_config_repo(conn, repo_id, **changes)
+    except registry.NameTaken:
+        raise CodedError(
+            errors.CONFIG_REPO_NAME_TAKEN, f"a config repo named {changes.get('name')!r} exists"
+        ) from None
+    return get(ws, repo_id)
+
+
+def delete(ws: Workspace, repo_id: int) -> None:
+    with ws.transaction() as conn:
+        if not registry.delete_config_repo(conn, repo_id):
+            raise NotFoundError(f"no config repo {repo_id}")
