@@ -20,6 +20,7 @@ from driftgate.cli import (
     quickstart,
     reconcile,
     runs,
+    service,
     state,
     validate,
 )
@@ -51,12 +52,13 @@ def version() -> None:
     print(__version__)
 
 
-for module in (init, validate, plan, apply, commitback, drift, reconcile, quickstart, localforge):
+for module in (init, validate, plan, apply, commitback, drift, reconcile, quickstart, localforge, service):
     module.register(app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(state.app, name="state")
 app.add_typer(lock.app, name="lock")
 app.add_typer(backup.app, name="backup")
+app.add_typer(service.token_app, name="token")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,197 @@
+"""The FastAPI application: auth, limits, and the v1 routes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response as StarletteResponse
+
+from driftgate import __version__
+from driftgate.api.errors import FORBIDDEN, REQUEST_TOO_LARGE, UNAUTHENTICATED, ApiError, envelope, install
+from driftgate.services import config_repos, proposals
+from driftgate.services.tokens import Principal, authenticate
+from driftgate.services.workspace import Workspace
+
+MAX_BODY = 1024 * 1024
+MAX_LIMIT = 200
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConfigRepoIn(_Body):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    url: str = Field(min_length=1, max_length=2000)
+    default_branch: str = Field(
+        default="main", min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+    )
+    auth_ref: str = Field(min_length=1, max_length=500)
+    webhook_secret_ref: str | None = Field(default=None, max_length=500)
+
+
+class ConfigRepoPatch(_Body):
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )
+    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    default_branch: str | None = Field(default=None, min_length=1, max_length=200)
+    auth_ref: str | None = Field(default=None, min_length=1, max_length=500)
+    webhook_secret_ref: str | None = Field(default=None, max_length=500)
+
+
+class EditIn(_Body):
+    path: str = Field(min_length=1, max_length=1000)
+    format: Literal["json", "yaml", "toml"]
+    pointer: str = Field(min_length=1, max_length=1000)
+    from_: Any = Field(alias="from")
+    to: Any
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ProposalIn(_Body):
+    config_repo_id: int
+    title: str = Field(min_length=1, max_length=300)
+    rationale: str = Field(default="", max_length=20_000)
+    edits: list[EditIn] = Field(min_length=1, max_length=200)
+    metrics: dict[str, Any] | None = None
+    chart: dict[str, Any] | None = None
+
+
+class RejectIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "INVALID_CURSOR", "the cursor is not one this API gave out") from None
+
+
+def _next_cursor(items: list[dict[str, Any]], has_more: bool) -> str | None:
+    return base64.urlsafe_b64encode(str(items[-1]["id"]).encode()).decode() if has_more and items else None
+
+
+def _page(response: Response, items: list[dict[str, Any]], has_more: bool, total: int) -> dict[str, Any]:
+    response.headers["X-Total-Count"] = str(total)
+    return {"items": items, "has_more": has_more, "next_cursor": _next_cursor(items, has_more)}
+
+
+def workspace_of(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.ws
+    return ws
+
+
+def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401, UNAUTHENTICATED, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    found = authenticate(workspace_of(request), token.strip())
+    if found is None:
+        raise ApiError(401, UNAUTHENTICATED, "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def _role(needed: str) -> Callable[[Principal], Principal]:
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not who.can(needed):
+            raise ApiError(403, FORBIDDEN, f"this needs the {needed} role; the token has {who.role}")
+        return who
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(_role("viewer"))]
+Operator = Annotated[Principal, Depends(_role("operator"))]
+Admin = Annotated[Principal, Depends(_role("admin"))]
+Cursor = Annotated[str | None, Query(max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    app = FastAPI(title="driftgate", version=__version__, description="A closed-loop GitOps control plane.")
+    app.state.ws = ws
+    install(app)
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[StarletteResponse]]
+    ) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return envelope(413, REQUEST_TOO_LARGE, f"request bodies are limited to {MAX_BODY} bytes")
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> Any:
+        try:
+            with ws.transaction() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception:  # noqa: BLE001 - readiness reports, it does not raise
+            return envelope(503, "STORE_UNAVAILABLE", "the store does not answer")
+        return {"status": "ready", "store": "ok"}
+
+    @app.post("/api/v1/config-repos", status_code=201, tags=["config repos"])
+    def create_config_repo(body: ConfigRepoIn, _: Admin) -> dict[str, Any]:
+        return config_repos.create(ws, **body.model_dump())
+
+    @app.get("/api/v1/config-repos", tags=["config repos"])
+    def list_config_repos(
+        response: Response, _: Viewer, cursor: Cursor = None, limit: Limit = 50
+    ) -> dict[str, Any]:
+        items, has_more, total = config_repos.list_page(ws, after=_cursor(cursor), limit=limit)
+        return _page(response, items, has_more, total)
+
+    @app.get("/api/v1/config-repos/{repo_id}", tags=["config repos"])
+    def get_config_repo(repo_id: int, _: Viewer) -> dict[str, Any]:
+        return config_repos.get(ws, repo_id)
+
+    @app.patch("/api/v1/config-repos/{repo_id}", tags=["config repos"])
+    def patch_config_repo(repo_id: int, body: ConfigRepoPatch, _: Admin) -> dict[str, Any]:
+        return config_repos.patch(ws, repo_id, body.model_dump(exclude_unset=True))
+
+    @app.delete("/api/v1/config-repos/{repo_id}", status_code=204, tags=["config repos"])
+    def delete_config_repo(repo_id: int, _: Admin) -> Response:
+        config_repos.delete(ws, repo_id)
+        return Response(status_code=204)
+
+    @app.post("/api/v1/proposals", status_code=201, tags=["proposals"])
+    def create_proposal(body: ProposalIn, who: Operator) -> dict[str, Any]:
+        data = body.model_dump(by_alias=True)
+        return proposals.create(ws, created_by=who.name, **data)
+
+    @app.get("/api/v1/proposals", tags=["proposals"])
+    def list_proposals(
+        response: Response,
+        _: Viewer,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+        status: Annotated[Literal["pending", "pr_opened", "rejected"] | None, Query()] = None,
+    ) -> dict[str, Any]:
+        items, has_more, total = proposals.list_page(ws, status=status, after=_cursor(cursor), limit=limit)
+        return _page(response, items, has_more, total)
+
+    @app.get("/api/v1/proposals/{proposal_id}", tags=["proposals"])
+    def get_proposal(proposal_id: int, _: Viewer) -> dict[str, Any]:
+        return proposals.get(ws, proposal_id)
+
+    @app.post("/api/v1/proposals/{proposal_id}/reject", tags=["proposals"])
+    def reject_proposal(proposal_id: int, body: RejectIn, _: Operator) -> dict[str, Any]:
+        return proposals.reject(ws, proposal_id, body.reason)
+
+    return app

@@ -1,0 +1,79 @@
+"""Domain errors → HTTP: one envelope ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from driftgate import errors
+from driftgate.security.redact import redact
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+VALIDATION_FAILED = "VALIDATION_FAILED"
+REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+HTTP_ERROR = "HTTP_ERROR"
+
+STATUS = {
+    errors.NOT_FOUND: 404,
+    errors.INVALID_INPUT: 400,
+    errors.INVALID_URL: 400,
+    errors.UNSUPPORTED_PROVIDER: 400,
+    errors.CONFIG_REPO_NAME_TAKEN: 409,
+    errors.INVALID_STATE_TRANSITION: 409,
+    errors.CREDENTIAL_NOT_FOUND: 422,
+    errors.REPO_NOT_CONFIGURED: 422,
+    errors.CREDENTIAL_NOT_CONFIGURED: 503,
+    errors.QUEUE_UNAVAILABLE: 503,
+    errors.TRANSIENT: 503,
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details, self.headers = (
+            status,
+            code,
+            message,
+            details,
+            headers,
+        )
+
+
+def envelope(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": redact(message), "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(errors.DriftgateError)
+    async def _domain(_: Request, exc: errors.DriftgateError) -> JSONResponse:
+        status = STATUS.get(exc.code, 400 if isinstance(exc, errors.TerminalError) else 500)
+        return envelope(status, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        return envelope(422, VALIDATION_FAILED, "the request body or parameters are invalid", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = errors.NOT_FOUND if exc.status_code == 404 else HTTP_ERROR
+        return envelope(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return envelope(500, errors.INTERNAL, "internal error")

@@ -1,0 +1,38 @@
+"""``driftgate serve`` and ``driftgate token create``."""
+
+from __future__ import annotations
+
+import typer
+
+from driftgate.cli.common import err, out, workspace
+
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+@token_app.command("create")
+def create_token(
+    name: str = typer.Argument(..., help="Who or what the token is for."),
+    role: str = typer.Option("viewer", "--role", help="viewer, operator or admin."),
+) -> int:
+    """Create an API token and print it once (only its hash is stored)."""
+    from driftgate.services.tokens import create_token as make
+
+    token = make(workspace(), name, role)
+    err.print(f"Token {name!r} ({role}). It is shown once; store it now:", markup=False)
+    out.print(token, markup=False)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host"),
+        port: int = typer.Option(8080, "--port", min=0, max=65535),
+    ) -> int:
+        """Run the HTTP API (FastAPI on uvicorn)."""
+        import uvicorn
+
+        from driftgate.api.app import create_app
+
+        uvicorn.run(create_app(workspace()), host=host, port=port, log_level="warning")
+        return 0
