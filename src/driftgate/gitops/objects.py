@@ -70,6 +70,29 @@ def read_files(repo: Path, rev: str | None, prefix: str) -> dict[str, bytes]:
     return blobs
 
 
+def read_paths(repo: Path, rev: str, paths: list[str]) -> dict[str, bytes | None]:
+    """The named files at ``rev``: bytes for a regular file, None for anything else; absent: left out."""
+    found: dict[str, bytes | None] = {}
+    blobs: list[tuple[str, str]] = []
+    listing = run_git("ls-tree", "-z", "--full-tree", rev, "--", *paths, cwd=repo).stdout
+    for record in filter(None, listing.split("\0")):
+        meta, path = record.split("\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == "blob" and mode in ("100644", "100755"):
+            blobs.append((path, sha))
+        else:
+            found[path] = None  # a directory, symlink or submodule is not a file to edit
+    if blobs:
+        out = _plumbing(repo, ["cat-file", "--batch"], "".join(f"{sha}\n" for _, sha in blobs).encode(), BOT)
+        pos = 0
+        for path, _sha in blobs:
+            end = out.index(b"\n", pos)
+            size = int(out[pos:end].split()[2])
+            found[path] = out[end + 1 : end + 1 + size]
+            pos = end + 1 + size + 1
+    return found
+
+
 def _quote(path: str) -> str:
     return (
         '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'

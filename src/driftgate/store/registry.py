@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from driftgate.store.tables import api_tokens, config_repos, proposals
+from driftgate.store.tables import api_tokens, config_repos, proposals, repo_leases
 
 
 class NameTaken(Exception):
@@ -162,4 +162,31 @@ def update_proposal_if_pending(conn: Connection, proposal_id: int, **values: Any
 def update_proposal(conn: Connection, proposal_id: int, **values: Any) -> None:
     conn.execute(
         update(proposals).where(proposals.c.id == proposal_id).values(updated_at=time.time(), **values)
+    )
+
+
+# -- per-repo leases ----------------------------------------------------------------
+
+
+def take_lease(conn: Connection, repo_id: int, holder: str, *, seconds: float) -> bool:
+    """Take the repo's lease if free or expired (one winner, decided by the database)."""
+    now = time.time()
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                repo_leases.insert().values(repo_id=repo_id, holder=holder, expires_at=now + seconds)
+            )
+        return True
+    except IntegrityError:
+        taken = conn.execute(
+            update(repo_leases)
+            .where(and_(repo_leases.c.repo_id == repo_id, repo_leases.c.expires_at < now))
+            .values(holder=holder, expires_at=now + seconds)
+        )
+        return bool(taken.rowcount)
+
+
+def release_lease(conn: Connection, repo_id: int, holder: str) -> None:
+    conn.execute(
+        repo_leases.delete().where(and_(repo_leases.c.repo_id == repo_id, repo_leases.c.holder == holder))
     )

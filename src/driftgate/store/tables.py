@@ -147,8 +147,18 @@ proposals = Table(
     Column("pr_state", String(16), nullable=True),
     Column("pr_open_error", Json, nullable=True),
     Column("job_id", String(64), nullable=True),
+    Column("job_status", String(16), nullable=True),
+    Column("job_heartbeat", Float, nullable=True),
     Column("created_by", String(100), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_proposals_status", "status", "id"),
+)
+
+repo_leases = Table(
+    "repo_leases",
+    metadata,
+    Column("repo_id", Integer, primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
 )

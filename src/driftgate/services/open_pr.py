@@ -1,0 +1,184 @@
+"""The open-PR worker's use case: one approved proposal becomes one pull request.
+
+Straight line: lease the repo (serialized across workers and machines) →
+branch from the base tip → apply the edits from git objects (formatting kept)
+→ commit → push through the push seal → open (or find) the pull request →
+mark the proposal ``pr_opened`` with a conditional update, so an operator's
+reject in the meantime wins. Terminal failures are stored, redacted, on the
+proposal (which stays ``pending`` for a retry); transient ones are raised as
+``TransientError`` for the queue to retry with backoff.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from driftgate import errors
+from driftgate.errors import DriftgateError, TerminalError, TransientError
+from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
+from driftgate.gitops.gitcmd import Credential, GitError
+from driftgate.gitops.objects import commit_changes, read_paths, resolve
+from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
+from driftgate.proposals.edits import Edit, EditError, apply_edits
+from driftgate.proposals.render import pr_body
+from driftgate.security.redact import redact
+from driftgate.services.commitback import start_at_base
+from driftgate.services.workspace import Workspace
+from driftgate.store import registry
+
+BRANCH_EXISTS = "BRANCH_EXISTS"
+LOCK_CONTENDED = "LOCK_CONTENDED"
+PROPOSAL_TRAILER = "Driftgate-Proposal"
+LEASE_SECONDS = 600.0
+
+
+class LockContended(TransientError):
+    code = LOCK_CONTENDED
+
+
+@dataclass(frozen=True)
+class OpenPrOutcome:
+    proposal_id: int
+    status: str  # pr_opened | rejected_kept | failed | skipped
+    pr_url: str | None = None
+    error: dict[str, str] | None = None
+
+
+def branch_for(proposal: dict[str, Any]) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", str(proposal["title"]).lower()).strip("-")[:40] or "change"
+    return f"driftgate/proposal-{proposal['id']}-{slug}"
+
+
+@contextmanager
+def repo_lease(ws: Workspace, repo_id: int) -> Iterator[None]:
+    holder = f"{ws.settings.hostname}:{uuid.uuid4().hex[:8]}"
+    with ws.transaction() as conn:
+        taken = registry.take_lease(conn, repo_id, holder, seconds=LEASE_SECONDS)
+    if not taken:
+        raise LockContended(f"config repo {repo_id} is busy with another job; retrying later")
+    try:
+        yield
+    finally:
+        with ws.transaction() as conn:
+            registry.release_lease(conn, repo_id, holder)
+
+
+def _fail(ws: Workspace, proposal_id: int, code: str, message: str) -> OpenPrOutcome:
+    error = {"code": code, "message": redact(message)}
+    with ws.transaction() as conn:
+        registry.update_proposal(conn, proposal_id, pr_open_error=error, job_status="failed")
+    return OpenPrOutcome(proposal_id, "failed", error=error)
+
+
+def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
+    with ws.transaction() as conn:
+        proposal = registry.get_proposal(conn, proposal_id)
+        repo = (
+            registry.get_config_repo(conn, proposal["config_repo_id"])
+            if proposal and proposal["config_repo_id"]
+            else None
+        )
+    if proposal is None or proposal["status"] != "pending":
+        return OpenPrOutcome(proposal_id, "skipped", proposal["pr_url"] if proposal else None)
+    if repo is None:
+        return _fail(ws, proposal_id, errors.REPO_NOT_CONFIGURED, "the proposal's config repo is gone")
+    try:
+        token = ws.secrets().resolve(repo.auth_ref)
+    except DriftgateError as exc:
+        return _fail(ws, proposal_id, errors.CREDENTIAL_NOT_CONFIGURED, str(exc))
+    try:
+        with repo_lease(ws, repo.id):
+            pr_url, pr_number = _open(ws, proposal, repo, Credential(url=repo.url, token=token))
+    except EditError as exc:
+        return _fail(ws, proposal_id, exc.code, str(exc))
+    except TerminalError as exc:
+        return _fail(ws, proposal_id, getattr(exc, "code", errors.INTERNAL), str(exc))
+    return _finish(ws, proposal_id, pr_url, pr_number)
+
+
+def _open(
+    ws: Workspace, proposal: dict[str, Any], repo: registry.ConfigRepoRow, cred: Credential
+) -> tuple[str, int]:
+    from driftgate.forge.github import GitHubClient  # httpx only when a forge is used
+
+    branch = branch_for(proposal)
+    clones = ws.settings.home / "clones"
+    with (
+        GitHubClient.for_repo_url(repo.url, cred.token) as forge,
+        cached_checkout(clones, repo.url, branch, credential=cred) as co,
+    ):
+        existing = forge.find_open_pull_request(branch)
+        if existing is not None:  # an earlier attempt got this far: finish, never duplicate
+            return existing.url, existing.number
+        if not fetch(co).ok:
+            raise TransientError(f"cannot reach {repo.url}")
+        if has_remote_branch(co):
+            if not _is_ours(co, proposal["id"]):
+                raise errors.CodedError(BRANCH_EXISTS, f"branch {branch} already exists on the remote")
+            reset_to_remote(co)  # our own push from an interrupted attempt: open its PR now
+        else:
+            _commit_edits(co, proposal, repo)
+            seal = prepare_for_write(co)
+            if not seal.can_write:
+                raise TransientError(seal.reason)
+            pushed = publish(co)
+            if not pushed.ok:
+                raise TransientError(f"push failed: {pushed.detail}")
+        pr = forge.open_pull_request(
+            head=branch, base=repo.default_branch, title=proposal["title"], body=pr_body(proposal)
+        )
+        return pr.url, pr.number
+
+
+def _is_ours(co: Checkout, proposal_id: int) -> bool:
+    tip = resolve(co.path, co.tracking)
+    if tip is None:
+        return False
+    from driftgate.gitops.gitcmd import commit_message
+
+    return f"{PROPOSAL_TRAILER}: {proposal_id}" in commit_message(co.path, tip)
+
+
+def _commit_edits(co: Checkout, proposal: dict[str, Any], repo: registry.ConfigRepoRow) -> str:
+    try:
+        start_at_base(co, repo.default_branch)
+    except GitError as exc:
+        raise TransientError(str(exc)) from None
+    parent = resolve(co.path, co.local)
+    assert parent is not None
+    edits = [Edit(e["path"], e["format"], e["pointer"], e["from"], e["to"]) for e in proposal["edits"]]
+    files = read_paths(co.path, parent, sorted({e.path for e in edits}))
+    changed = apply_edits(files, edits)
+    message = f"{proposal['title']}\n\n{proposal['rationale']}\n\n{PROPOSAL_TRAILER}: {proposal['id']}\n"
+    return commit_changes(
+        co.path,
+        branch=co.branch,
+        parent=parent,
+        changes=dict(changed),
+        message=redact(message),
+        identity=co.identity,
+    )
+
+
+def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int) -> OpenPrOutcome:
+    with ws.transaction() as conn:
+        opened = registry.update_proposal_if_pending(
+            conn,
+            proposal_id,
+            status="pr_opened",
+            pr_url=pr_url,
+            pr_number=pr_number,
+            pr_state="open",
+            pr_open_error=None,
+            job_status="done",
+        )
+        if not opened:  # rejected meanwhile: the rejection stands; record that the PR exists
+            registry.update_proposal(
+                conn, proposal_id, pr_url=pr_url, pr_number=pr_number, pr_state="open", job_status="done"
+            )
+    return OpenPrOutcome(proposal_id, "pr_opened" if opened else "rejected_kept", pr_url)

@@ -1,0 +1,173 @@
+"""The open-PR worker use case against the local forge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftgate.gitops.gitcmd import Credential, run_git
+from driftgate.services import config_repos, open_pr, proposals
+from driftgate.services.workspace import Workspace
+from driftgate.store import registry
+from driftgate.testing.forge import LocalForge
+
+TOKEN = "ghp_" + "P9" * 18
+SVC = "# owned by platform\nservice:\n  replicas: 3   # scale here\n  image: api:1.0\n"
+
+
+@pytest.fixture
+def forge(tmp_path: Path) -> Iterator[LocalForge]:
+    with LocalForge(tmp_path / "forge", token=TOKEN) as running:
+        running.create_repo(
+            "infra", {"svc.yaml": SVC, "conf/app.json": '{\n  "limit": 10\n}\n', "dir/x": "x"}
+        )
+        yield running
+
+
+@pytest.fixture
+def repo_id(ws: Workspace, forge: LocalForge, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("INFRA_TOKEN", TOKEN)
+    created = config_repos.create(
+        ws,
+        name="infra",
+        url=forge.repo_url("infra"),
+        default_branch="main",
+        auth_ref="secret://env/INFRA_TOKEN",
+    )
+    return int(created["id"])
+
+
+def proposal(
+    ws: Workspace, repo_id: int, edits: list[dict[str, Any]] | None = None, title: str = "Scale API"
+) -> int:
+    row = proposals.create(
+        ws,
+        config_repo_id=repo_id,
+        title=title,
+        rationale="p99 is too high",
+        edits=edits
+        or [{"path": "svc.yaml", "format": "yaml", "pointer": "/service/replicas", "from": 3, "to": 5}],
+        metrics={"name": "p99_ms", "baseline": 400, "candidate": 300, "unit": "ms"},
+        chart=None,
+        created_by="op",
+    )
+    return int(row["id"])
+
+
+def test_proposal_becomes_one_pull_request(ws: Workspace, repo_id: int, forge: LocalForge) -> None:
+    pid = proposal(ws, repo_id)
+    outcome = open_pr.open_pr(ws, pid)
+    assert outcome.status == "pr_opened" and outcome.pr_url
+    (pr,) = forge.pulls["infra"].values()
+    assert pr.head == f"driftgate/proposal-{pid}-scale-api" and pr.base == "main"
+    assert "| `svc.yaml` | `/service/replicas` | 3 | 5 |" in pr.body
+    assert "**p99_ms**: 400 ms → 300 ms (-25.0%)" in pr.body
+    assert forge.show("infra", pr.head, "svc.yaml") == SVC.replace("replicas: 3", "replicas: 5")
+    assert forge.show("infra", "main", "svc.yaml") == SVC
+    row = proposals.get(ws, pid)
+    assert row["status"] == "pr_opened" and row["pr_url"] == outcome.pr_url and row["pr_open_error"] is None
+    assert open_pr.open_pr(ws, pid).status == "skipped"  # idempotent
+    assert len(forge.pulls["infra"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        (
+            {"path": "svc.yaml", "format": "yaml", "pointer": "/service/replicas", "from": 4, "to": 5},
+            "VALUE_DRIFT",
+        ),
+        (
+            {"path": "svc.yaml", "format": "yaml", "pointer": "/service/nope", "from": 1, "to": 2},
+            "PATH_NOT_FOUND",
+        ),
+        ({"path": "missing.yaml", "format": "yaml", "pointer": "/a", "from": 1, "to": 2}, "FILE_INVALID"),
+        ({"path": "dir", "format": "json", "pointer": "/a", "from": 1, "to": 2}, "FILE_INVALID"),
+        ({"path": "svc.yaml", "format": "json", "pointer": "/a", "from": 1, "to": 2}, "FILE_INVALID"),
+    ],
+)
+def test_terminal_errors_are_stored_and_the_proposal_stays_pending(
+    ws: Workspace, repo_id: int, forge: LocalForge, edit: dict[str, Any], code: str
+) -> None:
+    pid = proposal(ws, repo_id, [edit])
+    outcome = open_pr.open_pr(ws, pid)
+    assert outcome.status == "failed" and outcome.error and outcome.error["code"] == code
+    row = proposals.get(ws, pid)
+    assert row["status"] == "pending" and row["pr_open_error"]["code"] == code
+    assert forge.pulls["infra"] == {} and not forge.branch_sha("infra", open_pr.branch_for(row))
+
+
+def test_branch_that_exists_and_is_not_ours(
+    ws: Workspace, repo_id: int, forge: LocalForge, tmp_path: Path
+) -> None:
+    pid = proposal(ws, repo_id)
+    branch = open_pr.branch_for(proposals.get(ws, pid))
+    url = forge.repo_url("infra")
+    cred = Credential(url=url, token=TOKEN)
+    run_git("clone", "-q", url, str(tmp_path / "h"), cwd=tmp_path, credential=cred)
+    run_git("push", "-q", "origin", f"HEAD:refs/heads/{branch}", cwd=tmp_path / "h", credential=cred)
+    outcome = open_pr.open_pr(ws, pid)
+    assert outcome.error and outcome.error["code"] == "BRANCH_EXISTS"
+
+
+def test_retry_after_an_interrupted_attempt_ends_with_exactly_one_pr(
+    ws: Workspace, repo_id: int, forge: LocalForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = proposal(ws, repo_id)
+    calls = {"n": 0}
+    from driftgate.forge import github
+
+    real = github.GitHubClient.open_pull_request
+
+    def dies_once(self: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt  # the worker is killed after the push, before the PR
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(github.GitHubClient, "open_pull_request", dies_once)
+    with pytest.raises(KeyboardInterrupt):
+        open_pr.open_pr(ws, pid)
+    assert forge.branch_sha("infra", open_pr.branch_for(proposals.get(ws, pid)))  # pushed, no PR yet
+    outcome = open_pr.open_pr(ws, pid)  # the retry
+    assert outcome.status == "pr_opened" and len(forge.pulls["infra"]) == 1
+
+
+def test_reject_mid_flight_wins(
+    ws: Workspace, repo_id: int, forge: LocalForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = proposal(ws, repo_id)
+    real_open = open_pr._open
+
+    def open_then_reject(*args: Any, **kwargs: Any) -> Any:
+        result = real_open(*args, **kwargs)
+        proposals.reject(ws, pid, "changed my mind")
+        return result
+
+    monkeypatch.setattr(open_pr, "_open", open_then_reject)
+    outcome = open_pr.open_pr(ws, pid)
+    assert outcome.status == "rejected_kept"
+    row = proposals.get(ws, pid)
+    assert row["status"] == "rejected" and row["pr_url"] == outcome.pr_url
+
+
+def test_lease_contention_is_transient(ws: Workspace, repo_id: int) -> None:
+    pid = proposal(ws, repo_id)
+    with ws.transaction() as conn:
+        assert registry.take_lease(conn, repo_id, "other-worker", seconds=60)
+    with pytest.raises(open_pr.LockContended):
+        open_pr.open_pr(ws, pid)
+    assert proposals.get(ws, pid)["status"] == "pending"
+
+
+def test_missing_credential_is_stored_without_secrets(
+    ws: Workspace, repo_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = proposal(ws, repo_id)
+    monkeypatch.delenv("INFRA_TOKEN")
+    outcome = open_pr.open_pr(ws, pid)
+    assert outcome.error and outcome.error["code"] == "CREDENTIAL_NOT_CONFIGURED"
+    assert TOKEN not in repr(proposals.get(ws, pid))
