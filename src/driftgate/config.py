@@ -30,6 +30,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
+    queue_url: str | None = None  # redis://host:port/db to scale out; default: SQLite under home
     secrets_dir: Path | None = None
     parallelism: int = Field(default=10, ge=1, le=256)
     action_timeout: float = Field(default=600.0, gt=0)

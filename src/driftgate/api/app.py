@@ -119,9 +119,17 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-def create_app(ws: Workspace) -> FastAPI:
+def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI:
     app = FastAPI(title="driftgate", version=__version__, description="A closed-loop GitOps control plane.")
     app.state.ws = ws
+
+    def queue() -> proposals.JobQueue:
+        if jobs is not None:
+            return jobs
+        from driftgate.jobs.queue import default_jobs
+
+        return default_jobs()
+
     install(app)
 
     @app.middleware("http")
@@ -189,6 +197,11 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.get("/api/v1/proposals/{proposal_id}", tags=["proposals"])
     def get_proposal(proposal_id: int, _: Viewer) -> dict[str, Any]:
         return proposals.get(ws, proposal_id)
+
+    @app.post("/api/v1/proposals/{proposal_id}/open_pr", status_code=202, tags=["proposals"])
+    def open_pull_request(proposal_id: int, _: Operator) -> dict[str, Any]:
+        job_id = proposals.request_open_pr(ws, proposal_id, queue())
+        return {"proposal_id": proposal_id, "job_id": job_id}
 
     @app.post("/api/v1/proposals/{proposal_id}/reject", tags=["proposals"])
     def reject_proposal(proposal_id: int, body: RejectIn, _: Operator) -> dict[str, Any]:

@@ -59,6 +59,7 @@ app.add_typer(state.app, name="state")
 app.add_typer(lock.app, name="lock")
 app.add_typer(backup.app, name="backup")
 app.add_typer(service.token_app, name="token")
+service.register_worker(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,3 +36,17 @@ def register(app: typer.Typer) -> None:
 
         uvicorn.run(create_app(workspace()), host=host, port=port, log_level="warning")
         return 0
+
+
+def register_worker(app: typer.Typer) -> None:
+    @app.command("worker")
+    def worker(
+        workers: int = typer.Option(2, "--workers", min=1, max=64, help="Threads in this worker."),
+    ) -> int:
+        """Run the job queue consumer (several may run, on several machines)."""
+        from driftgate.jobs.queue import default_jobs
+
+        jobs = default_jobs()
+        consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+        consumer.run()
+        return 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+import uuid
+from typing import Any, Protocol
 
 from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError, NotFoundError
@@ -122,3 +124,46 @@ def reject(ws: Workspace, proposal_id: int, reason: str) -> dict[str, Any]:
 
 def size_of(payload: Any) -> int:
     return len(json.dumps(payload, default=str))
+
+
+class JobQueue(Protocol):
+    def is_available(self) -> bool: ...
+
+    def enqueue_open_pr(self, proposal_id: int, job_id: str) -> object: ...
+
+
+def request_open_pr(ws: Workspace, proposal_id: int, jobs: JobQueue) -> str:
+    """Preflight, in order, then enqueue after commit; returns the job id (shared by double clicks)."""
+    with ws.transaction() as conn:
+        row = registry.get_proposal(conn, proposal_id)
+        if row is None:
+            raise NotFoundError(f"no proposal {proposal_id}")
+        if row["status"] != "pending":
+            raise CodedError(errors.INVALID_STATE_TRANSITION, f"proposal {proposal_id} is {row['status']}")
+        repo = registry.get_config_repo(conn, row["config_repo_id"]) if row["config_repo_id"] else None
+    if repo is None:
+        raise CodedError(errors.REPO_NOT_CONFIGURED, f"proposal {proposal_id} has no config repo")
+    try:
+        ws.secrets().resolve(repo.auth_ref)
+    except DriftgateError:
+        raise CodedError(
+            errors.CREDENTIAL_NOT_CONFIGURED, f"the credential of config repo {repo.name!r} cannot be read"
+        ) from None
+    if not jobs.is_available():
+        raise CodedError(errors.QUEUE_UNAVAILABLE, "the job queue is not reachable; nothing was queued")
+    job_id = uuid.uuid4().hex
+    with ws.transaction() as conn:
+        if not registry.claim_job(conn, proposal_id, job_id, time.time()):
+            current = registry.get_proposal(conn, proposal_id)
+            if current and current["status"] == "pending" and current["job_id"]:
+                return str(current["job_id"])
+            raise CodedError(errors.INVALID_STATE_TRANSITION, f"proposal {proposal_id} is no longer pending")
+    try:
+        jobs.enqueue_open_pr(proposal_id, job_id)  # after the commit above
+    except Exception:
+        with ws.transaction() as conn:
+            registry.update_proposal(conn, proposal_id, job_status=None, job_id=None)
+        raise CodedError(
+            errors.QUEUE_UNAVAILABLE, "the job queue refused the job; nothing was queued"
+        ) from None
+    return job_id

@@ -190,3 +190,33 @@ def release_lease(conn: Connection, repo_id: int, holder: str) -> None:
     conn.execute(
         repo_leases.delete().where(and_(repo_leases.c.repo_id == repo_id, repo_leases.c.holder == holder))
     )
+
+
+def stale_jobs(conn: Connection, *, older_than: float) -> list[int]:
+    """Pending proposals whose queued/running job has shown no sign of life since ``older_than``."""
+    rows = conn.execute(
+        select(proposals.c.id).where(
+            and_(
+                proposals.c.status == "pending",
+                proposals.c.job_status.in_(("queued", "running")),
+                proposals.c.job_heartbeat < older_than,
+            )
+        )
+    ).all()
+    return [int(r.id) for r in rows]
+
+
+def claim_job(conn: Connection, proposal_id: int, job_id: str, now: float) -> bool:
+    """Mark a new job queued unless one is already queued or running (double clicks share one job)."""
+    result = conn.execute(
+        update(proposals)
+        .where(
+            and_(
+                proposals.c.id == proposal_id,
+                proposals.c.status == "pending",
+                (proposals.c.job_status.is_(None)) | (proposals.c.job_status.in_(("done", "failed"))),
+            )
+        )
+        .values(job_id=job_id, job_status="queued", job_heartbeat=now, pr_open_error=None, updated_at=now)
+    )
+    return bool(result.rowcount)

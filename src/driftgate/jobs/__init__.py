@@ -1,0 +1,1 @@
+"""The job queue (huey): thin, idempotent actors over the services; the worker."""

@@ -1,0 +1,119 @@
+"""Queue wiring: huey with SQLite storage under the data directory by default, Redis to scale out.
+
+Actors are thin: they open the workspace, call one service, and turn transient
+failures into a delayed retry (bounded). They are enqueued only after the
+transaction that recorded their work has committed.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import Task
+from huey.exceptions import RetryTask
+
+from driftgate.config import Settings, load_settings
+from driftgate.errors import TransientError
+from driftgate.services.workspace import Workspace
+
+MAX_ATTEMPTS = 6
+BASE_DELAY = 5.0
+MAX_DELAY = 300.0
+STALE_AFTER = 900.0  # a queued/running job with no heartbeat for this long is re-queued
+
+
+def make_huey(settings: Settings) -> Huey:
+    if settings.queue_url:
+        return RedisHuey("driftgate", url=settings.queue_url, results=False)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("driftgate", filename=str(settings.home / "queue.db"), results=False)
+
+
+@cache
+def _workspace() -> Workspace:
+    return Workspace.open(load_settings())
+
+
+class Jobs:
+    """The tasks registered on one huey instance."""
+
+    def __init__(self, huey: Huey, workspace: Any = None, base_delay: float = BASE_DELAY) -> None:
+        self.huey = huey
+        ws_of = workspace or _workspace
+
+        @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=base_delay, context=True, name="open_pr")
+        def open_pr_task(proposal_id: int, task: Task | None = None) -> str:
+            from driftgate.services.open_pr import open_pr
+            from driftgate.store import registry
+
+            ws = ws_of()
+            with ws.transaction() as conn:
+                registry.update_proposal(conn, proposal_id, job_status="running", job_heartbeat=time.time())
+            try:
+                return open_pr(ws, proposal_id).status
+            except TransientError as exc:
+                attempt = MAX_ATTEMPTS - (task.retries if task else 0)
+                delay = min(MAX_DELAY, base_delay * 2 ** (attempt - 1))
+                with ws.transaction() as conn:
+                    status = "queued" if task and task.retries else "failed"
+                    registry.update_proposal(
+                        conn,
+                        proposal_id,
+                        job_status=status,
+                        job_heartbeat=time.time(),
+                        pr_open_error={"code": exc.code, "message": str(exc), "transient": True},
+                    )
+                if task and task.retries:
+                    raise RetryTask(delay=delay) from None
+                return "failed"
+
+        @huey.periodic_task(_every_minute(), name="sweep_stale_jobs")
+        def sweep() -> int:
+            return sweep_stale(ws_of(), self)
+
+        self.open_pr = open_pr_task
+        self.sweep = sweep
+
+    def enqueue_open_pr(self, proposal_id: int, job_id: str | None = None) -> str:
+        task = self.open_pr.s(proposal_id)
+        if job_id:
+            task.id = job_id
+        self.huey.enqueue(task)
+        return str(task.id)
+
+    def is_available(self) -> bool:
+        try:
+            self.huey.storage.queue_size()
+            return True
+        except Exception:  # noqa: BLE001 - any storage failure means "unavailable"
+            return False
+
+
+def _every_minute() -> Any:
+    from huey import crontab
+
+    return crontab(minute="*")
+
+
+def sweep_stale(ws: Workspace, jobs: Jobs) -> int:
+    """Re-queue open-PR jobs whose worker vanished (killed mid-job): a proposal is never lost."""
+    from driftgate.store import registry
+
+    now = time.time()
+    requeued = 0
+    with ws.transaction() as conn:
+        stale = registry.stale_jobs(conn, older_than=now - STALE_AFTER)
+    for proposal_id in stale:
+        with ws.transaction() as conn:
+            registry.update_proposal(conn, proposal_id, job_status="queued", job_heartbeat=now)
+        jobs.enqueue_open_pr(proposal_id)
+        requeued += 1
+    return requeued
+
+
+@cache
+def default_jobs() -> Jobs:
+    return Jobs(make_huey(load_settings()))

@@ -1,0 +1,161 @@
+"""open_pr through the API, the queue and real huey consumers, against the local forge."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from huey import RedisHuey, SqliteHuey
+
+from driftgate.api.app import create_app
+from driftgate.jobs.queue import Jobs, sweep_stale
+from driftgate.services import proposals
+from driftgate.services.tokens import create_token
+from driftgate.services.workspace import Workspace
+from driftgate.store import registry
+from driftgate.testing.forge import LocalForge
+
+TOKEN = "ghp_" + "Q4" * 18
+SVC = "service:\n  replicas: 3\n  image: api:1.0\n"
+
+
+@pytest.fixture
+def forge(tmp_path: Path) -> Iterator[LocalForge]:
+    with LocalForge(tmp_path / "forge", token=TOKEN) as running:
+        running.create_repo("infra", {"svc.yaml": SVC, "b.yaml": "x: 1\n"})
+        yield running
+
+
+@pytest.fixture
+def jobs(ws: Workspace, tmp_path: Path) -> Jobs:
+    return Jobs(
+        SqliteHuey("t", filename=str(tmp_path / "queue.db"), results=False),
+        workspace=lambda: ws,
+        base_delay=0.2,
+    )
+
+
+@pytest.fixture
+def client(ws: Workspace, jobs: Jobs, forge: LocalForge, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("INFRA_TOKEN", TOKEN)
+    headers = {r: {"Authorization": f"Bearer {create_token(ws, r, r)}"} for r in ("operator", "admin")}
+    with TestClient(create_app(ws, jobs)) as c:
+        repo = c.post(
+            "/api/v1/config-repos",
+            headers=headers["admin"],
+            json={"name": "infra", "url": forge.repo_url("infra"), "auth_ref": "secret://env/INFRA_TOKEN"},
+        ).json()
+        c.headers.update(headers["operator"])
+        c.repo_id = repo["id"]  # type: ignore[attr-defined]
+        yield c
+
+
+def new_proposal(client: Any, path: str = "svc.yaml", title: str = "Scale") -> int:
+    body = {
+        "config_repo_id": client.repo_id,
+        "title": title,
+        "rationale": "load",
+        "edits": [
+            {
+                "path": path,
+                "format": "yaml",
+                "pointer": "/service/replicas" if path == "svc.yaml" else "/x",
+                "from": 3 if path == "svc.yaml" else 1,
+                "to": 5,
+            }
+        ],
+    }
+    response = client.post("/api/v1/proposals", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def run_consumer(jobs: Jobs, workers: int = 1) -> Any:
+    consumer = jobs.huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=False, check_worker_health=False
+    )
+    consumer.start()
+    return consumer
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def test_open_pr_end_to_end_with_dedup(client: Any, jobs: Jobs, ws: Workspace, forge: LocalForge) -> None:
+    pid = new_proposal(client)
+    first = client.post(f"/api/v1/proposals/{pid}/open_pr")
+    second = client.post(f"/api/v1/proposals/{pid}/open_pr")  # a double click
+    assert first.status_code == 202 and second.json()["job_id"] == first.json()["job_id"]
+    assert jobs.huey.pending_count() == 1
+    consumer = run_consumer(jobs)
+    try:
+        wait_for(lambda: proposals.get(ws, pid)["status"] == "pr_opened")
+    finally:
+        consumer.stop(graceful=True)
+    assert len(forge.pulls["infra"]) == 1
+    again = client.post(f"/api/v1/proposals/{pid}/open_pr")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "INVALID_STATE_TRANSITION"
+
+
+def test_preflight_order(client: Any, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pid = new_proposal(client)
+    unavailable = Jobs(RedisHuey("x", url="redis://127.0.0.1:1/0", results=False), workspace=lambda: ws)
+    with TestClient(create_app(ws, unavailable)) as other:
+        other.headers.update(dict(client.headers))
+        down = other.post(f"/api/v1/proposals/{pid}/open_pr")
+        assert down.status_code == 503 and down.json()["error"]["code"] == "QUEUE_UNAVAILABLE"
+        monkeypatch.delenv("INFRA_TOKEN")  # the credential is checked before the queue
+        cred = other.post(f"/api/v1/proposals/{pid}/open_pr")
+        assert cred.status_code == 503 and cred.json()["error"]["code"] == "CREDENTIAL_NOT_CONFIGURED"
+    with ws.transaction() as conn:
+        registry.update_proposal(conn, pid, config_repo_id=None)
+    missing = client.post(f"/api/v1/proposals/{pid}/open_pr")
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "REPO_NOT_CONFIGURED"
+    client.post(f"/api/v1/proposals/{pid}/reject", json={"reason": "no"})
+    rejected = client.post(f"/api/v1/proposals/{pid}/open_pr")
+    assert rejected.status_code == 409 and rejected.json()["error"]["code"] == "INVALID_STATE_TRANSITION"
+    assert proposals.get(ws, pid)["job_status"] is None  # nothing was ever queued
+
+
+def test_two_proposals_on_one_repo_with_two_workers(
+    client: Any, jobs: Jobs, ws: Workspace, forge: LocalForge
+) -> None:
+    a = new_proposal(client, "svc.yaml", "Scale")
+    b = new_proposal(client, "b.yaml", "Bump x")
+    for pid in (a, b):
+        assert client.post(f"/api/v1/proposals/{pid}/open_pr").status_code == 202
+    consumer = run_consumer(jobs, workers=2)
+    try:
+        wait_for(lambda: all(proposals.get(ws, p)["status"] == "pr_opened" for p in (a, b)))
+    finally:
+        consumer.stop(graceful=True)
+    assert sorted(pr.title for pr in forge.pulls["infra"].values()) == ["Bump x", "Scale"]
+
+
+def test_a_job_whose_worker_died_is_requeued_and_ends_with_one_pr(
+    client: Any, jobs: Jobs, ws: Workspace, forge: LocalForge
+) -> None:
+    pid = new_proposal(client)
+    with ws.transaction() as conn:  # as a killed worker leaves it: running, no task in the queue
+        registry.update_proposal(
+            conn, pid, job_status="running", job_id="dead", job_heartbeat=time.time() - 3600
+        )
+    assert jobs.huey.pending_count() == 0
+    assert sweep_stale(ws, jobs) == 1
+    consumer = run_consumer(jobs)
+    try:
+        wait_for(lambda: proposals.get(ws, pid)["status"] == "pr_opened")
+    finally:
+        consumer.stop(graceful=True)
+    assert len(forge.pulls["infra"]) == 1
+    assert sweep_stale(ws, jobs) == 0
