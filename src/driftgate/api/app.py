@@ -203,6 +203,22 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         job_id = proposals.request_open_pr(ws, proposal_id, queue())
         return {"proposal_id": proposal_id, "job_id": job_id}
 
+    @app.post("/api/v1/webhooks/{forge}", tags=["webhooks"])
+    async def webhook(
+        forge: Literal["github"],
+        request: Request,
+        x_hub_signature_256: Annotated[str | None, Header()] = None,
+        x_github_event: Annotated[str | None, Header()] = None,
+        x_github_delivery: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Pull-request events, verified by HMAC with the repo's webhook secret (no bearer token)."""
+        from driftgate.services.pr_state import receive_github
+
+        body = await request.body()
+        return receive_github(
+            ws, body=body, signature=x_hub_signature_256, event=x_github_event, delivery=x_github_delivery
+        )
+
     @app.post("/api/v1/proposals/{proposal_id}/reject", tags=["proposals"])
     def reject_proposal(proposal_id: int, body: RejectIn, _: Operator) -> dict[str, Any]:
         return proposals.reject(ws, proposal_id, body.reason)

@@ -74,8 +74,15 @@ class Jobs:
         def sweep() -> int:
             return sweep_stale(ws_of(), self)
 
+        @huey.periodic_task(_every_minutes(10), name="poll_pr_states")
+        def poll() -> int:
+            from driftgate.services.pr_state import poll_pr_states
+
+            return poll_pr_states(ws_of())
+
         self.open_pr = open_pr_task
         self.sweep = sweep
+        self.poll = poll
 
     def enqueue_open_pr(self, proposal_id: int, job_id: str | None = None) -> str:
         task = self.open_pr.s(proposal_id)
@@ -96,6 +103,12 @@ def _every_minute() -> Any:
     from huey import crontab
 
     return crontab(minute="*")
+
+
+def _every_minutes(n: int) -> Any:
+    from huey import crontab
+
+    return crontab(minute=f"*/{n}")
 
 
 def sweep_stale(ws: Workspace, jobs: Jobs) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from driftgate.store.tables import api_tokens, config_repos, proposals, repo_leases
+from driftgate.store.tables import api_tokens, config_repos, proposals, repo_leases, webhook_deliveries
 
 
 class NameTaken(Exception):
@@ -220,3 +220,33 @@ def claim_job(conn: Connection, proposal_id: int, job_id: str, now: float) -> bo
         .values(job_id=job_id, job_status="queued", job_heartbeat=now, pr_open_error=None, updated_at=now)
     )
     return bool(result.rowcount)
+
+
+def record_delivery(conn: Connection, delivery_id: str) -> bool:
+    """False when this delivery was seen before (a replay)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(webhook_deliveries.insert().values(delivery_id=delivery_id, received_at=time.time()))
+        return True
+    except IntegrityError:
+        return False
+
+
+def all_config_repos(conn: Connection) -> list[ConfigRepoRow]:
+    return [_repo(r) for r in conn.execute(select(config_repos)).all()]
+
+
+def proposals_with_open_prs(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(proposals).where(and_(proposals.c.pr_number.is_not(None), proposals.c.pr_state == "open"))
+    )
+    return [_proposal(r) for r in rows.all()]
+
+
+def set_pr_state(conn: Connection, repo_id: int, pr_number: int, state: str) -> int:
+    result = conn.execute(
+        update(proposals)
+        .where(and_(proposals.c.config_repo_id == repo_id, proposals.c.pr_number == pr_number))
+        .values(pr_state=state, updated_at=time.time())
+    )
+    return int(result.rowcount)

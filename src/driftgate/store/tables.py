@@ -162,3 +162,10 @@ repo_leases = Table(
     Column("holder", String(200), nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(100), primary_key=True),
+    Column("received_at", Float, nullable=False),
+)
