@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response as StarletteResponse
 
 from driftgate import __version__
 from driftgate.api.errors import FORBIDDEN, REQUEST_TOO_LARGE, UNAUTHENTICATED, ApiError, envelope, install
+from driftgate.api.metrics import HTTP_REQUESTS
+from driftgate.api.metrics import render as render_metrics
+from driftgate.security.logs import get_logger
 from driftgate.services import config_repos, proposals
 from driftgate.services.tokens import Principal, authenticate
 from driftgate.services.workspace import Workspace
 
 MAX_BODY = 1024 * 1024
+log = get_logger("driftgate.api")
 MAX_LIMIT = 200
 
 
@@ -141,9 +148,37 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
             return envelope(413, REQUEST_TOO_LARGE, f"request bodies are limited to {MAX_BODY} bytes")
         return await call_next(request)
 
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[StarletteResponse]]
+    ) -> Any:
+        """A request id on every log line of this request, and in the response."""
+        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        response.headers["X-Request-ID"] = rid
+        HTTP_REQUESTS[(request.method, str(response.status_code))] += 1
+        log.info(
+            "request",
+            request_id=rid,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["health"])
+    def metrics() -> Response:
+        return Response(render_metrics(ws), media_type="text/plain; version=0.0.4")
 
     @app.get("/readyz", tags=["health"])
     def readyz() -> Any:

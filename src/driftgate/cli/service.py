@@ -33,8 +33,10 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from driftgate.api.app import create_app
+        from driftgate.security.logs import configure_logging
 
-        uvicorn.run(create_app(workspace()), host=host, port=port, log_level="warning")
+        configure_logging("INFO")
+        uvicorn.run(create_app(workspace()), host=host, port=port, log_config=None, access_log=False)
         return 0
 
 
@@ -45,7 +47,9 @@ def register_worker(app: typer.Typer) -> None:
     ) -> int:
         """Run the job queue consumer (several may run, on several machines)."""
         from driftgate.jobs.queue import default_jobs
+        from driftgate.security.logs import configure_logging
 
+        configure_logging("INFO")
         jobs = default_jobs()
         consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
         consumer.run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -12,6 +13,7 @@ from driftgate.forge.retry import RetryPolicy, is_retryable
 from driftgate.security.redact import redact, register_secret
 
 API_VERSION = "2022-11-28"
+FORGE_CALLS: Counter[str] = Counter()  # by status ("error" for no response), for /metrics
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -85,11 +87,13 @@ class GitHubClient:
                 response = self._http.request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 self.calls.append((method, url, None))
+                FORGE_CALLS["error"] += 1
                 if attempt == self.policy.attempts:
                     raise ForgeUnavailable(redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
                 self.policy.sleep(self.policy.wait_for(attempt, None))
                 continue
             self.calls.append((method, url, response.status_code))
+            FORGE_CALLS[str(response.status_code)] += 1
             if not is_retryable(response):
                 break
             if attempt < self.policy.attempts:

@@ -250,3 +250,22 @@ def set_pr_state(conn: Connection, repo_id: int, pr_number: int, state: str) -> 
         .values(pr_state=state, updated_at=time.time())
     )
     return int(result.rowcount)
+
+
+def job_counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(proposals.c.job_status, func.count())
+        .where(proposals.c.job_status.is_not(None))
+        .group_by(proposals.c.job_status)
+    ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def job_durations(conn: Connection) -> tuple[float, int]:
+    """(sum of seconds, count) of finished open-PR jobs: last heartbeat to the final update."""
+    row = conn.execute(
+        select(func.sum(proposals.c.updated_at - proposals.c.job_heartbeat), func.count()).where(
+            proposals.c.job_status.in_(("done", "failed")), proposals.c.job_heartbeat.is_not(None)
+        )
+    ).one()
+    return float(row[0] or 0.0), int(row[1])

@@ -451,3 +451,10 @@ def last_module_change(conn: Connection, stack_id: int, module: str) -> float | 
         )
     ).scalar()
     return float(value) if value is not None else None
+
+
+def run_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        select(runs.c.kind, runs.c.status, func.count()).group_by(runs.c.kind, runs.c.status)
+    ).all()
+    return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
