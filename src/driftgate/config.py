@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     action_timeout: float = Field(default=600.0, gt=0)
     max_spec_file_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     provider_plugins: str = ""
+    pr_rate_per_hour: int = Field(default=2, ge=1)  # per config repo, like Renovate's default
+    pr_max_open: int = Field(default=10, ge=1)
     log_level: str = "WARNING"
     actor: str = Field(default_factory=lambda: _safe_user())
     hostname: str = Field(default_factory=socket.gethostname)

@@ -171,3 +171,23 @@ def test_missing_credential_is_stored_without_secrets(
     outcome = open_pr.open_pr(ws, pid)
     assert outcome.error and outcome.error["code"] == "CREDENTIAL_NOT_CONFIGURED"
     assert TOKEN not in repr(proposals.get(ws, pid))
+
+
+def test_per_repo_rate_limits(ws: Workspace, repo_id: int, forge: LocalForge) -> None:
+    ws.settings.pr_rate_per_hour = 2
+    first, second, third = (proposal(ws, repo_id, title=f"Change {n}") for n in range(3))
+    for pid in (first, second):
+        edits = [
+            {"path": "svc.yaml", "format": "yaml", "pointer": "/service/image", "from": "api:1.0", "to": "x"}
+        ]
+        with ws.transaction() as conn:
+            registry.update_proposal(conn, pid, edits=edits)
+        assert open_pr.open_pr(ws, pid).status == "pr_opened"
+    with pytest.raises(open_pr.RateLimited) as limited:
+        open_pr.open_pr(ws, third)
+    assert 3000 < limited.value.retry_in <= 3600
+    assert len(forge.pulls["infra"]) == 2 and proposals.get(ws, third)["status"] == "pending"
+    ws.settings.pr_rate_per_hour = 10
+    ws.settings.pr_max_open = 2
+    with pytest.raises(open_pr.RateLimited, match="2 PRs are open"):
+        open_pr.open_pr(ws, third)

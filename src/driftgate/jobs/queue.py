@@ -46,7 +46,7 @@ class Jobs:
 
         @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=base_delay, context=True, name="open_pr")
         def open_pr_task(proposal_id: int, task: Task | None = None) -> str:
-            from driftgate.services.open_pr import open_pr
+            from driftgate.services.open_pr import RateLimited, open_pr
             from driftgate.store import registry
 
             ws = ws_of()
@@ -54,6 +54,17 @@ class Jobs:
                 registry.update_proposal(conn, proposal_id, job_status="running", job_heartbeat=time.time())
             try:
                 return open_pr(ws, proposal_id).status
+            except RateLimited as exc:  # wait for the budget without spending the retry budget
+                with ws.transaction() as conn:
+                    registry.update_proposal(
+                        conn,
+                        proposal_id,
+                        job_status="queued",
+                        job_heartbeat=time.time(),
+                        pr_open_error={"code": exc.code, "message": str(exc), "transient": True},
+                    )
+                self.open_pr.schedule((proposal_id,), delay=exc.retry_in)
+                return "rate_limited"
             except TransientError as exc:
                 attempt = MAX_ATTEMPTS - (task.retries if task else 0)
                 delay = min(MAX_DELAY, base_delay * 2 ** (attempt - 1))

@@ -12,6 +12,7 @@ proposal (which stays ``pending`` for a retry); transient ones are raised as
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +38,34 @@ PROPOSAL_TRAILER = "Driftgate-Proposal"
 LEASE_SECONDS = 600.0
 
 
+RATE_LIMITED = "PR_RATE_LIMITED"
+
+
 class LockContended(TransientError):
     code = LOCK_CONTENDED
+
+
+class RateLimited(TransientError):
+    """The repo's PR budget is spent; ``retry_in`` seconds until it frees (or a poll interval)."""
+
+    code = RATE_LIMITED
+
+    def __init__(self, message: str, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+def check_budget(ws: Workspace, repo_id: int, now: float) -> None:
+    hour = 3600.0
+    with ws.transaction() as conn:
+        opened, open_now, oldest = registry.pr_budget(conn, repo_id, since=now - hour)
+    if open_now >= ws.settings.pr_max_open:
+        raise RateLimited(f"{open_now} PRs are open on this repo (limit {ws.settings.pr_max_open})", 600.0)
+    if opened >= ws.settings.pr_rate_per_hour:
+        wait = max(1.0, (oldest or now) + hour - now)
+        raise RateLimited(
+            f"{opened} PRs opened in the last hour (limit {ws.settings.pr_rate_per_hour})", wait
+        )
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,7 @@ def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
         return _fail(ws, proposal_id, errors.CREDENTIAL_NOT_CONFIGURED, str(exc))
     try:
         with repo_lease(ws, repo.id):
+            check_budget(ws, repo.id, time.time())
             pr_url, pr_number = _open(ws, proposal, repo, Credential(url=repo.url, token=token))
     except EditError as exc:
         return _fail(ws, proposal_id, exc.code, str(exc))
@@ -176,9 +204,16 @@ def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int) -> Ope
             pr_state="open",
             pr_open_error=None,
             job_status="done",
+            pr_opened_at=time.time(),
         )
         if not opened:  # rejected meanwhile: the rejection stands; record that the PR exists
             registry.update_proposal(
-                conn, proposal_id, pr_url=pr_url, pr_number=pr_number, pr_state="open", job_status="done"
+                conn,
+                proposal_id,
+                pr_url=pr_url,
+                pr_number=pr_number,
+                pr_state="open",
+                job_status="done",
+                pr_opened_at=time.time(),
             )
     return OpenPrOutcome(proposal_id, "pr_opened" if opened else "rejected_kept", pr_url)

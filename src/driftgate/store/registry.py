@@ -269,3 +269,18 @@ def job_durations(conn: Connection) -> tuple[float, int]:
         )
     ).one()
     return float(row[0] or 0.0), int(row[1])
+
+
+def pr_budget(conn: Connection, repo_id: int, *, since: float) -> tuple[int, int, float | None]:
+    """(PRs opened since ``since``, PRs open now, the oldest opening time in the window) for a repo."""
+    recent = conn.execute(
+        select(func.count(), func.min(proposals.c.pr_opened_at)).where(
+            and_(proposals.c.config_repo_id == repo_id, proposals.c.pr_opened_at >= since)
+        )
+    ).one()
+    open_now = conn.execute(
+        select(func.count()).where(
+            and_(proposals.c.config_repo_id == repo_id, proposals.c.pr_state == "open")
+        )
+    ).scalar_one()
+    return int(recent[0]), int(open_now), (float(recent[1]) if recent[1] is not None else None)

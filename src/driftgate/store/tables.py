@@ -146,6 +146,7 @@ proposals = Table(
     Column("pr_number", Integer, nullable=True),
     Column("pr_state", String(16), nullable=True),
     Column("pr_open_error", Json, nullable=True),
+    Column("pr_opened_at", Float, nullable=True),
     Column("job_id", String(64), nullable=True),
     Column("job_status", String(16), nullable=True),
     Column("job_heartbeat", Float, nullable=True),
