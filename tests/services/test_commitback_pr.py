@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,6 +12,7 @@ from driftgate.gitops.clones import clone_dir
 from driftgate.services.commitback import CommitBackResult, commit_back
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
+from driftgate.testing.audit import ArgvWatcher
 from driftgate.testing.forge import Fault, LocalForge
 from driftgate.testing.gitrepos import git
 from driftgate.testing.stacks import write_stack
@@ -102,34 +101,6 @@ def test_wrong_token_is_reported_without_the_token(ws: Workspace, tmp_path: Path
         result = apply_and_commit(ws, source)
     assert result.state_diverged and wrong not in repr(result)
     assert not any(wrong in line for line in watcher.seen)
-
-
-class ArgvWatcher:
-    """Collect every process command line seen while git runs (the real /proc, polled)."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    try:
-                        self.seen.add(
-                            (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                        )
-                    except OSError:
-                        continue
-
-    def __enter__(self) -> ArgvWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def test_token_never_in_argv_config_files_or_results(

@@ -11,6 +11,7 @@ from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError, NotFoundError
 from driftgate.proposals.edits import parse_pointer
 from driftgate.security.paths import check_relative_path
+from driftgate.security.redact import redact
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 
@@ -80,8 +81,8 @@ def create(
         proposal_id = registry.add_proposal(
             conn,
             config_repo_id=config_repo_id,
-            title=title,
-            rationale=rationale,
+            title=redact(title),
+            rationale=redact(rationale),
             edits=clean,
             metrics=metrics,
             chart=chart,
