@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response as StarletteResponse
 
@@ -26,6 +26,7 @@ from driftgate.services.workspace import Workspace
 MAX_BODY = 1024 * 1024
 log = get_logger("driftgate.api")
 MAX_LIMIT = 200
+MAX_ID = 2**31 - 1  # every id is a 32-bit integer in the store
 
 
 class _Body(BaseModel):
@@ -63,7 +64,7 @@ class EditIn(_Body):
 
 
 class ProposalIn(_Body):
-    config_repo_id: int
+    config_repo_id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(min_length=1, max_length=300)
     rationale: str = Field(default="", max_length=20_000)
     edits: list[EditIn] = Field(min_length=1, max_length=200)
@@ -79,9 +80,12 @@ def _cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        value = int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(400, "INVALID_CURSOR", "the cursor is not one this API gave out") from None
+        value = -1
+    if not 0 <= value <= MAX_ID:
+        raise ApiError(400, "INVALID_CURSOR", "the cursor is not one this API gave out")
+    return value
 
 
 def _next_cursor(items: list[dict[str, Any]], has_more: bool) -> str | None:
@@ -124,6 +128,7 @@ Operator = Annotated[Principal, Depends(_role("operator"))]
 Admin = Annotated[Principal, Depends(_role("admin"))]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI:
@@ -201,15 +206,15 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         return _page(response, items, has_more, total)
 
     @app.get("/api/v1/config-repos/{repo_id}", tags=["config repos"])
-    def get_config_repo(repo_id: int, _: Viewer) -> dict[str, Any]:
+    def get_config_repo(repo_id: Id, _: Viewer) -> dict[str, Any]:
         return config_repos.get(ws, repo_id)
 
     @app.patch("/api/v1/config-repos/{repo_id}", tags=["config repos"])
-    def patch_config_repo(repo_id: int, body: ConfigRepoPatch, _: Admin) -> dict[str, Any]:
+    def patch_config_repo(repo_id: Id, body: ConfigRepoPatch, _: Admin) -> dict[str, Any]:
         return config_repos.patch(ws, repo_id, body.model_dump(exclude_unset=True))
 
     @app.delete("/api/v1/config-repos/{repo_id}", status_code=204, tags=["config repos"])
-    def delete_config_repo(repo_id: int, _: Admin) -> Response:
+    def delete_config_repo(repo_id: Id, _: Admin) -> Response:
         config_repos.delete(ws, repo_id)
         return Response(status_code=204)
 
@@ -230,11 +235,11 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         return _page(response, items, has_more, total)
 
     @app.get("/api/v1/proposals/{proposal_id}", tags=["proposals"])
-    def get_proposal(proposal_id: int, _: Viewer) -> dict[str, Any]:
+    def get_proposal(proposal_id: Id, _: Viewer) -> dict[str, Any]:
         return proposals.get(ws, proposal_id)
 
     @app.post("/api/v1/proposals/{proposal_id}/open_pr", status_code=202, tags=["proposals"])
-    def open_pull_request(proposal_id: int, _: Operator) -> dict[str, Any]:
+    def open_pull_request(proposal_id: Id, _: Operator) -> dict[str, Any]:
         job_id = proposals.request_open_pr(ws, proposal_id, queue())
         return {"proposal_id": proposal_id, "job_id": job_id}
 
@@ -255,7 +260,7 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         )
 
     @app.post("/api/v1/proposals/{proposal_id}/reject", tags=["proposals"])
-    def reject_proposal(proposal_id: int, body: RejectIn, _: Operator) -> dict[str, Any]:
+    def reject_proposal(proposal_id: Id, body: RejectIn, _: Operator) -> dict[str, Any]:
         return proposals.reject(ws, proposal_id, body.reason)
 
     return app
