@@ -191,3 +191,57 @@ def test_per_repo_rate_limits(ws: Workspace, repo_id: int, forge: LocalForge) ->
     ws.settings.pr_max_open = 2
     with pytest.raises(open_pr.RateLimited, match="2 PRs are open"):
         open_pr.open_pr(ws, third)
+
+
+def test_chart_is_committed_as_png_and_shown_in_a_comment(
+    ws: Workspace, repo_id: int, forge: LocalForge
+) -> None:
+    chart = {
+        "title": "p99 latency",
+        "x": ["mon", "tue", "wed"],
+        "series": {"baseline": [420, 410, 430], "candidate": [300, 310, 305]},
+    }
+    row = proposals.create(
+        ws,
+        config_repo_id=repo_id,
+        title="Scale with chart",
+        rationale="see chart",
+        chart=chart,
+        metrics=None,
+        edits=[{"path": "svc.yaml", "format": "yaml", "pointer": "/service/replicas", "from": 3, "to": 5}],
+        created_by="op",
+    )
+    outcome = open_pr.open_pr(ws, int(row["id"]))
+    assert outcome.status == "pr_opened"
+    (pr,) = forge.pulls["infra"].values()
+    png = forge.repo_path("infra")
+    import subprocess
+
+    blob = subprocess.run(
+        ["git", "--git-dir", str(png), "show", f"{pr.head}:.driftgate/charts/proposal-{row['id']}.png"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert blob.startswith(b"\x89PNG\r\n") and len(blob) > 2000
+    assert "| mon | 420 | 300 |" in pr.body  # the table fallback is in the body too
+    assert "![p99 latency](" in pr.comments[0]["body"] and "?raw=true" in pr.comments[0]["body"]
+
+
+def test_chart_falls_back_to_a_table_when_it_cannot_render(
+    ws: Workspace, repo_id: int, forge: LocalForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(open_pr, "render_png", lambda chart: None)
+    chart = {"x": [1, 2], "series": {"a": [1, 2]}}
+    row = proposals.create(
+        ws,
+        config_repo_id=repo_id,
+        title="Table only",
+        rationale="r",
+        chart=chart,
+        metrics=None,
+        edits=[{"path": "svc.yaml", "format": "yaml", "pointer": "/service/replicas", "from": 3, "to": 4}],
+        created_by="op",
+    )
+    assert open_pr.open_pr(ws, int(row["id"])).status == "pr_opened"
+    (pr,) = forge.pulls["infra"].values()
+    assert "could not be rendered" in pr.comments[0]["body"] and "| 1 | 1 |" in pr.comments[0]["body"]

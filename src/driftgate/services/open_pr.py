@@ -25,8 +25,9 @@ from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to
 from driftgate.gitops.gitcmd import Credential, GitError
 from driftgate.gitops.objects import commit_changes, read_paths, resolve
 from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
+from driftgate.proposals.chart import render_png
 from driftgate.proposals.edits import Edit, EditError, apply_edits
-from driftgate.proposals.render import pr_body
+from driftgate.proposals.render import chart_table, pr_body
 from driftgate.security.redact import redact
 from driftgate.services.commitback import start_at_base
 from driftgate.services.workspace import Workspace
@@ -160,7 +161,24 @@ def _open(
         pr = forge.open_pull_request(
             head=branch, base=repo.default_branch, title=proposal["title"], body=pr_body(proposal)
         )
+        if proposal.get("chart"):
+            has_png = (
+                read_paths(co.path, co.local, [chart_path(proposal)]).get(chart_path(proposal)) is not None
+            )
+            forge.comment(pr.number, chart_comment(proposal, repo, branch, has_png))
         return pr.url, pr.number
+
+
+def chart_path(proposal: dict[str, Any]) -> str:
+    return f".driftgate/charts/proposal-{proposal['id']}.png"
+
+
+def chart_comment(proposal: dict[str, Any], repo: registry.ConfigRepoRow, branch: str, has_png: bool) -> str:
+    title = proposal["chart"].get("title") or "Chart"
+    if has_png:
+        web = repo.url.removesuffix(".git")
+        return f"**{title}**\n\n![{title}]({web}/blob/{branch}/{chart_path(proposal)}?raw=true)\n"
+    return f"**{title}** (the image could not be rendered; the data):\n\n{chart_table(proposal['chart'])}\n"
 
 
 def _is_ours(co: Checkout, proposal_id: int) -> bool:
@@ -181,7 +199,10 @@ def _commit_edits(co: Checkout, proposal: dict[str, Any], repo: registry.ConfigR
     assert parent is not None
     edits = [Edit(e["path"], e["format"], e["pointer"], e["from"], e["to"]) for e in proposal["edits"]]
     files = read_paths(co.path, parent, sorted({e.path for e in edits}))
-    changed = apply_edits(files, edits)
+    changed = dict(apply_edits(files, edits))
+    png = render_png(proposal["chart"]) if proposal.get("chart") else None
+    if png is not None:
+        changed[chart_path(proposal)] = png
     message = f"{proposal['title']}\n\n{proposal['rationale']}\n\n{PROPOSAL_TRAILER}: {proposal['id']}\n"
     return commit_changes(
         co.path,
