@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
     queue_url: str | None = None  # redis://host:port/db to scale out; default: SQLite under home
+    stacks_root: Path | None = None  # where the API finds stacks by relative path; default: home/stacks
     secrets_dir: Path | None = None
     parallelism: int = Field(default=10, ge=1, le=256)
     action_timeout: float = Field(default=600.0, gt=0)
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'driftgate.db'}"
+
+    @property
+    def effective_stacks_root(self) -> Path:
+        return self.stacks_root or self.home / "stacks"
 
     @property
     def effective_secrets_dir(self) -> Path:

@@ -10,17 +10,18 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import FastAPI, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response as StarletteResponse
 
 from driftgate import __version__
-from driftgate.api.errors import FORBIDDEN, REQUEST_TOO_LARGE, UNAUTHENTICATED, ApiError, envelope, install
+from driftgate.api.auth import Admin, Operator, Viewer
+from driftgate.api.errors import REQUEST_TOO_LARGE, ApiError, envelope, install
 from driftgate.api.metrics import HTTP_REQUESTS
 from driftgate.api.metrics import render as render_metrics
+from driftgate.api.runs import router as runs_router
 from driftgate.security.logs import get_logger
 from driftgate.services import config_repos, proposals
-from driftgate.services.tokens import Principal, authenticate
 from driftgate.services.workspace import Workspace
 
 MAX_BODY = 1024 * 1024
@@ -97,35 +98,6 @@ def _page(response: Response, items: list[dict[str, Any]], has_more: bool, total
     return {"items": items, "has_more": has_more, "next_cursor": _next_cursor(items, has_more)}
 
 
-def workspace_of(request: Request) -> Workspace:
-    ws: Workspace = request.app.state.ws
-    return ws
-
-
-def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError(
-            401, UNAUTHENTICATED, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-        )
-    found = authenticate(workspace_of(request), token.strip())
-    if found is None:
-        raise ApiError(401, UNAUTHENTICATED, "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
-    return found
-
-
-def _role(needed: str) -> Callable[[Principal], Principal]:
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if not who.can(needed):
-            raise ApiError(403, FORBIDDEN, f"this needs the {needed} role; the token has {who.role}")
-        return who
-
-    return check
-
-
-Viewer = Annotated[Principal, Depends(_role("viewer"))]
-Operator = Annotated[Principal, Depends(_role("operator"))]
-Admin = Annotated[Principal, Depends(_role("admin"))]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -143,6 +115,7 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         return default_jobs()
 
     install(app)
+    app.include_router(runs_router)
 
     @app.middleware("http")
     async def limit_body(
