@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     action_timeout: float = Field(default=600.0, gt=0)
     max_spec_file_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     provider_plugins: str = ""
+    reconcile_every_minutes: int = Field(default=0, ge=0, le=1440)  # 0: the periodic reconcile is off
+    reconcile_stacks: str = ""  # comma-separated stack paths under the stacks root
     pr_rate_per_hour: int = Field(default=2, ge=1)  # per config repo, like Renovate's default
     pr_max_open: int = Field(default=10, ge=1)
     log_level: str = "WARNING"
@@ -54,6 +56,10 @@ class Settings(BaseSettings):
     @property
     def effective_secrets_dir(self) -> Path:
         return self.secrets_dir or self.home / "secrets"
+
+    @property
+    def reconcile_stack_list(self) -> list[str]:
+        return [p.strip() for p in self.reconcile_stacks.split(",") if p.strip()]
 
     @property
     def plugin_specs(self) -> list[str]:

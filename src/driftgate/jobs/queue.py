@@ -40,7 +40,13 @@ def _workspace() -> Workspace:
 class Jobs:
     """The tasks registered on one huey instance."""
 
-    def __init__(self, huey: Huey, workspace: Any = None, base_delay: float = BASE_DELAY) -> None:
+    def __init__(
+        self,
+        huey: Huey,
+        workspace: Any = None,
+        base_delay: float = BASE_DELAY,
+        settings: Settings | None = None,
+    ) -> None:
         self.huey = huey
         ws_of = workspace or _workspace
 
@@ -94,6 +100,15 @@ class Jobs:
         self.open_pr = open_pr_task
         self.sweep = sweep
         self.poll = poll
+        self.reconcile: Any = None
+        every = settings.reconcile_every_minutes if settings is not None else 0
+        if every:
+
+            @huey.periodic_task(_every_minutes(every), name="reconcile_stacks")
+            def reconcile_stacks() -> list[str]:
+                return reconcile_all(ws_of())
+
+            self.reconcile = reconcile_stacks
 
     def enqueue_open_pr(self, proposal_id: int, job_id: str | None = None) -> str:
         task = self.open_pr.s(proposal_id)
@@ -138,6 +153,27 @@ def sweep_stale(ws: Workspace, jobs: Jobs) -> int:
     return requeued
 
 
+def reconcile_all(ws: Workspace) -> list[str]:
+    """Reconcile every scheduled stack; one stack's failure does not stop the others."""
+    from driftgate.errors import DriftgateError
+    from driftgate.security.logs import get_logger
+    from driftgate.services.reconcile import reconcile
+
+    log = get_logger("driftgate.jobs")
+    done: list[str] = []
+    for relative in ws.settings.reconcile_stack_list:
+        try:
+            from driftgate.security.paths import contain
+
+            run_id, result = reconcile(ws, contain(ws.settings.effective_stacks_root, relative))
+            log.info("reconciled", stack=relative, run_id=run_id, draft=result.draft, drifted=result.drifted)
+            done.append(relative)
+        except DriftgateError as exc:
+            log.warning("reconcile failed", stack=relative, error=str(exc))
+    return done
+
+
 @cache
 def default_jobs() -> Jobs:
-    return Jobs(make_huey(load_settings()))
+    settings = load_settings()
+    return Jobs(make_huey(settings), settings=settings)
