@@ -7,6 +7,7 @@ transaction that recorded their work has committed.
 
 from __future__ import annotations
 
+import random
 import time
 from functools import cache
 from typing import Any
@@ -23,6 +24,7 @@ MAX_ATTEMPTS = 6
 BASE_DELAY = 5.0
 MAX_DELAY = 300.0
 STALE_AFTER = 900.0  # a queued/running job with no heartbeat for this long is re-queued
+CONTENDED_DELAY = 1.0  # seconds (jittered) before a job retries a busy repo
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -52,7 +54,7 @@ class Jobs:
 
         @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=base_delay, context=True, name="open_pr")
         def open_pr_task(proposal_id: int, task: Task | None = None) -> str:
-            from driftgate.services.open_pr import RateLimited, open_pr
+            from driftgate.services.open_pr import LockContended, RateLimited, open_pr
             from driftgate.store import registry
 
             ws = ws_of()
@@ -60,6 +62,13 @@ class Jobs:
                 registry.update_proposal(conn, proposal_id, job_status="running", job_heartbeat=time.time())
             try:
                 return open_pr(ws, proposal_id).status
+            except LockContended:  # another job holds this repo: not a failure, come back shortly
+                with ws.transaction() as conn:
+                    registry.update_proposal(
+                        conn, proposal_id, job_status="queued", job_heartbeat=time.time()
+                    )
+                self.open_pr.schedule((proposal_id,), delay=CONTENDED_DELAY * (0.5 + random.random()))
+                return "contended"
             except RateLimited as exc:  # wait for the budget without spending the retry budget
                 with ws.transaction() as conn:
                     registry.update_proposal(
