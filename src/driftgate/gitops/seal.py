@@ -57,15 +57,23 @@ def _git(co: Checkout, *args: str, check: bool = True) -> str:
 
 
 def fetch(co: Checkout) -> GitOutcome:
-    try:
-        listed = _git(co, "ls-remote", "--heads", co.remote, f"refs/heads/{co.branch}")
-        if not listed.strip():  # the branch does not exist on the remote yet: nothing to fetch
-            _git(co, "update-ref", "-d", co.tracking, check=False)
-            return GitOutcome(True)
-        _git(co, "fetch", "--quiet", co.remote, f"+refs/heads/{co.branch}:{co.tracking}")
+    """Update the remote-tracking ref; a branch the remote does not have is not an error."""
+    result = run_git(
+        "fetch",
+        "--quiet",
+        co.remote,
+        f"+refs/heads/{co.branch}:{co.tracking}",
+        cwd=co.path,
+        credential=co.credential,
+        identity=co.identity,
+        check=False,
+    )
+    if result.returncode == 0:
         return GitOutcome(True)
-    except GitError as exc:
-        return GitOutcome(False, str(exc))
+    if "couldn't find remote ref" in result.stderr.lower():
+        run_git("update-ref", "-d", co.tracking, cwd=co.path, check=False)
+        return GitOutcome(True)
+    return GitOutcome(False, str(GitError(result.args, result.returncode, result.stderr)))
 
 
 def _exists(co: Checkout, ref: str) -> bool:

@@ -24,7 +24,7 @@ from driftgate.errors import DriftgateError, TerminalError, TransientError
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import Credential, GitError
 from driftgate.gitops.objects import commit_changes, read_paths, resolve
-from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
+from driftgate.gitops.seal import Checkout, fetch, publish
 from driftgate.proposals.chart import render_png
 from driftgate.proposals.edits import Edit, EditError, apply_edits
 from driftgate.proposals.render import chart_table, pr_body
@@ -152,9 +152,8 @@ def _open(
             reset_to_remote(co)  # our own push from an interrupted attempt: open its PR now
         else:
             _commit_edits(co, proposal, repo)
-            seal = prepare_for_write(co)
-            if not seal.can_write:
-                raise TransientError(seal.reason)
+            # A new branch, just cut from the base's tip: publish pushes it, and if the remote
+            # moved meanwhile it replays and retries (never forced).
             pushed = publish(co)
             if not pushed.ok:
                 raise TransientError(f"push failed: {pushed.detail}")
