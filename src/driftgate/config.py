@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     action_timeout: float = Field(default=600.0, gt=0)
     max_spec_file_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     provider_plugins: str = ""
+    job_stale_seconds: float = Field(default=900.0, gt=0)  # a silent queued/running job is re-queued
     reconcile_every_minutes: int = Field(default=0, ge=0, le=1440)  # 0: the periodic reconcile is off
     reconcile_stacks: str = ""  # comma-separated stack paths under the stacks root
     pr_rate_per_hour: int = Field(default=2, ge=1)  # per config repo, like Renovate's default

@@ -161,18 +161,29 @@ def test_a_job_whose_worker_died_is_requeued_and_ends_with_one_pr(
     assert sweep_stale(ws, jobs) == 0
 
 
-def test_periodic_reconcile_is_off_by_default_and_runs_scheduled_stacks(ws: Workspace, tmp_path: Path) -> None:
+def test_periodic_reconcile_is_off_by_default_and_runs_scheduled_stacks(
+    ws: Workspace, tmp_path: Path
+) -> None:
     from driftgate.config import Settings
     from driftgate.jobs.queue import reconcile_all
     from driftgate.testing.stacks import write_stack
 
-    off = Jobs(SqliteHuey("off", filename=str(tmp_path / "off.db"), results=False), workspace=lambda: ws,
-               settings=Settings(home=tmp_path / "h1"))
+    off = Jobs(
+        SqliteHuey("off", filename=str(tmp_path / "off.db"), results=False),
+        workspace=lambda: ws,
+        settings=Settings(home=tmp_path / "h1"),
+    )
     assert off.reconcile is None
-    on = Jobs(SqliteHuey("on", filename=str(tmp_path / "on.db"), results=False), workspace=lambda: ws,
-              settings=Settings(home=tmp_path / "h2", reconcile_every_minutes=15))
+    on = Jobs(
+        SqliteHuey("on", filename=str(tmp_path / "on.db"), results=False),
+        workspace=lambda: ws,
+        settings=Settings(home=tmp_path / "h2", reconcile_every_minutes=15),
+    )
     assert on.reconcile is not None
-    write_stack(ws.settings.effective_stacks_root / "a", name="a",
-                modules={"m": [{"type": "data.value", "name": "v", "spec": {"input": 1}}]})
+    write_stack(
+        ws.settings.effective_stacks_root / "a",
+        name="a",
+        modules={"m": [{"type": "data.value", "name": "v", "spec": {"input": 1}}]},
+    )
     ws.settings.reconcile_stacks = "a, missing"
     assert reconcile_all(ws) == ["a"]  # the missing one is logged and skipped

@@ -23,7 +23,6 @@ from driftgate.services.workspace import Workspace
 MAX_ATTEMPTS = 6
 BASE_DELAY = 5.0
 MAX_DELAY = 300.0
-STALE_AFTER = 900.0  # a queued/running job with no heartbeat for this long is re-queued
 CONTENDED_DELAY = 1.0  # seconds (jittered) before a job retries a busy repo
 
 
@@ -153,7 +152,7 @@ def sweep_stale(ws: Workspace, jobs: Jobs) -> int:
     now = time.time()
     requeued = 0
     with ws.transaction() as conn:
-        stale = registry.stale_jobs(conn, older_than=now - STALE_AFTER)
+        stale = registry.stale_jobs(conn, older_than=now - ws.settings.job_stale_seconds)
     for proposal_id in stale:
         with ws.transaction() as conn:
             registry.update_proposal(conn, proposal_id, job_status="queued", job_heartbeat=now)

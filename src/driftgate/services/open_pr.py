@@ -36,7 +36,6 @@ from driftgate.store import registry
 BRANCH_EXISTS = "BRANCH_EXISTS"
 LOCK_CONTENDED = "LOCK_CONTENDED"
 PROPOSAL_TRAILER = "Driftgate-Proposal"
-LEASE_SECONDS = 600.0
 
 
 RATE_LIMITED = "PR_RATE_LIMITED"
@@ -86,7 +85,9 @@ def branch_for(proposal: dict[str, Any]) -> str:
 def repo_lease(ws: Workspace, repo_id: int) -> Iterator[None]:
     holder = f"{ws.settings.hostname}:{uuid.uuid4().hex[:8]}"
     with ws.transaction() as conn:
-        taken = registry.take_lease(conn, repo_id, holder, seconds=LEASE_SECONDS)
+        # A lease lapses on the same clock as a silent job: a killed worker blocks its repo no longer
+        # than it takes the sweeper to re-queue its job.
+        taken = registry.take_lease(conn, repo_id, holder, seconds=ws.settings.job_stale_seconds)
     if not taken:
         raise LockContended(f"config repo {repo_id} is busy with another job; retrying later")
     try:
