@@ -30,13 +30,20 @@ def forge(tmp_path: Path) -> Iterator[LocalForge]:
         yield running
 
 
-@pytest.fixture
-def jobs(ws: Workspace, tmp_path: Path) -> Jobs:
-    return Jobs(
-        SqliteHuey("t", filename=str(tmp_path / "queue.db"), results=False),
-        workspace=lambda: ws,
-        base_delay=0.2,
-    )
+@pytest.fixture(params=["sqlite-queue", "redis-queue"])
+def jobs(request: pytest.FixtureRequest, ws: Workspace, tmp_path: Path) -> Iterator[Jobs]:
+    """The same jobs on the embedded SQLite queue and on a real Redis."""
+    if request.param == "sqlite-queue":
+        huey: Any = SqliteHuey("t", filename=str(tmp_path / "queue.db"), results=False)
+    else:
+        import uuid
+
+        from tests.jobs.test_redis_queue import REDIS_URL
+
+        huey = RedisHuey(f"driftgate-test-{uuid.uuid4().hex[:8]}", url=REDIS_URL, results=False)
+    yield Jobs(huey, workspace=lambda: ws, base_delay=0.2)
+    if request.param == "redis-queue":
+        huey.storage.flush_all()
 
 
 @pytest.fixture
