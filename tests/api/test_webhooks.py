@@ -13,11 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from driftgate.api.app import create_app
-from driftgate.services import config_repos, proposals
+from driftgate.services import proposals
 from driftgate.services.pr_state import poll_pr_states
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 from driftgate.testing.forge import LocalForge
+from driftgate.testing.service import seed_proposal, seed_repo
 
 SECRET = "whsec-for-tests-0123456789"
 TOKEN = "ghp_" + "W5" * 18
@@ -31,31 +32,13 @@ def setup(
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     with LocalForge(tmp_path / "forge", token=TOKEN) as forge:
         url = forge.create_repo("infra", {"a.yaml": "x: 1\n"})
-        repo = config_repos.create(
-            ws,
-            name="infra",
-            url=url,
-            default_branch="main",
-            auth_ref="secret://env/REPO_TOKEN",
-            webhook_secret_ref="secret://env/HOOK_SECRET",
-        )
-        pid = int(
-            proposals.create(
-                ws,
-                config_repo_id=repo["id"],
-                title="t",
-                rationale="r",
-                created_by="op",
-                edits=[{"path": "a.yaml", "format": "yaml", "pointer": "/x", "from": 1, "to": 2}],
-                metrics=None,
-                chart=None,
-            )["id"]
-        )
+        repo_id = seed_repo(ws, url, auth_env="REPO_TOKEN", webhook_secret_ref="secret://env/HOOK_SECRET")
+        pid = seed_proposal(ws, repo_id, title="t")
         from driftgate.services.open_pr import open_pr
 
         assert open_pr(ws, pid).status == "pr_opened"
         with TestClient(create_app(ws)) as client:
-            yield client, pid, int(repo["id"]), url
+            yield client, pid, repo_id, url
 
 
 def deliver(

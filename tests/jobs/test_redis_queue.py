@@ -13,10 +13,11 @@ import redis
 from huey import RedisHuey
 
 from driftgate.jobs.queue import Jobs
-from driftgate.services import config_repos, proposals
+from driftgate.services import proposals
 from driftgate.services.proposals import request_open_pr
 from driftgate.services.workspace import Workspace
 from driftgate.testing.forge import LocalForge
+from driftgate.testing.service import seed_proposal, seed_repo
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TOKEN = "ghp_" + "R3" * 18
@@ -39,21 +40,8 @@ def test_open_pr_through_redis(
     monkeypatch.setenv("INFRA_TOKEN", TOKEN)
     with LocalForge(tmp_path / "forge", token=TOKEN) as forge:
         url = forge.create_repo("infra", {"a.yaml": "x: 1\n"})
-        repo = config_repos.create(
-            ws, name="infra", url=url, default_branch="main", auth_ref="secret://env/INFRA_TOKEN"
-        )
-        pid = int(
-            proposals.create(
-                ws,
-                config_repo_id=repo["id"],
-                title="Bump",
-                rationale="r",
-                created_by="op",
-                edits=[{"path": "a.yaml", "format": "yaml", "pointer": "/x", "from": 1, "to": 2}],
-                metrics=None,
-                chart=None,
-            )["id"]
-        )
+        repo_id = seed_repo(ws, url)
+        pid = seed_proposal(ws, repo_id, title="Bump")
         assert redis_jobs.is_available()
         job = request_open_pr(ws, pid, redis_jobs)
         assert request_open_pr(ws, pid, redis_jobs) == job

@@ -13,10 +13,11 @@ import pytest
 
 from driftgate.config import Settings
 from driftgate.jobs.queue import Jobs, make_huey, sweep_stale
-from driftgate.services import config_repos, proposals
+from driftgate.services import proposals
 from driftgate.services.proposals import request_open_pr
 from driftgate.services.workspace import Workspace
 from driftgate.testing.forge import Fault, LocalForge
+from driftgate.testing.service import seed_proposal, seed_repo
 
 TOKEN = "ghp_" + "K1" * 18
 
@@ -53,21 +54,7 @@ def test_sigkilled_worker_leaves_no_lost_proposal_and_one_pr(tmp_path: Path) -> 
     try:
         with LocalForge(tmp_path / "forge", token=TOKEN) as forge:
             url = forge.create_repo("infra", {"a.yaml": "x: 1\n"})
-            repo = config_repos.create(
-                ws, name="infra", url=url, default_branch="main", auth_ref="secret://env/INFRA_TOKEN"
-            )
-            pid = int(
-                proposals.create(
-                    ws,
-                    config_repo_id=repo["id"],
-                    title="Bump x",
-                    rationale="r",
-                    created_by="op",
-                    edits=[{"path": "a.yaml", "format": "yaml", "pointer": "/x", "from": 1, "to": 2}],
-                    metrics=None,
-                    chart=None,
-                )["id"]
-            )
+            pid = seed_proposal(ws, seed_repo(ws, url))
             forge.inject(Fault("POST /repos/*/pulls", status=200, delay=4.0))  # the PR request hangs a while
             request_open_pr(ws, pid, jobs)
             worker = start_worker(env)
