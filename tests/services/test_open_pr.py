@@ -245,3 +245,50 @@ def test_chart_falls_back_to_a_table_when_it_cannot_render(
     assert open_pr.open_pr(ws, int(row["id"])).status == "pr_opened"
     (pr,) = forge.pulls["infra"].values()
     assert "could not be rendered" in pr.comments[0]["body"] and "| 1 | 1 |" in pr.comments[0]["body"]
+
+
+def test_forge_rate_limits_are_retried_and_persistent_trouble_is_transient(
+    ws: Workspace, repo_id: int, forge: LocalForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftgate.errors import TransientError
+    from driftgate.testing.forge import Fault
+
+    monkeypatch.setattr("driftgate.forge.retry.time.sleep", lambda _s: None)
+    pid = proposal(ws, repo_id)
+    forge.inject(
+        Fault("POST /repos/*/pulls", secondary_rate_limit=True, retry_after=1),
+        Fault("POST /repos/*/pulls", status=429, retry_after=1),
+    )
+    assert open_pr.open_pr(ws, pid).status == "pr_opened"  # absorbed by the client's retry policy
+
+    other = proposal(
+        ws,
+        repo_id,
+        [{"path": "conf/app.json", "format": "json", "pointer": "/limit", "from": 10, "to": 20}],
+        title="Raise limit",
+    )
+    forge.inject(Fault("POST /repos/*/pulls", status=503, times=3))
+    with pytest.raises(TransientError):  # the queue retries it later, with backoff
+        open_pr.open_pr(ws, other)
+    assert proposals.get(ws, other)["status"] == "pending"
+    assert open_pr.open_pr(ws, other).status == "pr_opened"  # the retry: its branch is recognised
+    assert len(forge.pulls["infra"]) == 2
+
+
+def test_a_retry_after_a_failed_attempt_runs_again(ws: Workspace, repo_id: int, tmp_path: Path) -> None:
+    from huey import SqliteHuey
+
+    from driftgate.jobs.queue import Jobs
+    from driftgate.services.proposals import request_open_pr
+
+    jobs = Jobs(SqliteHuey("r", filename=str(tmp_path / "q.db"), results=False), workspace=lambda: ws)
+    pid = proposal(
+        ws,
+        repo_id,
+        [{"path": "svc.yaml", "format": "yaml", "pointer": "/service/replicas", "from": 99, "to": 5}],
+    )
+    first = request_open_pr(ws, pid, jobs)
+    assert request_open_pr(ws, pid, jobs) == first  # queued: a double click shares it
+    assert open_pr.open_pr(ws, pid).error["code"] == "VALUE_DRIFT"  # type: ignore[index]
+    second = request_open_pr(ws, pid, jobs)
+    assert second != first and proposals.get(ws, pid)["job_status"] == "queued"
