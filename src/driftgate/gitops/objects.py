@@ -57,17 +57,22 @@ def read_files(repo: Path, rev: str | None, prefix: str) -> dict[str, bytes]:
         _mode, kind, sha = meta.split()
         if kind == "blob" and path.startswith(spec):
             entries.append((path[len(spec) :], sha))
-    if not entries:
-        return {}
-    out = _plumbing(repo, ["cat-file", "--batch"], "".join(f"{sha}\n" for _, sha in entries).encode(), BOT)
-    blobs: dict[str, bytes] = {}
+    return dict(zip([rel for rel, _ in entries], _blobs(repo, [sha for _, sha in entries]), strict=True))
+
+
+def _blobs(repo: Path, shas: list[str]) -> list[bytes]:
+    """The contents of ``shas``, in order, from one ``cat-file --batch``."""
+    if not shas:
+        return []
+    out = _plumbing(repo, ["cat-file", "--batch"], "".join(f"{sha}\n" for sha in shas).encode(), BOT)
+    contents: list[bytes] = []
     pos = 0
-    for rel, _sha in entries:
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])
-        blobs[rel] = out[header_end + 1 : header_end + 1 + size]
-        pos = header_end + 1 + size + 1
-    return blobs
+    for _ in shas:
+        end = out.index(b"\n", pos)
+        size = int(out[pos:end].split()[2])
+        contents.append(out[end + 1 : end + 1 + size])
+        pos = end + 1 + size + 1
+    return contents
 
 
 def read_paths(repo: Path, rev: str, paths: list[str]) -> dict[str, bytes | None]:
@@ -82,14 +87,7 @@ def read_paths(repo: Path, rev: str, paths: list[str]) -> dict[str, bytes | None
             blobs.append((path, sha))
         else:
             found[path] = None  # a directory, symlink or submodule is not a file to edit
-    if blobs:
-        out = _plumbing(repo, ["cat-file", "--batch"], "".join(f"{sha}\n" for _, sha in blobs).encode(), BOT)
-        pos = 0
-        for path, _sha in blobs:
-            end = out.index(b"\n", pos)
-            size = int(out[pos:end].split()[2])
-            found[path] = out[end + 1 : end + 1 + size]
-            pos = end + 1 + size + 1
+    found.update(zip([path for path, _ in blobs], _blobs(repo, [sha for _, sha in blobs]), strict=True))
     return found
 
 
