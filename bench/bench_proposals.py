@@ -36,7 +36,7 @@ TOKEN = "ghp_" + "B" * 36
 def run(count: int, repos: int, workers: int, work: Path) -> dict[str, float]:
     import os
 
-    os.environ["BENCH_FORGE_TOKEN"] = TOKEN
+    os.environ["DRIFTGATE_SECRET_BENCH_FORGE_TOKEN"] = TOKEN
     home = work / f"home-{workers}"
     ws = Workspace.open(Settings(home=home, pr_rate_per_hour=100_000, pr_max_open=100_000))
     per_repo = (count + repos - 1) // repos
@@ -51,7 +51,7 @@ def run(count: int, repos: int, workers: int, work: Path) -> dict[str, float]:
                     name=f"repo{r}",
                     url=url,
                     default_branch="main",
-                    auth_ref="secret://env/BENCH_FORGE_TOKEN",
+                    auth_ref="secret://env/DRIFTGATE_SECRET_BENCH_FORGE_TOKEN",
                 )["id"]
             )
         ids = []

@@ -15,6 +15,10 @@ from driftgate.store.tables import metadata
 from driftgate.testing import postgres
 
 CHAOS = "driftgate.testing.chaos:ChaosProvider"
+SUITE_SECRET_VARIABLES = (
+    "API_TOKEN,DG_SECRET,DRIFT_SECRET,GITHUB_TOKEN,HOOK_SECRET,INFRA_TOKEN,NOPE,NOT_SET_ANYWHERE,"
+    "SITE_KEY,SITE_TOKEN,TOKEN,MY_TOKEN,DB_PASSWORD,TOK,REPO_TOKEN"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +28,8 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
     for name in ("DRIFTGATE_DATABASE_URL", "DRIFTGATE_PROVIDER_PLUGINS", "DRIFTGATE_SECRETS_DIR"):
         monkeypatch.delenv(name, raising=False)
+    # The variables this suite's specs read through secret://env, allowed by name as a user would.
+    monkeypatch.setenv("DRIFTGATE_SECRET_ENV_ALLOW", SUITE_SECRET_VARIABLES)
 
 
 @pytest.fixture(scope="session")

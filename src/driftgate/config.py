@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import getpass
 import os
 import socket
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_ENV_PREFIX = "DRIFTGATE_SECRET_"
 
 
 def _default_home() -> Path:
@@ -36,7 +39,12 @@ class Settings(BaseSettings):
     parallelism: int = Field(default=10, ge=1, le=256)
     action_timeout: float = Field(default=600.0, gt=0)
     max_spec_file_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_spec_depth: int = Field(default=64, ge=4, le=512)  # nesting of specs, plan files, API bodies
+    max_spec_expanded_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)  # scalars counted through aliases
     provider_plugins: str = ""
+    # The trust boundary of secret://env: glob patterns of the variables a spec may read, besides
+    # DRIFTGATE_SECRET_*. driftgate's own settings (every other DRIFTGATE_* name) are never readable.
+    secret_env_allow: str = ""
     job_stale_seconds: float = Field(default=900.0, gt=0)  # a silent queued/running job is re-queued
     reconcile_every_minutes: int = Field(default=0, ge=0, le=1440)  # 0: the periodic reconcile is off
     reconcile_stacks: str = ""  # comma-separated stack paths under the stacks root
@@ -61,6 +69,15 @@ class Settings(BaseSettings):
     @property
     def reconcile_stack_list(self) -> list[str]:
         return [p.strip() for p in self.reconcile_stacks.split(",") if p.strip()]
+
+    def secret_env_allowed(self, name: str) -> bool:
+        """May a ``secret://env/NAME`` reference read this variable?"""
+        if name.startswith(SECRET_ENV_PREFIX):
+            return True
+        if name.upper().startswith("DRIFTGATE_"):
+            return False
+        patterns = [p.strip() for p in self.secret_env_allow.split(",") if p.strip()]
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
     @property
     def plugin_specs(self) -> list[str]:

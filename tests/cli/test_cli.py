@@ -139,7 +139,7 @@ def test_lock_commands(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "plan", "-s", str(repo))
     code, out, _ = run(capsys, "lock", "status", "-s", str(repo))
     assert code == 0 and "not locked" in out
-    code, _, err = run(capsys, "lock", "break", "demo")
+    code, _, err = run(capsys, "lock", "break", "infra")
     assert code == codes.ERROR and "not locked" in err
 
 

@@ -226,11 +226,18 @@ def test_file_secret_backend_is_contained(ws: Workspace, tmp_path: Path) -> None
             ]
         },
     )
-    report = apply(ws, stack)
+    # Issue 8, defect 5: every secret a plan needs is resolved while planning, so the escape
+    # fails the plan (naming the reference) and nothing at all is applied.
+    planned = plan_stack(ws, stack).plan
+    assert planned.exit_code() == 1
+    assert any("m/file.file.esc: secret://file/link" in e and "resolves outside" in e for e in planned.errors)
+    with pytest.raises(PlanInvalidError), apply_session(ws, stack) as session:
+        session.execute()
+    assert not (stack / "live/esc").exists() and not (stack / "live/ok").exists()
+    (secrets_dir / "link").unlink()
+    (secrets_dir / "link").write_text("inside")
+    apply(ws, stack)
     assert (stack / "live/ok").read_text() == "from-a-file"
-    escaped = report.result.actions[1]
-    assert escaped.status is ActionStatus.ERROR and "resolves outside" in (escaped.error or "")
-    assert not (stack / "live/esc").exists()
 
 
 def test_two_applies_never_overlap(ws: Workspace, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ exception in here - still yields one outcome per action.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections import deque
@@ -29,7 +30,7 @@ from driftgate.errors import CompensatedError, CompensationFailedError, Driftgat
 from driftgate.plan.model import Action, ActionKind, Plan
 from driftgate.providers.base import Provider
 from driftgate.security.redact import redact
-from driftgate.spec.refs import OutputRef, SecretResolver, is_secret_ref, substitute_outputs
+from driftgate.spec.refs import OutputRef, SecretResolver, secret_refs_in, substitute_outputs
 
 # Module-level aliases: enum attribute access is slow in hot loops (Python 3.11).
 _CREATE = ActionKind.CREATE
@@ -123,7 +124,9 @@ class Executor:
                 )
             else:
                 resolved = self._secrets.resolve_all(attributes)
-                outputs = _mask_secrets(self._call(provider, action, resolved), attributes, resolved)
+                outputs = mask_secrets(
+                    self._call(provider, action, resolved), self._secret_values(attributes)
+                )
             status, error = ActionStatus.SUCCESS, None
         except CompensatedError as exc:
             status, error = ActionStatus.COMPENSATED, redact(str(exc))
@@ -144,6 +147,10 @@ class Executor:
             finished_at=time.time(),
         )
         return Finished(action, outcome, attributes if status is ActionStatus.SUCCESS else None)
+
+    def _secret_values(self, attributes: dict[str, Any]) -> dict[str, str]:
+        """Each resolved secret value these attributes carry, with the reference it came from."""
+        return {self._secrets.resolve(ref): ref for ref in dict.fromkeys(secret_refs_in(attributes))}
 
     def _call(self, provider: Provider, action: Action, attributes: dict[str, Any]) -> dict[str, Any]:
         name = action.name
@@ -186,29 +193,25 @@ class Executor:
         return bool(getattr(provider, "inline", False))
 
 
-def _mask_secrets(
-    outputs: dict[str, Any], authored: dict[str, Any], resolved: dict[str, Any]
-) -> dict[str, Any]:
-    """Outputs that echo a resolved secret carry its ``secret://`` reference instead."""
-    refs: dict[str, str] = {}
+def mask_secrets(outputs: dict[str, Any], secrets: Mapping[str, str]) -> dict[str, Any]:
+    """Outputs with every resolved secret value replaced by its reference.
 
-    def collect(a: Any, r: Any) -> None:
-        if is_secret_ref(a) and isinstance(r, str):
-            refs[r] = a
-        elif isinstance(a, dict) and isinstance(r, dict):
-            for key in a:
-                collect(a[key], r.get(key))
-        elif isinstance(a, list) and isinstance(r, list):
-            for x, y in zip(a, r, strict=False):
-                collect(x, y)
-
-    collect(authored, resolved)
-    if not refs:
+    An output equal to a value becomes the ``secret://`` reference; an output that
+    contains one (an absolute path built from a secret, a connection string) gets
+    the embedded token ``${secret://...}`` in its place, so nothing of it is stored.
+    """
+    if not secrets:
         return outputs
+    ordered = sorted((v for v in secrets if len(v) >= _MIN_EMBEDDED), key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
 
     def mask(value: Any) -> Any:
         if isinstance(value, str):
-            return refs.get(value, value)
+            if value in secrets:
+                return secrets[value]
+            if pattern is None:
+                return value
+            return pattern.sub(lambda m: "${" + secrets[m.group(0)] + "}", value)
         if isinstance(value, dict):
             return {k: mask(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -216,6 +219,9 @@ def _mask_secrets(
         return value
 
     return {k: mask(v) for k, v in outputs.items()}
+
+
+_MIN_EMBEDDED = 4  # shorter values are masked only when an output equals them
 
 
 class _Run:

@@ -70,11 +70,11 @@ def register(app: typer.Typer) -> None:
         from driftgate.services.commitback import Overrides, commit_back_report, resolve_target
         from driftgate.services.runs import apply_session
 
-        saved = read_plan(plan_file) if plan_file is not None else None
+        ws = workspace()
+        saved = read_plan(plan_file, key=ws.plan_key()) if plan_file is not None else None
         overrides = Overrides(target=target, remote=repo_url, branch=branch)
         request = gate_request(lane, modules, allow_stateful, confirm, backup_ref)
         directory = from_path or stack
-        ws = workspace()
         if (
             from_path is not None
             and do_commit_back

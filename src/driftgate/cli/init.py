@@ -13,11 +13,15 @@ def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(
         directory: Path = typer.Argument(..., help="New (or empty) directory for the config repo."),
-        name: str = typer.Option("demo", "--name", help="The stack's name."),
+        name: str | None = typer.Option(
+            None, "--name", help="The stack's name (default: from the directory's name)."
+        ),
     ) -> int:
         """Scaffold a config repo (a git repository) with one stack."""
-        from driftgate.services.scaffold import scaffold_repo
+        from driftgate.services.scaffold import default_stack_name, scaffold_repo
 
+        directory = directory.absolute()
+        name = name if name is not None else default_stack_name(directory)
         files = scaffold_repo(directory, name=name)
         out.print(f"Created a config repo with stack {name!r} in {directory}:")
         for path in files:

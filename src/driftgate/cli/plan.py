@@ -23,9 +23,10 @@ def register(app: typer.Typer) -> None:
         from driftgate.plan.model import write_plan
         from driftgate.services.runs import plan_stack
 
-        planned = plan_stack(workspace(), stack, refresh=refresh)
+        ws = workspace()
+        planned = plan_stack(ws, stack, refresh=refresh)
         if out_file is not None:
-            write_plan(planned.plan, out_file)
+            write_plan(planned.plan, out_file, key=ws.plan_key())
         if as_json:
             print_json(planned.plan.to_dict())
         else:

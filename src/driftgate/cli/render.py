@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from driftgate.apply.result import ApplyResult, is_full_success
@@ -25,8 +26,13 @@ ROW_LIMIT = 200
 
 def _value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+    text = ascii_only(text.replace("\n", "\\n"))
+    return escape(text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…")
+
+
+def ascii_only(text: str) -> str:
+    """Non-ASCII escaped (``\\u200b``), so invisible and look-alike characters cannot hide."""
+    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _change(change: AttributeChange) -> str:
@@ -78,7 +84,11 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
                 break
             shown += 1
             style = _STYLE[action.action.value]
-            table.add_row(action.address, f"[{style}]{action.action.value}[/{style}]", _changes(action))
+            table.add_row(
+                escape(ascii_only(action.address)),
+                f"[{style}]{action.action.value}[/{style}]",
+                _changes(action),
+            )
         out.print(table)
     if shown < len(changes):
         out.print(f"… {len(changes) - shown} more changes not shown (use --full, or --json).")

@@ -5,14 +5,15 @@ Results are keyed by address, never by position: a provider may answer in any or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from driftgate.plan.model import AttributeChange
+from driftgate.plan.model import SENSITIVE, AttributeChange
 from driftgate.plan.state import RecordedResource
 from driftgate.planner.planner import drift_of
 from driftgate.providers.base import CAP_LIST, Observed, Provider
+from driftgate.security.redact import scrub_values
 from driftgate.spec.refs import SecretResolver
 
 CHANGED = "changed"
@@ -55,6 +56,12 @@ class DriftReport:
     @property
     def drifted(self) -> bool:
         return bool(self.items)
+
+    def scrubbed(self, secrets: Collection[str]) -> DriftReport:
+        """The report with every known secret value taken out of what was found live."""
+        if not secrets:
+            return self
+        return replace(self, items=tuple(_scrub_item(i, secrets) for i in self.items))
 
     def exit_code(self) -> int:
         """0 no drift, 2 drift, 1 error (like a plan)."""
@@ -122,3 +129,15 @@ def _unmanaged(
                     address = f"(unmanaged)/{type_}[{resource_id}]"
                     found.append(DriftItem(address, "", type_, UNMANAGED, (), live, resource_id))
     return found
+
+
+def _scrub_item(item: DriftItem, secrets: Collection[str]) -> DriftItem:
+    changes = tuple(replace(c, old=scrub_values(c.old, secrets, whole=SENSITIVE)[0]) for c in item.changes)
+    live = item.live
+    if live is not None:
+        live = Observed(
+            scrub_values(live.attributes, secrets, whole=SENSITIVE)[0],
+            scrub_values(live.outputs, secrets, whole=SENSITIVE)[0],
+        )
+    resource_id = scrub_values(item.resource_id, secrets, whole=SENSITIVE)[0]
+    return replace(item, changes=changes, live=live, resource_id=resource_id)

@@ -10,13 +10,14 @@ unmanaged one found live is added as an import.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from driftgate.drift.detect import CHANGED, DELETED, UNMANAGED, DriftItem
 from driftgate.plan.model import SENSITIVE
+from driftgate.security.redact import scrub_values
 from driftgate.spec.model import ModuleSpec, ResourceSpec
 from driftgate.spec.refs import is_secret_ref
 from driftgate.spec.schema import KindSchema
@@ -65,6 +66,17 @@ def _live_spec(
     return spec, notes
 
 
+def scrub_secrets(value: Any, secrets: Collection[str]) -> tuple[Any, bool]:
+    """``value`` with every known secret value taken out (whole values become the placeholder).
+
+    Nothing of a secret reaches a draft, whatever the live world or the authored text holds.
+    """
+    return scrub_values(value, secrets, whole=PLACEHOLDER)
+
+
+_SCRUBBED_NOTE = "a secret value found here was removed; use a secret:// reference"
+
+
 def _resource_block(res: dict[str, Any], comments: Sequence[str]) -> str:
     lines = [f"# {line}" for line in comments]
     return "\n".join(lines) + ("\n" if lines else "") + _dump([res])
@@ -78,8 +90,12 @@ def render_module(
     stack: str,
     run_id: str,
     when: str,
+    secrets: Collection[str] = (),
 ) -> str:
-    """The snapshot of one module: authored resources, drifted ones as they are live."""
+    """The snapshot of one module: authored resources, drifted ones as they are live.
+
+    ``secrets`` are the resolved secret values known to the run: none of them is written.
+    """
     drifted = {i.address.rsplit("/", 1)[1]: i for i in items}
     head: dict[str, Any] = {"apiVersion": module.apiVersion, "kind": module.kind, "name": module.name}
     if module.description:
@@ -97,15 +113,16 @@ def render_module(
         if res.depends_on:
             doc["depends_on"] = list(res.depends_on)
         if item is None:
-            doc["spec"] = dict(res.spec)
-            parts.append(_resource_block(doc, []).rstrip("\n"))
+            doc["spec"], scrubbed = scrub_secrets(dict(res.spec), secrets)
+            parts.append(_resource_block(doc, [_SCRUBBED_NOTE] if scrubbed else []).rstrip("\n"))
         elif item.kind == DELETED:
             parts.append(
                 f"# deleted out of band: {item.address} (left out here; merging accepts the deletion)"
             )
         elif item.kind == CHANGED:
             spec, notes = _live_spec(res, item, schemas.get(res.type))
-            doc["spec"] = spec
+            doc["spec"], scrubbed = scrub_secrets(spec, secrets)
+            notes += [_SCRUBBED_NOTE] if scrubbed else []
             changed = ", ".join(c.name for c in item.changes)
             parts.append(
                 _resource_block(doc, [f"drifted ({changed}): values as found live", *notes]).rstrip("\n")
@@ -118,7 +135,13 @@ def _slug(resource_id: str) -> str:
 
 
 def render_unmanaged(
-    items: Sequence[DriftItem], *, schemas: Mapping[str, KindSchema], stack: str, run_id: str, when: str
+    items: Sequence[DriftItem],
+    *,
+    schemas: Mapping[str, KindSchema],
+    stack: str,
+    run_id: str,
+    when: str,
+    secrets: Collection[str] = (),
 ) -> str:
     """Resources found live that no spec declares, as a module to review and adopt (or delete)."""
     head: dict[str, Any] = {
@@ -138,16 +161,19 @@ def render_unmanaged(
             continue
         schema = schemas.get(item.type)
         spec: dict[str, Any] = {}
-        notes = [f"found live: {item.resource_id}"]
+        found_id, _ = scrub_secrets(item.resource_id or "", secrets)
+        notes = [f"found live: {found_id}"]
         for name, value in sorted(item.live.attributes.items()):
             attr = schema.attributes.get(name) if schema else None
             if attr is None:
                 continue
-            if attr.sensitive or value is None:
+            if attr.sensitive or value is None or value == SENSITIVE:
                 spec[name] = PLACEHOLDER
                 notes.append(f"{name}: not imported (sensitive or not text); replace the placeholder")
             else:
                 spec[name] = value
-        doc = {"type": item.type, "name": f"imported-{_slug(item.resource_id or '')}", "spec": spec}
+        clean, scrubbed = scrub_secrets(spec, secrets)
+        notes += [_SCRUBBED_NOTE] if scrubbed else []
+        doc = {"type": item.type, "name": f"imported-{_slug(item.resource_id or '')}", "spec": clean}
         parts.append(_resource_block(doc, notes).rstrip("\n"))
     return "\n".join(parts) + "\n"

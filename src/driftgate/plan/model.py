@@ -7,12 +7,15 @@ state serial it saw, so apply can refuse a plan that went stale.
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftgate.errors import PlanInvalidError
+from driftgate.errors import PlanInvalidError, StalePlanError
+from driftgate.security.limits import InputTooLarge, loads_json, read_bounded
 
 PLAN_FORMAT = "driftgate-plan/v1"
 UNKNOWN = "(known after apply)"
@@ -164,22 +167,50 @@ class Plan:
         )
 
 
-def write_plan(plan: Plan, path: Path) -> None:
+MAX_PLAN_FILE_BYTES = 1 << 30
+
+
+def _signature(raw: dict[str, Any], key: bytes) -> str:
+    body = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def write_plan(plan: Plan, path: Path, *, key: bytes | None = None) -> None:
+    """Write the plan file; with ``key``, an HMAC over all of it (actions included) is added."""
+    raw = plan.to_dict()
+    if key is not None:
+        raw["signature"] = _signature(raw, key)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(plan.to_dict(), separators=(",", ":")), encoding="utf-8")
+    tmp.write_text(json.dumps(raw, separators=(",", ":")), encoding="utf-8")
     tmp.replace(path)
 
 
-def read_plan(path: Path) -> Plan:
+def read_plan(path: Path, *, key: bytes | None = None) -> Plan:
+    """Read a plan file; with ``key``, refuse one whose signature does not cover exactly this content."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = loads_json(read_bounded(path, MAX_PLAN_FILE_BYTES))
+    except InputTooLarge as exc:
+        raise PlanInvalidError(f"{path}: plan file refused: {exc}") from None
     except OSError as exc:
         raise PlanInvalidError(f"{path}: cannot read plan file: {exc.strerror}") from None
     except ValueError as exc:
         raise PlanInvalidError(f"{path}: plan file is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise PlanInvalidError(f"{path}: plan file must hold a JSON object")
+    if key is not None:
+        _verify(path, raw, key)
     try:
         return Plan.from_dict(raw)
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanInvalidError(f"{path}: malformed plan file: {exc}") from None
+
+
+def _verify(path: Path, raw: dict[str, Any], key: bytes) -> None:
+    signature = raw.pop("signature", None)
+    if raw.get("format") != PLAN_FORMAT:
+        return  # from_dict says what is wrong
+    if not isinstance(signature, str) or not hmac.compare_digest(signature, _signature(raw, key)):
+        raise StalePlanError(
+            f"{path}: the plan file was modified after it was made, or made by another driftgate home "
+            "(its signature does not match); plan again"
+        )

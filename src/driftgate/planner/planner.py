@@ -16,7 +16,7 @@ from driftgate.providers.base import Observed, Provider
 from driftgate.spec.graph import topological_order
 from driftgate.spec.loader import resource_dependencies
 from driftgate.spec.model import Resource, Stack
-from driftgate.spec.refs import OutputRef, SecretResolver, is_secret_ref, substitute_outputs
+from driftgate.spec.refs import OutputRef, SecretResolver, holds_secret, secret_refs_in, substitute_outputs
 from driftgate.spec.schema import KindSchema
 
 # Module-level aliases: enum attribute access is slow in hot loops (Python 3.11).
@@ -102,7 +102,7 @@ def _observe(ctx: _Context, rec: RecordedResource) -> tuple[Observed | None, boo
         ctx.errors.append(f"{rec.address}: provider for {rec.type} is not configured")
         return recorded, False
     try:
-        return provider.read(rec.type, rec.attributes, rec.outputs), True
+        return provider.read(rec.type, ctx.secrets.resolve_all(rec.attributes), rec.outputs), True
     except DriftgateError as exc:
         ctx.errors.append(f"{rec.address}: refresh failed: {exc}")
         return recorded, False
@@ -122,19 +122,25 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         "stateful": _stateful(ctx.stack, res.module),
     }
     if rec is None:
+        _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
         return Action(action=_CREATE, **base)  # type: ignore[arg-type]
     current, live = _observe(ctx, rec)
     note = f"was in flight when run {rec.run_id} stopped; read from live state" if rec.uncertain else ""
     if current is None:
         reason = "deleted out of band" if not rec.uncertain else "not found live after an interrupted run"
+        _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
         return Action(action=_CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
-    changes, prior = _diff(ctx, res, schema, desired, current.attributes, live)
+    changes, prior = _diff(ctx, res, schema, desired, current.attributes, live, recorded=rec.attributes)
     if not changes:
         kind = _NOOP
     elif any(c.forces_replace for c in changes):
         kind = _REPLACE
     else:
         kind = _UPDATE
+    if kind is not _NOOP:
+        _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
+        if kind is _REPLACE:
+            _check_secrets(ctx, res.address, rec.attributes)
     if live and kind is not _NOOP and _differs_from_record(rec, prior):
         note = note or "live state differs from the recorded state (drift)"
     return Action(
@@ -150,6 +156,21 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
 
 def _differs_from_record(rec: RecordedResource, prior: dict[str, Any]) -> bool:
     return any(rec.attributes.get(k) != v for k, v in prior.items() if v != SENSITIVE)
+
+
+def _check_secrets(ctx: _Context, address: str, value: Any) -> None:
+    """Resolve every secret an action will need now, so a missing one fails the plan, not the apply."""
+    for ref in dict.fromkeys(secret_refs_in(value)):
+        try:
+            ctx.secrets.resolve(ref)
+        except DriftgateError as exc:
+            ctx.errors.append(f"{address}: {exc}")
+
+
+def _expected_all(ctx: _Context, res: Resource, desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The desired attributes with every output already known substituted (unknown ones left out)."""
+    found = {name: _expected(ctx, res, value) for name, value in desired.items()}
+    return {name: value for name, value in found.items() if value is not _UNKNOWN}
 
 
 def _expected(ctx: _Context, res: Resource, value: Any) -> Any:
@@ -174,40 +195,63 @@ def _diff(
     desired: dict[str, Any],
     current: Mapping[str, Any],
     live: bool,
+    *,
+    recorded: Mapping[str, Any] | None = None,
 ) -> tuple[list[AttributeChange], dict[str, Any]]:
-    """Attribute changes, and the current values made safe to store and show."""
+    """Attribute changes, and the current values made safe to store and show.
+
+    An attribute is sensitive when its kind says so, when the desired value holds
+    a secret, or when the *recorded* value held one: a spec that stops using
+    ``secret://`` must not reveal the old secret as the "old" value.
+    """
     want: dict[str, Any] = {}
     prior: dict[str, Any] = {}
+    sensitive: dict[str, bool] = {}
     for name, attr in schema.attributes.items():
         have = current.get(name)
         value = _expected(ctx, res, desired.get(name))
-        if is_secret_ref(value):
+        was_secret = recorded is not None and holds_secret(recorded.get(name))
+        sensitive[name] = (
+            attr.sensitive or was_secret or holds_secret(value) or holds_secret(desired.get(name))
+        )
+        if holds_secret(value):
             same = _secret_matches(ctx, res, value, have, live)
             want[name] = have if same else value
             prior[name] = value if same else SENSITIVE
         else:
             want[name] = value
-            prior[name] = SENSITIVE if attr.sensitive and have is not None else have
+            prior[name] = SENSITIVE if sensitive[name] and have is not None else have
     provider = ctx.providers[res.provider]
     changed = provider.diff(res.type, current, want)
+    for name in schema.attributes.keys() - set(changed):
+        if prior[name] == SENSITIVE and not schema.attributes[name].sensitive and want[name] is not _UNKNOWN:
+            prior[name] = want[name]  # in sync with an authored value: that value is safe to record
     changes = [
         AttributeChange(
             name=name,
             old=prior[name],
-            new=UNKNOWN if want[name] is _UNKNOWN else want[name],
+            new=_shown_new(want[name], sensitive[name]),
             forces_replace=schema.attributes[name].force_new,
-            sensitive=schema.attributes[name].sensitive or is_secret_ref(desired.get(name)),
+            sensitive=sensitive[name],
         )
         for name in changed
     ]
     return changes, prior
 
 
-def _secret_matches(ctx: _Context, res: Resource, ref: str, have: Any, live: bool) -> bool:
+def _shown_new(value: Any, sensitive: bool) -> Any:
+    if value is _UNKNOWN:
+        return UNKNOWN
+    if sensitive and value is not None and not holds_secret(value):
+        return SENSITIVE
+    return value
+
+
+def _secret_matches(ctx: _Context, res: Resource, ref: Any, have: Any, live: bool) -> bool:
     if not live:
         return bool(have == ref)
     try:
-        return bool(have == ctx.secrets.resolve(ref))
+        return bool(have == ctx.secrets.resolve_all(ref))
     except DriftgateError as exc:
         ctx.errors.append(f"{res.address}: {exc}")
         return True
@@ -223,6 +267,7 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
         if ctx.providers.get(rec.type.split(".", 1)[0]) is None:
             ctx.errors.append(f"{address}: cannot delete: provider for {rec.type} is not configured")
             continue
+        _check_secrets(ctx, address, rec.attributes)
         actions.append(
             Action(
                 index=start + len(actions),
@@ -252,7 +297,7 @@ def drift_of(
     if provider is None:
         return None, [], [f"{rec.address}: provider for {rec.type} is not configured"]
     try:
-        observed = provider.read(rec.type, rec.attributes, rec.outputs)
+        observed = provider.read(rec.type, secrets.resolve_all(rec.attributes), rec.outputs)
     except DriftgateError as exc:
         return None, [], [f"{rec.address}: refresh failed: {exc}"]
     if observed is None:

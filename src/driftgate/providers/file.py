@@ -1,8 +1,10 @@
 """The ``file`` provider: real files and directories under a configured root.
 
-Every path is contained under the root after resolution, so neither ``..``
-nor a symlink can make driftgate write outside it. Writes are atomic
-(temporary file, then rename), so a failed update leaves the old file whole.
+Every operation descends from the root by directory descriptors without
+following symlinks (``fsroot.ConfinedRoot``), so neither ``..`` nor a symlink -
+even one swapped in between plan and apply - can make driftgate read or write
+outside it. Writes are atomic (temporary file, then rename), so a failed update
+leaves the old file whole.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ from driftgate.providers.base import (
     Observed,
     ProviderContext,
 )
-from driftgate.security.paths import check_relative_path, contain
+from driftgate.providers.fsroot import ConfinedRoot, is_temp_name, remove_stale_temp
+from driftgate.security.paths import check_canonical_path
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 FILE = "file.file"
@@ -75,7 +78,7 @@ class FileProvider(BaseProvider):
     def __init__(self) -> None:
         self._root: Path | None = None
         self._real_root: Path | None = None
-        self._dirs: dict[str, Path] = {}
+        self._fs: ConfinedRoot | None = None
 
     def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
         unknown = set(config) - {"root"}
@@ -88,6 +91,7 @@ class FileProvider(BaseProvider):
         if ".." in path.parts:
             raise ProviderConfigError("file provider: 'root' must not contain '..'")
         self._root = path if path.is_absolute() else ctx.stack_dir / path
+        self._fs = ConfinedRoot(self._root)
 
     @property
     def root(self) -> Path:
@@ -95,70 +99,73 @@ class FileProvider(BaseProvider):
             raise ProviderConfigError("file provider is not configured")
         return self._root
 
+    @property
+    def fs(self) -> ConfinedRoot:
+        if self._fs is None:
+            raise ProviderConfigError("file provider is not configured")
+        return self._fs
+
     def _resolved_root(self) -> Path:
         if self._real_root is None:
             self._real_root = self.root.resolve()
         return self._real_root
 
-    def _path(self, relative: Any) -> Path:
-        """Contained after resolution. Directories are resolved once and cached; a final
-        component that is a symlink is resolved and must stay under the root too."""
+    def _checked(self, relative: Any) -> str:
         rel = str(relative)
-        reason = check_relative_path(rel)
+        reason = check_canonical_path(rel)
         if reason is not None:
-            raise ProviderError(f"{rel!r}: {reason}")
-        parent_rel, _, name = rel.rstrip("/").rpartition("/")
-        parent = self._dirs.get(parent_rel)
+            raise ProviderError(f"{ascii(rel)}: {reason}")
+        return rel
+
+    @contextmanager
+    def _errors(self, relative: str, doing: str) -> Iterator[None]:
+        """Containment refusals and OS errors as one-line provider errors."""
         try:
-            if parent is None:
-                parent = contain(self.root, parent_rel or ".")
-                if parent.is_dir():
-                    self._dirs[parent_rel] = parent
-            target = parent / name
-            if target.is_symlink():
-                target = target.resolve()
-                if not target.is_relative_to(self._resolved_root()):
-                    raise UnsafePathError(f"{rel!r}: resolves outside {self._resolved_root()}")
-            return target
+            yield
         except UnsafePathError as exc:
             raise ProviderError(str(exc)) from None
+        except OSError as exc:
+            raise ProviderError(f"{relative}: {doing}{exc.strerror}") from None
 
     def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
         return self.import_resource(type_, str(attributes["path"]))
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None:
-        path = self._path(resource_id)
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
+        rel = self._checked(resource_id)
+        with self._errors(rel, "cannot read: "):
+            found = self.fs.read(rel)
+        if found is None:
             return None
-        except OSError as exc:
-            raise ProviderError(f"{resource_id}: cannot stat: {exc.strerror}") from None
+        info, data = found
         if type_ == DIRECTORY:
             if not stat.S_ISDIR(info.st_mode):
                 return None
-            return Observed({"path": resource_id, "mode": _mode_text(info.st_mode)}, {"path": str(path)})
-        if not stat.S_ISREG(info.st_mode):
+            return Observed({"path": rel, "mode": _mode_text(info.st_mode)}, {"path": self._live_path(rel)})
+        if data is None:
             return None
-        data = path.read_bytes()
         try:
             content: str | None = data.decode("utf-8")
         except UnicodeDecodeError:
             content = None
-        attrs: dict[str, Any] = {"path": resource_id, "content": content, "mode": _mode_text(info.st_mode)}
-        return Observed(attrs, _file_outputs(path, data))
+        attrs: dict[str, Any] = {"path": rel, "content": content, "mode": _mode_text(info.st_mode)}
+        return Observed(attrs, self._file_outputs(rel, data))
+
+    def _live_path(self, rel: str) -> str:
+        return str(self._resolved_root() / rel)
+
+    def _file_outputs(self, rel: str, data: bytes) -> dict[str, Any]:
+        return {"path": self._live_path(rel), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
     def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        path = self._path(attributes["path"])
+        rel = self._checked(attributes["path"])
         mode = _parse_mode(attributes.get("mode", "0755" if type_ == DIRECTORY else "0644"))
-        try:
+        with self._errors(rel, ""):
             if type_ == DIRECTORY:
-                path.mkdir(parents=True, exist_ok=True)
-                path.chmod(mode)
-                return {"path": str(path)}
-            return _write_atomic(path, str(attributes.get("content", "")), mode)
-        except OSError as exc:
-            raise ProviderError(f"{attributes['path']}: {exc.strerror}") from None
+                self.fs.make_directory(rel, mode)
+                return {"path": self._live_path(rel)}
+            data = str(attributes.get("content", "")).encode("utf-8")
+            self.fs.write(rel, data, mode)
+        return self._file_outputs(rel, data)
 
     def update(
         self, type_: str, name: str, attributes: Mapping[str, Any], prior_outputs: Mapping[str, Any]
@@ -168,13 +175,27 @@ class FileProvider(BaseProvider):
     def backup_resource(
         self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> dict[str, bytes] | None:
-        return _backup_file(self, type_, attributes)
+        rel = self._checked(attributes["path"])
+        observed = self.import_resource(type_, rel)
+        if observed is None:
+            return {}  # nothing live to back up; restore will leave it absent
+        meta = json.dumps({"mode": observed.attributes["mode"]}).encode()
+        if type_ == DIRECTORY:
+            return {"meta.json": meta}
+        with self._errors(rel, "cannot read: "):
+            found = self.fs.read(rel)
+        content = found[1] if found is not None else None
+        return {"meta.json": meta, "content": content or b""}
 
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
         return str(attributes.get("path")) if attributes.get("path") else None
 
     def list_ids(self, type_: str) -> set[str] | None:
-        """Regular files under the root (directories are not listed: parents appear on their own)."""
+        """Regular files under the root (directories are not listed: parents appear on their own).
+
+        driftgate's own temporary files are never listed; those a killed run left
+        behind are removed on the way.
+        """
         if type_ != FILE:
             return None
         root = self._resolved_root()
@@ -185,9 +206,12 @@ class FileProvider(BaseProvider):
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
             rel_dir = os.path.relpath(dirpath, root)
             for name in filenames:
-                if name.startswith(".") and name.endswith(".tmp"):
-                    continue  # an atomic write in progress
                 path = os.path.join(dirpath, name)
+                if is_temp_name(name):
+                    _remove_leftover(dirpath, name)
+                    continue
+                if name.startswith(".") and name.endswith(".tmp"):
+                    continue  # an atomic write of an earlier driftgate version
                 if os.path.isfile(path) and not os.path.islink(path):
                     found.add(name if rel_dir == "." else f"{rel_dir}/{name}")
         return found
@@ -195,64 +219,28 @@ class FileProvider(BaseProvider):
     def restore_resource(
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
     ) -> Observed:
-        path = self._path(attributes["path"])
+        rel = self._checked(attributes["path"])
         if "meta.json" not in files:
             self.delete(type_, attributes, {})
         else:
             mode = _parse_mode(json.loads(files["meta.json"])["mode"])
-            try:
+            with self._errors(rel, "cannot restore: "):
                 if type_ == DIRECTORY:
-                    path.mkdir(parents=True, exist_ok=True)
-                    path.chmod(mode)
+                    self.fs.make_directory(rel, mode)
                 else:
-                    _write_bytes_atomic(path, files["content"], mode)
-            except OSError as exc:
-                raise ProviderError(f"{attributes['path']}: cannot restore: {exc.strerror}") from None
-        found = self.import_resource(type_, str(attributes["path"]))
+                    self.fs.write(rel, files["content"], mode)
+        found = self.import_resource(type_, rel)
         return found or Observed({}, {})
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
-        path = self._path(attributes["path"])
-        try:
-            if type_ == DIRECTORY:
-                path.rmdir()
-            else:
-                path.unlink()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise ProviderError(f"{attributes['path']}: cannot delete: {exc.strerror}") from None
+        rel = self._checked(attributes["path"])
+        with self._errors(rel, "cannot delete: "):
+            self.fs.remove(rel, directory=type_ == DIRECTORY)
 
 
-def _backup_file(
-    provider: FileProvider, type_: str, attributes: Mapping[str, Any]
-) -> dict[str, bytes] | None:
-    observed = provider.import_resource(type_, str(attributes["path"]))
-    if observed is None:
-        return {}  # nothing live to back up; restore will leave it absent
-    meta = json.dumps({"mode": observed.attributes["mode"]}).encode()
-    if type_ == DIRECTORY:
-        return {"meta.json": meta}
-    return {"meta.json": meta, "content": provider._path(attributes["path"]).read_bytes()}
-
-
-def _file_outputs(path: Path, data: bytes) -> dict[str, Any]:
-    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-
-
-def _write_atomic(path: Path, content: str, mode: int) -> dict[str, Any]:
-    return _write_bytes_atomic(path, content.encode("utf-8"), mode)
-
-
-def _write_bytes_atomic(path: Path, data: bytes, mode: int) -> dict[str, Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _remove_leftover(directory: str, name: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return _file_outputs(path, data)
+        remove_stale_temp(fd, name)
+    finally:
+        os.close(fd)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path, PurePosixPath
 
 from driftgate.errors import UnsafePathError
 
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f;&|`$<>*?\"'\\!{}\[\]]")
+
+
+def invisible_character(value: str) -> str | None:
+    """The first control or format character (Unicode Cc/Cf: zero-width, bidi overrides) in ``value``."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def check_relative_path(value: str) -> str | None:
@@ -16,12 +25,37 @@ def check_relative_path(value: str) -> str | None:
         return "must not be empty"
     if _FORBIDDEN.search(value):
         return "contains a forbidden character (control or shell metacharacter)"
+    hidden = invisible_character(value)
+    if hidden is not None:
+        return f"contains an invisible control or format character ({hidden})"
     posix = PurePosixPath(value)
     if posix.is_absolute() or re.match(r"^[A-Za-z]:", value):
         return "must be relative, not absolute"
     if ".." in posix.parts:
         return "must not contain '..'"
     return None
+
+
+def check_canonical_path(value: str) -> str | None:
+    """Like check_relative_path, and the path must be written one way only.
+
+    ``a.txt``, ``./a.txt`` and ``a.txt/`` name one file; letting all three through
+    would make three resources of it. ``.`` (the root itself) is not a resource.
+    """
+    reason = check_relative_path(value)
+    if reason is not None:
+        return reason
+    canonical = canonical_path(value)
+    if canonical in ("", "."):
+        return "must name something under the root, not the root itself"
+    if canonical != value:
+        return f"write it as {canonical!r}"
+    return None
+
+
+def canonical_path(value: str) -> str:
+    """``./a//b/`` -> ``a/b``: the one spelling of a relative path."""
+    return "/".join(part for part in value.split("/") if part not in ("", "."))
 
 
 def contain(root: Path, relative: str) -> Path:

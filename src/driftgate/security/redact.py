@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from collections.abc import Collection
+from typing import Any
 
 REDACTED = "[REDACTED]"
 
@@ -64,3 +66,38 @@ def register_secret(value: str) -> None:
 
 def redact(text: str) -> str:
     return _default.redact(text)
+
+
+SECRET_MARK = "<secret value removed>"
+_MIN_EMBEDDED = 4  # shorter secret values are replaced only where a whole value equals them
+
+
+def scrub_values(value: Any, secrets: Collection[str], *, whole: str) -> tuple[Any, bool]:
+    """``value`` (nested data) with the given secret values taken out, and whether any was.
+
+    A string equal to a secret becomes ``whole``; a longer string keeps its text,
+    each secret inside it replaced by ``SECRET_MARK``.
+    """
+    if not secrets:
+        return value, False
+    ordered = sorted((s for s in secrets if len(s) >= _MIN_EMBEDDED), key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
+    found = False
+
+    def walk(item: Any) -> Any:
+        nonlocal found
+        if isinstance(item, str):
+            if item in secrets:
+                found = True
+                return whole
+            if pattern is not None and pattern.search(item):
+                found = True
+                return pattern.sub(SECRET_MARK, item)
+            return item
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value), found

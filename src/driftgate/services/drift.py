@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from driftgate.drift.detect import DriftReport, detect_drift
-from driftgate.errors import NotFoundError
+from driftgate.errors import DriftgateError, NotFoundError
+from driftgate.plan.state import RecordedResource
 from driftgate.services.workspace import Workspace
+from driftgate.spec.model import Stack
+from driftgate.spec.refs import secret_refs_in
 from driftgate.store import repositories as repo
 
 
@@ -21,4 +25,23 @@ def scan_drift(ws: Workspace, directory: Path, *, modules: Iterable[str] = ()) -
     with ws.transaction() as conn:
         row = repo.ensure_stack(conn, stack.name, str(stack.directory))
         recorded = repo.load_state(conn, row.id)
-    return detect_drift(stack.name, recorded, providers=providers, secrets=ws.secrets(), modules=wanted)
+    report = detect_drift(stack.name, recorded, providers=providers, secrets=ws.secrets(), modules=wanted)
+    return report.scrubbed(known_secret_values(ws, stack, recorded))
+
+
+def known_secret_values(ws: Workspace, stack: Stack, recorded: Mapping[str, RecordedResource]) -> set[str]:
+    """Every secret value the stack references (specs, recorded state, provider config) that resolves.
+
+    What was found live is scrubbed of these before it is shown, stored or drafted.
+    """
+    sources: list[Any] = [stack.spec.providers]
+    sources += [r.spec for r in stack.resources.values()]
+    sources += [r.attributes for r in recorded.values()] + [r.outputs for r in recorded.values()]
+    resolver = ws.secrets()
+    values: set[str] = set()
+    for ref in dict.fromkeys(ref for source in sources for ref in secret_refs_in(source)):
+        try:
+            values.add(resolver.resolve(ref))
+        except DriftgateError:
+            continue  # a secret that cannot be read cannot be matched either
+    return {v for v in values if v}

@@ -27,7 +27,7 @@ from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to
 from driftgate.gitops.objects import commit_changes, read_files, resolve
 from driftgate.gitops.seal import Checkout, prepare_for_write, publish
 from driftgate.services.commitback import Overrides, Target, resolve_target, start_at_base
-from driftgate.services.drift import scan_drift
+from driftgate.services.drift import known_secret_values, scan_drift
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
@@ -98,18 +98,27 @@ def _files(stack: Stack, items: list[DriftItem], ws: Workspace, run_id: str) -> 
     for item in items:
         by_module[item.module].append(item)
     files: dict[str, str] = {}
+    with ws.transaction() as conn:
+        row = repo.find_stack(conn, stack.name)
+        known = known_secret_values(ws, stack, repo.load_state(conn, row.id) if row else {})
     sources = {m.name: m for m in stack.modules}
     for name, module_items in sorted(by_module.items()):
         if name == "":
             first = stack.modules[0].source if stack.modules else "modules/x.yaml"
             path = str(Path(first).parent / "unmanaged.yaml")
             files[path] = render_unmanaged(
-                module_items, schemas=schemas, stack=stack.name, run_id=run_id, when=when
+                module_items, schemas=schemas, stack=stack.name, run_id=run_id, when=when, secrets=known
             )
         elif name in sources:
             module = sources[name]
             files[module.source] = render_module(
-                module.spec, module_items, schemas=schemas, stack=stack.name, run_id=run_id, when=when
+                module.spec,
+                module_items,
+                schemas=schemas,
+                stack=stack.name,
+                run_id=run_id,
+                when=when,
+                secrets=known,
             )
     return files
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from driftgate.errors import TerminalError
 from driftgate.gitops.gitcmd import commit_all, init_repo
+from driftgate.spec.refs import NAME_PATTERN
 
 STACK_YAML = """\
 # A driftgate stack: a directory of a config repo that driftgate plans and applies.
@@ -75,15 +77,31 @@ resources:
       content: "GREETING_SHA256=${{app/file.file.index.sha256}}\\n"
       # Secrets are never written in specs. Reference them instead and they are
       # resolved only when applied, and shown and committed as the reference:
-      #   content: secret://env/API_TOKEN        (an environment variable)
+      #   content: secret://env/DRIFTGATE_SECRET_API_TOKEN  (an environment variable)
       #   content: secret://file/api-token       (a file under the secrets directory)
 """
 
 GITIGNORE = "# Files the file provider writes (the live state), not specs.\nlive/\n"
 
 
+def check_stack_name(name: str) -> None:
+    """Refuse a name that stack.yaml would refuse (no path, no newline, no YAML of its own)."""
+    if not re.fullmatch(NAME_PATTERN, name) or len(name) > 64:
+        raise TerminalError(
+            f"invalid stack name {name!r}: use 1 to 64 letters, digits, '_' and '-', "
+            "starting with a letter, digit or '_'"
+        )
+
+
+def default_stack_name(directory: Path) -> str:
+    """A name from the directory's own name, so two new repositories do not share one."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", directory.resolve().name).strip("-")[:64] or "stack"
+    return base if re.match(r"[A-Za-z0-9_]", base) else f"s{base}"[:64]
+
+
 def scaffold_repo(directory: Path, *, name: str = "demo") -> list[Path]:
-    """Create a git repository with one stack; refuse a non-empty directory."""
+    """Create a git repository with one stack; refuse a non-empty directory or an invalid name."""
+    check_stack_name(name)
     if directory.exists() and any(directory.iterdir()):
         raise TerminalError(f"{directory}: directory is not empty; choose a new or empty directory")
     files = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from driftgate.providers.registry import ProviderRegistry, default_registry
 from driftgate.spec.loader import load_stack
 from driftgate.spec.model import Stack
 from driftgate.spec.refs import SecretResolver
-from driftgate.spec.yamlsafe import ParseCache
+from driftgate.spec.yamlsafe import ParseCache, YamlLimits
 from driftgate.store.db import make_engine, migrate
 
 
@@ -43,15 +45,37 @@ class Workspace:
             yield conn
 
     def secrets(self) -> SecretResolver:
-        return SecretResolver(env=environment_value, files_root=self.settings.effective_secrets_dir)
+        return SecretResolver(
+            env=environment_value,
+            files_root=self.settings.effective_secrets_dir,
+            env_allowed=self.settings.secret_env_allowed,
+        )
 
     def load_stack(self, directory: Path) -> Stack:
         return load_stack(
             directory.resolve(),
             kinds=self.registry.kind,
             providers=self.registry.names,
-            max_bytes=self.settings.max_spec_file_bytes,
+            limits=self.yaml_limits(),
             cache=ParseCache(self.settings.home / "cache" / "specs"),
+        )
+
+    def plan_key(self) -> bytes:
+        """This home's key for signing plan files (made on first use, readable by its owner only)."""
+        path = self.settings.home / "plan-signing.key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        return path.read_bytes()
+
+    def yaml_limits(self) -> YamlLimits:
+        return YamlLimits(
+            max_bytes=self.settings.max_spec_file_bytes,
+            max_depth=self.settings.max_spec_depth,
+            max_expanded_bytes=self.settings.max_spec_expanded_bytes,
         )
 
     def providers_for(self, stack: Stack) -> dict[str, Provider]:

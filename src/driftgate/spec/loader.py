@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from driftgate.errors import Problem, SpecError
-from driftgate.security.paths import check_relative_path
+from driftgate.security.limits import InputTooLarge, read_bounded
+from driftgate.security.paths import canonical_path, check_canonical_path, check_relative_path
 from driftgate.spec.graph import find_cycle
 from driftgate.spec.model import (
     STACK_FILE,
@@ -33,7 +34,7 @@ from driftgate.spec.refs import (
     output_refs,
 )
 from driftgate.spec.schema import KindSchema
-from driftgate.spec.yamlsafe import LoadedYaml, ParseCache, YamlError, load_yaml_cached
+from driftgate.spec.yamlsafe import LoadedYaml, ParseCache, YamlError, YamlLimits, load_yaml_cached
 
 KindLookup = Callable[[str], KindSchema | None]
 M = TypeVar("M", bound=BaseModel)
@@ -70,16 +71,17 @@ def load_stack(
     *,
     kinds: KindLookup,
     providers: Iterable[str],
-    max_bytes: int = 16 * 1024 * 1024,
+    limits: YamlLimits | None = None,
     cache: ParseCache | None = None,
 ) -> Stack:
     """Load and validate the stack in ``directory``; raise SpecError listing every problem."""
+    limits = limits or YamlLimits()
     out = _Collector(cache)
-    stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, max_bytes)
+    stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, limits)
     if stack_spec is None:
         raise SpecError(out.finish())
     _check_commit_back(stack_spec, out)
-    modules = _load_modules(directory, stack_spec, out, max_bytes)
+    modules = _load_modules(directory, stack_spec, out, limits)
     resources = _collect_resources(modules, out)
     _check_resources(resources, stack_spec, set(providers), kinds, out)
     if out.finish():
@@ -87,14 +89,21 @@ def load_stack(
     return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
 
 
-def _read_document(root: Path, relative: str, out: _Collector, max_bytes: int) -> dict[str, Any] | None:
+def _read_document(root: Path, relative: str, out: _Collector, limits: YamlLimits) -> dict[str, Any] | None:
+    path = root / relative
+    if not path.resolve().is_relative_to(root.resolve()):
+        out.add(relative, 0, "file", "resolves outside the stack (a symlink?)")
+        return None
     try:
-        raw = (root / relative).read_bytes()
+        raw = read_bounded(path, limits.max_bytes)
+    except InputTooLarge as exc:
+        out.add(relative, 0, "file", str(exc))
+        return None
     except OSError as exc:
         out.add(relative, 0, "file", f"cannot read: {exc.strerror}")
         return None
     try:
-        loaded = load_yaml_cached(raw, max_bytes=max_bytes, cache=out.cache)
+        loaded = load_yaml_cached(raw, limits=limits, cache=out.cache)
     except YamlError as exc:
         out.add(relative, exc.line, "yaml", exc.reason)
         return None
@@ -116,16 +125,16 @@ def _validate(model: type[M], data: Any, relative: str, prefix: Loc, out: _Colle
         return None
 
 
-def _load_model(root: Path, relative: str, model: type[M], out: _Collector, max_bytes: int) -> M | None:
-    data = _read_document(root, relative, out, max_bytes)
+def _load_model(root: Path, relative: str, model: type[M], out: _Collector, limits: YamlLimits) -> M | None:
+    data = _read_document(root, relative, out, limits)
     return None if data is None else _validate(model, data, relative, (), out)
 
 
 def _load_module(
-    root: Path, relative: str, out: _Collector, max_bytes: int
+    root: Path, relative: str, out: _Collector, limits: YamlLimits
 ) -> tuple[ModuleSpec, tuple[int, ...]] | None:
     """Validate the module and each resource on its own, so one bad resource hides no other problem."""
-    data = _read_document(root, relative, out, max_bytes)
+    data = _read_document(root, relative, out, limits)
     if data is None:
         return None
     raw = data.get("resources", [])
@@ -191,7 +200,16 @@ def _module_files(directory: Path, stack: StackSpec, out: _Collector) -> list[st
             )
         elif target.is_dir():
             found = sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml"))
-            files.extend(str(p.relative_to(directory)) for p in found)
+            for path in found:
+                if path.resolve().is_relative_to(directory.resolve()):
+                    files.append(str(path.relative_to(directory)))
+                else:
+                    out.at(
+                        STACK_FILE,
+                        ("modules", index),
+                        f"modules[{index}]",
+                        f"{path.relative_to(directory)} resolves outside the stack (a symlink?)",
+                    )
         elif target.is_file():
             files.append(entry)
         else:
@@ -199,11 +217,11 @@ def _module_files(directory: Path, stack: StackSpec, out: _Collector) -> list[st
     return files
 
 
-def _load_modules(directory: Path, stack: StackSpec, out: _Collector, max_bytes: int) -> list[Module]:
+def _load_modules(directory: Path, stack: StackSpec, out: _Collector, limits: YamlLimits) -> list[Module]:
     modules: list[Module] = []
     seen: dict[str, str] = {}
     for relative in _module_files(directory, stack, out):
-        found = _load_module(directory, relative, out, max_bytes)
+        found = _load_module(directory, relative, out, limits)
         if found is None:
             continue
         spec, indices = found
@@ -257,6 +275,7 @@ def _check_resources(
     out: _Collector,
 ) -> None:
     edges: dict[str, list[str]] = {}
+    objects: dict[tuple[str, str], str] = {}
     for res in resources.values():
         where = (res.source, _loc(res, "type"), f"{res.address}.type")
         if res.provider not in providers:
@@ -268,6 +287,7 @@ def _check_resources(
             out.at(*where, f"unknown resource type {res.type!r}")
         if schema is not None:
             _check_attributes(res, schema, out)
+            _check_same_object(res, schema, objects, out)
         edges[res.address] = _check_references(res, resources, kinds, out)
     cycle = find_cycle(edges)
     if cycle:
@@ -294,9 +314,9 @@ def _check_attributes(res: Resource, schema: KindSchema, out: _Collector) -> Non
         if error:
             out.at(res.source, loc, field, error)
         elif attr.path and isinstance(value, str):
-            reason = check_relative_path(value)
+            reason = check_canonical_path(value)
             if reason:
-                out.at(res.source, loc, field, f"unsafe path {value!r}: {reason}")
+                out.at(res.source, loc, field, f"unsafe path {ascii(value)}: {reason}")
     for key, attr in schema.attributes.items():
         if attr.required and key not in res.spec:
             out.at(
@@ -304,6 +324,25 @@ def _check_attributes(res: Resource, schema: KindSchema, out: _Collector) -> Non
                 _loc(res, "spec"),
                 f"{res.address}.spec.{key}",
                 "required field is missing",
+            )
+
+
+def _check_same_object(
+    res: Resource, schema: KindSchema, objects: dict[tuple[str, str], str], out: _Collector
+) -> None:
+    """Two resources of one provider whose paths name the same live object would fight over it."""
+    for key, attr in schema.attributes.items():
+        value = res.spec.get(key)
+        if not attr.path or not isinstance(value, str) or is_secret_ref(value) or "${" in value:
+            continue
+        identity = (res.provider, canonical_path(value))
+        first = objects.setdefault(identity, res.address)
+        if first != res.address:
+            out.at(
+                res.source,
+                _loc(res, "spec", key),
+                f"{res.address}.spec.{key}",
+                f"names the same live object as {first} ({value!r})",
             )
 
 

@@ -7,6 +7,11 @@ Two kinds of reference may appear in a resource's ``spec``:
 - a secret reference ``secret://<backend>/<key>``, a whole string value,
   resolved only when a provider needs the value. Its text is what is stored,
   serialized and shown.
+
+When a secret-backed output is interpolated into a longer string, the secret
+travels inside that string as an embedded token ``${secret://<backend>/<key>}``:
+state and plans keep the token, and the provider gets the string with the value
+in its place (``SecretResolver.resolve_all``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from driftgate.errors import SecretError, UnsafePathError
+from driftgate.security.limits import InputTooLarge, read_bounded
 from driftgate.security.paths import check_relative_path, contain
 from driftgate.security.redact import register_secret
 
@@ -31,6 +37,8 @@ ANY_INTERPOLATION = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 SECRET_PREFIX = "secret://"
 SECRET_BACKENDS = ("env", "file")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+EMBEDDED_SECRET = re.compile(r"\$\{(secret://(?:env|file)/[^}\s]+)\}")
+MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ def substitute_outputs(value: Any, lookup: Callable[[OutputRef], Any], module: s
         whole = OUTPUT_REF.fullmatch(value)
         if whole is not None:
             return lookup(output_refs(value, module)[0])
-        replaced = OUTPUT_REF.sub(lambda m: str(lookup(output_refs(m.group(0), module)[0])), value)
+        replaced = OUTPUT_REF.sub(lambda m: _embedded(lookup(output_refs(m.group(0), module)[0])), value)
         return replaced.replace("$${", "${")
     if isinstance(value, Mapping):
         return {k: substitute_outputs(v, lookup, module) for k, v in value.items()}
@@ -84,8 +92,37 @@ def substitute_outputs(value: Any, lookup: Callable[[OutputRef], Any], module: s
     return value
 
 
+def _embedded(value: Any) -> str:
+    """An output's value as text inside a longer string; a secret reference becomes a token."""
+    return "${" + value + "}" if is_secret_ref(value) else str(value)
+
+
 def is_secret_ref(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SECRET_PREFIX)
+
+
+def holds_secret(value: Any) -> bool:
+    """A whole secret reference, or a string carrying an embedded secret token, anywhere in ``value``."""
+    if isinstance(value, str):
+        return value.startswith(SECRET_PREFIX) or (
+            "${secret://" in value and bool(EMBEDDED_SECRET.search(value))
+        )
+    if isinstance(value, Mapping):
+        return any(holds_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_secret(v) for v in value)
+    return False
+
+
+def secret_refs_in(value: Any) -> list[str]:
+    """Every secret reference in ``value``: whole-string ones and embedded tokens."""
+    found: list[str] = []
+    for _, text in iter_strings(value):
+        if is_secret_ref(text):
+            found.append(text)
+        elif "${secret://" in text:
+            found.extend(m.group(1) for m in EMBEDDED_SECRET.finditer(text))
+    return found
 
 
 def check_secret_ref(value: str) -> str | None:
@@ -106,36 +143,66 @@ def check_secret_ref(value: str) -> str | None:
 
 
 class SecretResolver:
-    """Resolves ``secret://`` references on demand and registers each value for redaction."""
+    """Resolves ``secret://`` references on demand and registers each value for redaction.
 
-    def __init__(self, *, env: Callable[[str], str | None], files_root: Path) -> None:
+    ``env_allowed`` is the trust boundary of ``secret://env``: a stack author may
+    read only the variables it admits (see ``config.Settings.secret_env_allowed``).
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Callable[[str], str | None],
+        files_root: Path,
+        env_allowed: Callable[[str], bool] = lambda _name: True,
+    ) -> None:
         self._env = env
         self._files_root = files_root
+        self._env_allowed = env_allowed
 
     def resolve(self, ref: str) -> str:
         reason = check_secret_ref(ref)
         if reason is not None:
             raise SecretError(f"{ref}: {reason}")
         backend, _, key = ref[len(SECRET_PREFIX) :].partition("/")
-        value = self._env(key) if backend == "env" else self._read_file(key, ref)
+        value = self._read_env(key, ref) if backend == "env" else self._read_file(key, ref)
+        register_secret(value)
+        return value
+
+    def _read_env(self, key: str, ref: str) -> str:
+        if not self._env_allowed(key):
+            raise SecretError(
+                f"{ref}: environment variable {key} may not be read by specs "
+                "(name it DRIFTGATE_SECRET_..., or allow it in DRIFTGATE_SECRET_ENV_ALLOW)"
+            )
+        value = self._env(key)
         if value is None:
             raise SecretError(f"{ref}: environment variable {key} is not set")
-        register_secret(value)
         return value
 
     def _read_file(self, key: str, ref: str) -> str:
         try:
             path = contain(self._files_root, key)
-            return path.read_text(encoding="utf-8").rstrip("\n")
+            raw = read_bounded(path, MAX_SECRET_FILE_BYTES)
         except UnsafePathError as exc:
             raise SecretError(f"{ref}: {exc}") from None
+        except InputTooLarge as exc:
+            raise SecretError(f"{ref}: cannot read secret file: {exc}") from None
         except OSError as exc:
             raise SecretError(f"{ref}: cannot read secret file: {exc.strerror}") from None
+        try:
+            return raw.decode("utf-8").rstrip("\n")
+        except UnicodeDecodeError:
+            raise SecretError(f"{ref}: secret file is not UTF-8 text") from None
 
     def resolve_all(self, value: Any) -> Any:
-        """A copy of ``value`` with every secret reference replaced by its value."""
+        """A copy of ``value`` with every secret reference (whole or embedded) replaced by its value."""
         if is_secret_ref(value):
             return self.resolve(value)
+        if isinstance(value, str):
+            if "${secret://" not in value:
+                return value
+            return EMBEDDED_SECRET.sub(lambda m: self.resolve(m.group(1)), value)
         if isinstance(value, Mapping):
             return {k: self.resolve_all(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -1,0 +1,167 @@
+"""Regression tests for the adversarial review (issue 8), driven through the CLI as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.app import main
+from driftgate.testing.stacks import write_stack
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# -- 18: init --name -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../etc", "a\napiVersion: x", "", "-flag", "x" * 65, "a b"])
+def test_init_refuses_an_invalid_name_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    code, _, err = run(capsys, "init", str(tmp_path / "repo"), "--name", name)
+    assert code == codes.ERROR and "invalid stack name" in err
+    assert not (tmp_path / "repo").exists() and not (tmp_path / "etc").exists()
+    assert "Traceback" not in err
+
+
+def test_init_default_name_comes_from_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "init", str(tmp_path / "payments infra"))
+    assert code == 0 and "'payments-infra'" in out
+    assert "name: payments-infra\n" in (tmp_path / "payments infra" / "stack.yaml").read_text()
+
+
+# -- 9: a module file that is a symlink out of the stack -----------------------------
+
+
+def test_module_symlink_out_of_the_stack_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = write_stack(tmp_path / "stack", modules={"app": [{"type": "data.value", "name": "a"}]})
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(
+        "apiVersion: driftgate/v1\nkind: Module\nname: stolen\nresources:\n"
+        "  - {type: data.value, name: s, spec: {input: outside-secret}}\n"
+    )
+    os.symlink(outside, stack / "modules" / "stolen.yaml")
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert code == codes.ERROR
+    assert "stack.yaml:" in err and "modules/stolen.yaml resolves outside the stack" in err
+    code, _, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--no-commit-back")
+    assert code == codes.ERROR and "resolves outside the stack" in err
+
+
+# -- 16, 17, 15: duplicate keys, non-finite numbers, deep nesting in a module --------------
+
+
+MODULE_HEAD = "apiVersion: driftgate/v1\nkind: Module\nname: app\nresources:\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "  - type: data.value\n    name: a\n    spec:\n      input: reviewed\n      input: applied\n",
+            "modules/app.yaml:9: yaml: duplicate key 'input'",
+        ),
+        (
+            "  - type: data.value\n    name: a\n    spec:\n      input: .nan\n",
+            "modules/app.yaml:8: yaml: non-finite",
+        ),
+        (
+            "  - type: data.value\n    name: a\n    spec:\n      input: " + "[" * 600 + "]" * 600 + "\n",
+            "modules/app.yaml:8: yaml: nested more than 64 levels deep",
+        ),
+    ],
+)
+def test_module_inputs_out_of_bounds_are_refused_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str
+) -> None:
+    stack = write_stack(tmp_path / "stack", modules={})
+    (stack / "modules" / "app.yaml").write_text(MODULE_HEAD + body)
+    for command in ("validate", "plan", "apply"):
+        code, _, err = run(
+            capsys, command, "-s", str(stack), *(["--auto-approve"] if command == "apply" else [])
+        )
+        assert code == codes.ERROR and message in err, (command, err)
+        assert "Traceback" not in err
+
+
+def test_spec_file_size_limit_is_checked_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = write_stack(tmp_path / "stack", modules={})
+    with (stack / "modules" / "huge.yaml").open("wb") as handle:
+        handle.truncate(3 * 1024**3)
+    monkeypatch.setenv("DRIFTGATE_MAX_SPEC_FILE_BYTES", "65536")
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert (
+        code == codes.ERROR and "modules/huge.yaml: file: file is larger than the limit of 65536 bytes" in err
+    )
+
+
+# -- 20: a saved plan is bound to all of its content ---------------------------------------
+
+
+def test_a_modified_plan_file_is_refused_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = write_stack(
+        tmp_path / "stack",
+        modules={"m": [{"type": "file.file", "name": "a", "spec": {"path": "a.txt", "content": "reviewed"}}]},
+    )
+    plan_file = tmp_path / "plan.json"
+    code, _, _ = run(capsys, "plan", "-s", str(stack), "--out", str(plan_file))
+    assert code == codes.CHANGES
+    raw = json.loads(plan_file.read_text())
+    assert raw["signature"]
+    raw["actions"][0]["desired"]["path"] = "evil.txt"
+    raw["actions"][0]["desired"]["content"] = "never reviewed"
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(raw))
+    code, _, err = run(capsys, "apply", str(tampered), "-s", str(stack))
+    assert code == codes.STALE_PLAN and "was modified after it was made" in err
+    assert not (stack / "live").exists()
+
+    unsigned = dict(raw)
+    del unsigned["signature"]
+    tampered.write_text(json.dumps(unsigned))
+    code, _, err = run(capsys, "apply", str(tampered), "-s", str(stack))
+    assert code == codes.STALE_PLAN and not (stack / "live").exists()
+
+    code, _, err = run(capsys, "apply", str(plan_file), "-s", str(stack), "--no-commit-back")
+    assert code == codes.OK, err
+    assert (stack / "live" / "a.txt").read_text() == "reviewed" and not (stack / "live" / "evil.txt").exists()
+
+
+def test_a_plan_file_from_another_home_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = write_stack(tmp_path / "stack", modules={"m": [{"type": "data.value", "name": "a"}]})
+    plan_file = tmp_path / "plan.json"
+    run(capsys, "--home", str(tmp_path / "home-a"), "plan", "-s", str(stack), "--out", str(plan_file))
+    code, _, err = run(capsys, "--home", str(tmp_path / "home-b"), "apply", str(plan_file), "-s", str(stack))
+    assert code == codes.STALE_PLAN and "another driftgate home" in err
+
+
+def test_a_deep_or_non_finite_plan_file_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = write_stack(tmp_path / "stack", modules={"m": [{"type": "data.value", "name": "a"}]})
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"format": "driftgate-plan/v1", "x": ' + "[" * 5000 + "]" * 5000 + "}")
+    code, _, err = run(capsys, "apply", str(deep), "-s", str(stack))
+    assert code == codes.ERROR and "nested more than 64 levels deep" in err and len(err.splitlines()) == 1
+    nan = tmp_path / "nan.json"
+    nan.write_text('{"format": "driftgate-plan/v1", "x": NaN}')
+    code, _, err = run(capsys, "apply", str(nan), "-s", str(stack))
+    assert code == codes.ERROR and "non-finite number NaN" in err
