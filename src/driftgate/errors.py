@@ -6,6 +6,7 @@
     ├── TerminalError            the user must fix something; retrying will not help
     │   ├── SpecError            specs failed validation (carries every Problem found)
     │   ├── UnsafePathError      a path escapes its root or holds forbidden characters
+    │   ├── UnsafeRefError       a branch name git would refuse or read as an option
     │   ├── SecretError          a secret:// reference is invalid or cannot be resolved
     │   ├── StalePlanError       a saved plan no longer matches specs or recorded state
     │   ├── ContractViolation    an ApplyResult breaks the ledger contract
@@ -93,6 +94,12 @@ class UnsafePathError(TerminalError):
 
 class SecretError(TerminalError):
     code = SECRET_INVALID
+
+
+class UnsafeRefError(TerminalError):
+    """A branch or ref name that git would refuse, or could read as an option."""
+
+    code = INVALID_INPUT
 
 
 class StalePlanError(TerminalError):

@@ -65,7 +65,7 @@ def test_requests_carry_an_id_and_are_counted(ws: Workspace, log_stream: io.Stri
     for name in (
         'driftgate_jobs{state="queued"}',
         "driftgate_job_duration_seconds_count",
-        'driftgate_http_requests_total{method="GET",status="200"}',
+        'driftgate_http_requests_total{method="GET",route="/healthz",status="200"}',
         "driftgate_up 1.0",
     ):
         assert name in body, body

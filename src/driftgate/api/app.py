@@ -16,8 +16,9 @@ from starlette.responses import Response as StarletteResponse
 
 from driftgate import __version__
 from driftgate.api.auth import Admin, Operator, Viewer
-from driftgate.api.errors import REQUEST_TOO_LARGE, ApiError, envelope, install
-from driftgate.api.metrics import HTTP_REQUESTS
+from driftgate.api.errors import ApiError, envelope, install
+from driftgate.api.limits import BodyLimits
+from driftgate.api.metrics import HTTP_REQUESTS, request_labels
 from driftgate.api.metrics import render as render_metrics
 from driftgate.api.runs import router as runs_router
 from driftgate.security.logs import get_logger
@@ -34,24 +35,28 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+RepoName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+RepoUrl = Annotated[str, Field(min_length=1, max_length=2000)]
+BranchName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+SecretRef = Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class ConfigRepoIn(_Body):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    url: str = Field(min_length=1, max_length=2000)
-    default_branch: str = Field(
-        default="main", min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
-    )
-    auth_ref: str = Field(min_length=1, max_length=500)
-    webhook_secret_ref: str | None = Field(default=None, max_length=500)
+    """A config repo. PATCH takes the same fields with the same rules, each optional."""
+
+    name: RepoName
+    url: RepoUrl
+    default_branch: BranchName = "main"
+    auth_ref: SecretRef
+    webhook_secret_ref: SecretRef | None = None
 
 
 class ConfigRepoPatch(_Body):
-    name: str | None = Field(
-        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    )
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
-    default_branch: str | None = Field(default=None, min_length=1, max_length=200)
-    auth_ref: str | None = Field(default=None, min_length=1, max_length=500)
-    webhook_secret_ref: str | None = Field(default=None, max_length=500)
+    name: RepoName | None = None
+    url: RepoUrl | None = None
+    default_branch: BranchName | None = None
+    auth_ref: SecretRef | None = None
+    webhook_secret_ref: SecretRef | None = None
 
 
 class EditIn(_Body):
@@ -116,15 +121,7 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
 
     install(app)
     app.include_router(runs_router)
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[StarletteResponse]]
-    ) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return envelope(413, REQUEST_TOO_LARGE, f"request bodies are limited to {MAX_BODY} bytes")
-        return await call_next(request)
+    app.add_middleware(BodyLimits, max_bytes=MAX_BODY, max_depth=ws.settings.max_spec_depth)
 
     @app.middleware("http")
     async def request_id(
@@ -139,7 +136,7 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
         response.headers["X-Request-ID"] = rid
-        HTTP_REQUESTS[(request.method, str(response.status_code))] += 1
+        HTTP_REQUESTS[request_labels(request, response.status_code)] += 1
         log.info(
             "request",
             request_id=rid,

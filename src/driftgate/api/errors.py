@@ -16,6 +16,7 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 VALIDATION_FAILED = "VALIDATION_FAILED"
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+BODY_TOO_DEEP = "BODY_TOO_DEEP"
 HTTP_ERROR = "HTTP_ERROR"
 
 STATUS = {
@@ -79,7 +80,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = errors.NOT_FOUND if exc.status_code == 404 else HTTP_ERROR
+        code = getattr(exc, "code", None) or (errors.NOT_FOUND if exc.status_code == 404 else HTTP_ERROR)
         return envelope(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)

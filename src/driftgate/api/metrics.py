@@ -12,12 +12,26 @@ from collections import Counter
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
+from starlette.requests import Request
 
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry as service_store
 from driftgate.store import repositories as repo
 
-HTTP_REQUESTS: Counter[tuple[str, str]] = Counter()
+HTTP_REQUESTS: Counter[tuple[str, str, str]] = Counter()
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def request_labels(request: Request, status: int) -> tuple[str, str, str]:
+    """(method, route template, status), each from a fixed set: clients cannot mint new series."""
+    method = request.method if request.method in _METHODS else "other"
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) if route is not None else None
+    return (
+        method,
+        template if isinstance(template, str) else "other",
+        str(status) if 100 <= status < 600 else "other",
+    )
 
 
 class _StoreCollector(Collector):
@@ -48,9 +62,11 @@ class _StoreCollector(Collector):
         for status, n in sorted(FORGE_CALLS.items()):
             forge.add_metric([status], n)
         yield forge
-        http = CounterMetricFamily("driftgate_http_requests", "API requests", labels=["method", "status"])
-        for (method, status), n in sorted(HTTP_REQUESTS.items()):
-            http.add_metric([method, status], n)
+        http = CounterMetricFamily(
+            "driftgate_http_requests", "API requests", labels=["method", "route", "status"]
+        )
+        for labels, n in sorted(HTTP_REQUESTS.items()):
+            http.add_metric(list(labels), n)
         yield http
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -127,6 +128,24 @@ def _refuse_force(args: Sequence[str]) -> None:
     for arg in args[1:]:
         if arg in _FORCE_FLAGS or arg.startswith(("--force", "+")):
             raise ValueError(f"driftgate never force-pushes (refused git push argument {arg!r})")
+
+
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def check_branch_name(name: str) -> str | None:
+    """Why ``name`` is not a branch name git would accept as a plain ref (``check-ref-format``), or None.
+
+    Names that look like options (``--upload-pack=...``) are refused too: a branch
+    name must never be read by git as a flag.
+    """
+    if not name or name == "@" or len(name) > 200:
+        return "must be 1 to 200 characters"
+    if name.startswith(("-", "/")) or name.endswith(("/", ".", ".lock")):
+        return "must not start with '-' or '/' or end with '/', '.' or '.lock'"
+    if _BAD_REF.search(name) or any(part.startswith(".") for part in name.split("/")):
+        return "holds a character or sequence git refuses in ref names"
+    return None
 
 
 def init_repo(path: Path, *, branch: str = "main", bare: bool = False) -> None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from driftgate.gitops.gitcmd import BOT, Credential, GitError, Identity, run_git
+from driftgate.errors import UnsafeRefError
+from driftgate.gitops.gitcmd import BOT, Credential, GitError, Identity, check_branch_name, run_git
 from driftgate.gitops.objects import replay, resolve
 
 
@@ -29,6 +30,11 @@ class Checkout:
     remote: str = "origin"
     credential: Credential | None = None
     identity: Identity = BOT
+
+    def __post_init__(self) -> None:
+        reason = check_branch_name(self.branch)
+        if reason is not None:
+            raise UnsafeRefError(f"branch {self.branch!r}: {reason}")
 
     @property
     def tracking(self) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError, NotFoundError
+from driftgate.gitops.gitcmd import check_branch_name
 from driftgate.services.workspace import Workspace
 from driftgate.spec.refs import check_secret_ref, is_secret_ref
 from driftgate.store import registry
@@ -53,6 +54,12 @@ def check_auth_ref(ws: Workspace, auth_ref: str) -> None:
         raise CodedError(errors.CREDENTIAL_NOT_FOUND, f"auth_ref: {exc}") from None
 
 
+def check_branch(branch: str) -> None:
+    reason = check_branch_name(branch)
+    if reason is not None:
+        raise CodedError(errors.INVALID_INPUT, f"default_branch {branch!r}: {reason}")
+
+
 def _public(row: registry.ConfigRepoRow) -> dict[str, Any]:
     return asdict(row)
 
@@ -67,6 +74,7 @@ def create(
     webhook_secret_ref: str | None = None,
 ) -> dict[str, Any]:
     forge = forge_kind(url)
+    check_branch(default_branch)
     check_auth_ref(ws, auth_ref)
     if webhook_secret_ref is not None:
         check_auth_ref(ws, webhook_secret_ref)
@@ -105,9 +113,15 @@ def list_page(ws: Workspace, *, after: int, limit: int) -> tuple[list[dict[str, 
 
 
 def patch(ws: Workspace, repo_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """The same rules as ``create`` for every field given."""
     get(ws, repo_id)
+    for key in ("name", "url", "default_branch", "auth_ref"):
+        if key in changes and changes[key] is None:
+            raise CodedError(errors.INVALID_INPUT, f"{key}: may not be null")
     if "url" in changes:
         changes["forge"] = forge_kind(changes["url"])
+    if "default_branch" in changes:
+        check_branch(changes["default_branch"])
     for key in ("auth_ref", "webhook_secret_ref"):
         if changes.get(key) is not None:
             check_auth_ref(ws, changes[key])

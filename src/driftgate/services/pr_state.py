@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+from datetime import datetime
 from typing import Any
 
+from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError
+from driftgate.security.limits import loads_json
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 
@@ -33,33 +35,74 @@ def pr_state_of(payload: dict[str, Any]) -> str | None:
 def receive_github(
     ws: Workspace, *, body: bytes, signature: str | None, event: str | None, delivery: str | None
 ) -> dict[str, Any]:
-    """Verify, de-duplicate and apply one ``pull_request`` delivery."""
+    """Verify, de-duplicate and apply one ``pull_request`` delivery.
+
+    The signature is checked over the raw bytes before anything parses them:
+    the repo is the one whose webhook secret signed the body. State changes move
+    forward in the PR's own time (``pull_request.updated_at``), so an old delivery
+    re-sent under a new delivery id cannot undo a newer state.
+    """
     if not signature or not signature.startswith("sha256=") or not delivery:
         raise CodedError(
             SIGNATURE_INVALID, "unsigned delivery (X-Hub-Signature-256 and X-GitHub-Delivery needed)"
         )
+    repo = _signer(ws, body, signature)
     try:
-        payload = json.loads(body)
-        url = str(payload["repository"]["clone_url"])
-    except (ValueError, KeyError, TypeError):
-        raise CodedError(SIGNATURE_INVALID, "the delivery is not a repository event") from None
-    with ws.transaction() as conn:
-        repo = next((r for r in registry.all_config_repos(conn) if _same_repo(r.url, url)), None)
-    if repo is None or not repo.webhook_secret_ref:
+        payload = loads_json(body)
+    except ValueError as exc:
+        raise CodedError(errors.INVALID_INPUT, f"the delivery is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise CodedError(errors.INVALID_INPUT, "the delivery is not a JSON object")
+    url = (
+        (payload.get("repository") or {}).get("clone_url")
+        if isinstance(payload.get("repository"), dict)
+        else None
+    )
+    if not isinstance(url, str) or not _same_repo(repo.url, url):
         raise CodedError(UNKNOWN_REPO, "no config repo with a webhook secret matches this delivery")
-    try:
-        secret = ws.secrets().resolve(repo.webhook_secret_ref)
-    except DriftgateError:
-        raise CodedError(UNKNOWN_REPO, f"the webhook secret of {repo.name!r} cannot be read") from None
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
-        raise CodedError(SIGNATURE_INVALID, "the signature does not match")
+    state = pr_state_of(payload) if event == "pull_request" else None
+    number = payload.get("number")
+    if state is not None and (not isinstance(number, int) or isinstance(number, bool)):
+        raise CodedError(errors.INVALID_INPUT, "a pull_request delivery needs a numeric 'number'")
     with ws.transaction() as conn:
         if not registry.record_delivery(conn, delivery):
             raise CodedError(REPLAYED, f"delivery {delivery} was already received")
-        state = pr_state_of(payload) if event == "pull_request" else None
-        updated = registry.set_pr_state(conn, repo.id, int(payload["number"]), state) if state else 0
+        at = _updated_at(payload)
+        updated = (
+            registry.set_pr_state(conn, repo.id, number, state, at=at)
+            if state and isinstance(number, int)
+            else 0
+        )
     return {"event": event, "state": state, "updated": updated}
+
+
+def _signer(ws: Workspace, body: bytes, signature: str) -> registry.ConfigRepoRow:
+    """The config repo whose webhook secret signed ``body`` (every candidate is checked)."""
+    with ws.transaction() as conn:
+        candidates = [r for r in registry.all_config_repos(conn) if r.webhook_secret_ref]
+    found = None
+    for repo in candidates:
+        try:
+            secret = ws.secrets().resolve(str(repo.webhook_secret_ref))
+        except DriftgateError:
+            continue
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, signature):
+            found = repo
+    if found is None:
+        raise CodedError(SIGNATURE_INVALID, "the signature matches no config repo's webhook secret")
+    return found
+
+
+def _updated_at(payload: dict[str, Any]) -> float | None:
+    pr = payload.get("pull_request")
+    stamp = pr.get("updated_at") if isinstance(pr, dict) else None
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def poll_pr_states(ws: Workspace) -> int:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from driftgate.store.tables import api_tokens, config_repos, proposals, repo_leases, webhook_deliveries
@@ -243,12 +243,18 @@ def proposals_with_open_prs(conn: Connection) -> list[dict[str, Any]]:
     return [_proposal(r) for r in rows.all()]
 
 
-def set_pr_state(conn: Connection, repo_id: int, pr_number: int, state: str) -> int:
-    result = conn.execute(
-        update(proposals)
-        .where(and_(proposals.c.config_repo_id == repo_id, proposals.c.pr_number == pr_number))
-        .values(pr_state=state, updated_at=time.time())
-    )
+def set_pr_state(
+    conn: Connection, repo_id: int, pr_number: int, state: str, *, at: float | None = None
+) -> int:
+    """Record a PR's state. With ``at`` (the forge's time of that state), only moving forward in
+    time: a delivery older than the state already recorded changes nothing (a replay under a new
+    delivery id cannot flip a PR back)."""
+    where = and_(proposals.c.config_repo_id == repo_id, proposals.c.pr_number == pr_number)
+    values: dict[str, Any] = {"pr_state": state, "updated_at": time.time()}
+    if at is not None:
+        where = and_(where, or_(proposals.c.pr_state_at.is_(None), proposals.c.pr_state_at <= at))
+        values["pr_state_at"] = at
+    result = conn.execute(update(proposals).where(where).values(**values))
     return int(result.rowcount)
 
 

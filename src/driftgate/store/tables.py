@@ -147,6 +147,7 @@ proposals = Table(
     Column("pr_state", String(16), nullable=True),
     Column("pr_open_error", Json, nullable=True),
     Column("pr_opened_at", Float, nullable=True),
+    Column("pr_state_at", Float, nullable=True),  # the forge's updated_at of the recorded pr_state
     Column("job_id", String(64), nullable=True),
     Column("job_status", String(16), nullable=True),
     Column("job_heartbeat", Float, nullable=True),
