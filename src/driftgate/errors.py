@@ -13,7 +13,8 @@
     │   ├── StackLockedError     another run holds the stack lock
     │   └── ProviderConfigError  a provider is unknown or misconfigured
     └── TransientError           may succeed if tried again (timeouts, I/O, contention)
-        └── ProviderTransientError
+        ├── ProviderTransientError
+        └── StoreUnavailable     the store did not answer or could not write (down, disk full)
 
 Domain errors carry no HTTP status and no exit code: the edges map them. Each
 error exposes a stable ``code`` (a named constant below) that the CLI's JSON
@@ -46,6 +47,7 @@ REPO_NOT_CONFIGURED = "REPO_NOT_CONFIGURED"
 INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
 QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
 STACK_NOT_FOUND = "STACK_NOT_FOUND"
+STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 TRANSIENT = "TRANSIENT"
 INTERNAL = "INTERNAL"
 
@@ -160,3 +162,9 @@ class CompensationFailedError(ProviderError):
 
 class ProviderTransientError(TransientError):
     """A provider call failed in a way that a retry may fix (timeout, busy)."""
+
+
+class StoreUnavailable(TransientError):
+    """The store did not answer, or refused a write (server down, disk full, read-only)."""
+
+    code = STORE_UNAVAILABLE

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy
+import sqlalchemy.pool
 
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
+from driftgate.providers.data import DataProvider
+from driftgate.spec.schema import KindSchema
 from driftgate.testing.stacks import write_stack
 
 
@@ -165,3 +170,68 @@ def test_a_deep_or_non_finite_plan_file_is_refused_in_one_line(
     nan.write_text('{"format": "driftgate-plan/v1", "x": NaN}')
     code, _, err = run(capsys, "apply", str(nan), "-s", str(stack))
     assert code == codes.ERROR and "non-finite number NaN" in err
+
+
+# -- 23: store errors --------------------------------------------------------------------------
+
+
+def test_an_unreachable_postgresql_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = write_stack(tmp_path / "stack", modules={"m": [{"type": "data.value", "name": "a"}]})
+    monkeypatch.setenv("DRIFTGATE_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")
+    for args in (["plan"], ["apply", "--auto-approve"], ["runs", "list"]):
+        code, _, err = run(capsys, *args, "-s", str(stack)) if args[0] != "runs" else run(capsys, *args)
+        assert code == codes.ERROR, err
+        assert err.startswith("error: the store did not answer") and len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err
+
+
+READ_ONLY = {"on": False}
+
+
+@sqlalchemy.event.listens_for(sqlalchemy.pool.Pool, "checkout")
+def _store_turns_read_only(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A real SQLite that refuses every write from some moment on, as a full disk does."""
+    if READ_ONLY["on"] and type(dbapi_connection).__module__ == "sqlite3":
+        dbapi_connection.execute("PRAGMA query_only = 1")
+
+
+class DiskFills(DataProvider):
+    """The data provider; the store stops accepting writes once the first value is created."""
+
+    name = "diskfills"
+    KINDS = tuple(
+        KindSchema(type="diskfills.value", attributes=k.attributes, outputs=k.outputs)
+        for k in DataProvider.KINDS
+    )
+
+    def create(self, type_: str, name: str, attributes: Any) -> dict[str, Any]:
+        READ_ONLY["on"] = True
+        return super().create(type_, name, attributes)
+
+
+def test_a_store_that_stops_writing_mid_apply_is_one_line_and_the_lock_says_who_held_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFTGATE_PROVIDER_PLUGINS", "tests.cli.test_hardening:DiskFills")
+    stack = write_stack(
+        tmp_path / "stack",
+        providers={"diskfills": {}},
+        modules={"m": [{"type": "diskfills.value", "name": f"v{i}", "spec": {"input": i}} for i in range(5)]},
+    )
+    try:
+        code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--no-commit-back")
+    finally:
+        READ_ONLY["on"] = False
+    assert code != codes.OK
+    assert "Traceback" not in out + err
+    assert (
+        err.startswith("error: the store did not answer or could not write")
+        and len(err.strip().splitlines()) == 1
+    ), err
+    code, out, _ = run(capsys, "lock", "status", "-s", str(stack))
+    assert code == 0
+    assert f"pid {os.getpid()}" in out  # the lock names its holder, so a later run can tell it is dead
+    code, _, err = run(capsys, "lock", "break", "test", "--force")
+    assert code == 0, err

@@ -31,6 +31,7 @@ STATUS = {
     errors.CREDENTIAL_NOT_CONFIGURED: 503,
     errors.QUEUE_UNAVAILABLE: 503,
     errors.TRANSIENT: 503,
+    errors.STORE_UNAVAILABLE: 503,
     errors.GATE_REFUSED: 409,
     errors.STACK_LOCKED: 409,
     errors.STACK_NOT_FOUND: 404,

@@ -89,12 +89,25 @@ def main(argv: list[str] | None = None) -> int:
         return codes.INTERRUPTED
     except Exception as exc:
         if not _is_click_error(exc):
-            raise
+            return _unexpected(exc)
         # click's protocol (typer may vendor its own copy): usage errors exit 2 there, 64 here.
         usage = getattr(exc, "exit_code", 1) == 2
         err.print(f"{'usage error' if usage else 'error'}: {exc.format_message()}", markup=False)  # type: ignore[attr-defined]
         return codes.USAGE if usage else codes.ERROR
     return int(result) if isinstance(result, int) else codes.OK
+
+
+def _unexpected(exc: Exception) -> int:
+    """A bug or an unforeseen failure: one redacted line (the traceback only with DRIFTGATE_DEBUG=1)."""
+    from driftgate.config import environment_value
+
+    if environment_value("DRIFTGATE_DEBUG") == "1":
+        import traceback
+
+        err.print(redact("".join(traceback.format_exception(exc))), markup=False)
+    message = " ".join(str(exc).split())[:500]
+    err.print(f"error: internal error: {type(exc).__name__}: {redact(message)}", markup=False)
+    return codes.ERROR
 
 
 def _invoke(argv: list[str] | None) -> object:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from driftgate.errors import NotFoundError, StackLockedError, TerminalError
+from driftgate.errors import NotFoundError, StackLockedError, StoreUnavailable, TerminalError
 from driftgate.services.workspace import Workspace
 from driftgate.store import repositories as repo
 
@@ -56,9 +57,29 @@ def stack_lock(ws: Workspace, *, stack_id: int, stack_name: str, run_id: str) ->
         )
     try:
         yield HeldLock(stack_id, run_id)
-    finally:
-        with ws.transaction() as session:
-            repo.release_lock(session, stack_id, run_id)
+    except BaseException:
+        _release(ws, stack_id, run_id, stack_name, quiet=True)  # the first error is the one to report
+        raise
+    _release(ws, stack_id, run_id, stack_name, quiet=False)
+
+
+def _release(ws: Workspace, stack_id: int, run_id: str, stack_name: str, *, quiet: bool) -> None:
+    """Release the lock, retrying a store that failed; if it never answers, the lock row still
+    names this process and host, so the next run reports it as stale and says how to break it."""
+    for attempt in range(3):
+        try:
+            with ws.transaction() as session:
+                repo.release_lock(session, stack_id, run_id)
+            return
+        except StoreUnavailable as exc:
+            if attempt < 2:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            if not quiet:
+                raise StoreUnavailable(
+                    f"{exc}; the lock of stack {stack_name!r} could not be released: the next run will "
+                    f"see it is stale (break it with: driftgate lock break {stack_name})"
+                ) from None
 
 
 def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:

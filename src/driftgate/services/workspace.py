@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from driftgate.config import Settings, environment_value
-from driftgate.errors import DriftgateError, ProviderConfigError
+from driftgate.errors import DriftgateError, ProviderConfigError, StoreUnavailable
 from driftgate.providers.base import Provider, ProviderContext
 from driftgate.providers.registry import ProviderRegistry, default_registry
 from driftgate.spec.loader import load_stack
@@ -20,6 +21,16 @@ from driftgate.spec.model import Stack
 from driftgate.spec.refs import SecretResolver
 from driftgate.spec.yamlsafe import ParseCache, YamlLimits
 from driftgate.store.db import make_engine, migrate
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """The one boundary where the database driver's operational failures become a driftgate error."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig or exc).split())[:300]
+        raise StoreUnavailable(f"the store did not answer or could not write: {reason}") from None
 
 
 @dataclass
@@ -32,7 +43,8 @@ class Workspace:
     def open(cls, settings: Settings) -> Workspace:
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.effective_database_url)
-        migrate(engine)
+        with store_errors():
+            migrate(engine)
         return cls(settings, engine, default_registry(settings.plugin_specs))
 
     def close(self) -> None:
@@ -40,8 +52,8 @@ class Workspace:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One unit of work: commit on success, roll back on error."""
-        with self.engine.begin() as conn:
+        """One unit of work: commit on success, roll back on error; store failures as StoreUnavailable."""
+        with store_errors(), self.engine.begin() as conn:
             yield conn
 
     def secrets(self) -> SecretResolver:
