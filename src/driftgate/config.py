@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     secrets_dir: Path | None = None
     parallelism: int = Field(default=10, ge=1, le=256)
     action_timeout: float = Field(default=600.0, gt=0)
+    git_timeout: float = Field(default=60.0, gt=0, le=3600)  # one git fetch or push; then it is stopped
     max_spec_file_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_spec_depth: int = Field(default=64, ge=4, le=512)  # nesting of specs, plan files, API bodies
     max_spec_expanded_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)  # scalars counted through aliases

@@ -18,7 +18,7 @@ from driftgate.services.commitback import Overrides, commit_back
 from driftgate.services.commitback_runs import recommit
 from driftgate.services.runs import apply_session, plan_stack
 from driftgate.services.workspace import Workspace
-from driftgate.testing.gitrepos import Remote, git, make_remote
+from driftgate.testing.gitrepos import Remote, git, human_commit, make_remote
 from driftgate.testing.stacks import write_stack
 
 
@@ -248,3 +248,87 @@ def test_cli_apply_from_exit_codes_and_loop_guard(
     assert main(["commit-back", "-s", str(source), "--repo", remote.url, "--branch", "main"]) == codes.OK
     git(clone, "pull", "-q")
     assert main(["loop-guard", "-s", str(clone)]) == 0  # our own commit-back: skip
+
+
+def _stuck_after_a_conflict(
+    ws: Workspace, tmp_path: Path, remote: Remote, *, in_stack_yaml: bool = False
+) -> Path:
+    """driftgate's commit of v2 is unpushed; meanwhile a person pushed v3 to the same file."""
+    extra = {"remote": remote.url, "path": "stacks/site", "branch": "main"} if in_stack_yaml else {}
+    source = authored_elsewhere(tmp_path, "v2", **extra)
+    remote.reject()
+    report, result = apply_from(ws, source, remote)
+    assert report.full_success and result.state_diverged
+    remote.reject(False)
+    theirs = stack_files(tmp_path, module("v3-by-a-person"))["modules/web.yaml"]
+    human_commit(remote, tmp_path, {"stacks/site/modules/web.yaml": theirs})
+    return source
+
+
+def test_a_conflict_names_the_repair_and_adopting_the_remote_value_unsticks_it(
+    ws: Workspace, tmp_path: Path, remote: Remote
+) -> None:
+    """Issue 8, defect 22: the cache is never left in a state the CLI cannot repair."""
+    to_remote = Overrides(remote=remote.url, branch="main", path="stacks/site")
+    source = _stuck_after_a_conflict(ws, tmp_path, remote)
+    for _ in range(2):  # stuck, but saying how to get out, every time
+        _, stuck = recommit(ws, source, overrides=to_remote)
+        assert stuck.state_diverged and "conflict" in (stuck.reason or "")
+        assert "stacks/site/modules/web.yaml" in (stuck.reason or "")
+        assert "driftgate commit-back --rebuild" in (stuck.reason or "")
+
+    adopted = authored_elsewhere(tmp_path, "v3-by-a-person")
+    with apply_session(ws, adopted) as session:
+        assert session.execute().full_success
+    before = remote.head()
+    _, settled = recommit(ws, adopted, overrides=to_remote)
+    assert settled.to_dict() == {
+        "committed": False,
+        "reason": "already-in-remote",
+        "state_diverged": False,
+        "branch": "main",
+        "target": "branch-push",
+        "pushed_pending": 0,
+    }
+    assert remote.head() == before and "v3-by-a-person" in remote.show("stacks/site/modules/web.yaml")
+    _, again = recommit(ws, adopted, overrides=to_remote)  # and the cache is healthy from then on
+    assert again.reason == "no-changes" and not again.state_diverged
+
+
+def test_adopting_their_value_keeps_the_rest_of_the_applied_specs(
+    ws: Workspace, tmp_path: Path, remote: Remote
+) -> None:
+    """Their file now agrees; another file (stack.yaml) still differs: committed on their tip."""
+    extra = {"remote": remote.url, "path": "stacks/site", "branch": "main"}
+    _stuck_after_a_conflict(ws, tmp_path, remote, in_stack_yaml=True)
+    theirs = remote.head()
+    adopted = authored_elsewhere(tmp_path, "v3-by-a-person", **extra)
+    with apply_session(ws, adopted) as session:
+        assert session.execute().full_success
+    _, settled = recommit(ws, adopted)
+    assert settled.committed and not settled.state_diverged
+    assert "v3-by-a-person" in remote.show("stacks/site/modules/web.yaml")
+    assert "commit_back:" in remote.show("stacks/site/stack.yaml")
+    assert git(remote.path, "merge-base", "--is-ancestor", theirs, "main") == ""
+
+
+def test_commit_back_rebuild_commits_the_applied_specs_on_the_remote_tip(
+    ws: Workspace,
+    tmp_path: Path,
+    remote: Remote,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = _stuck_after_a_conflict(ws, tmp_path, remote, in_stack_yaml=True)
+    theirs = remote.head()
+    monkeypatch.setenv("DRIFTGATE_HOME", str(ws.settings.home))
+    if ws.settings.database_url:
+        monkeypatch.setenv("DRIFTGATE_DATABASE_URL", ws.settings.database_url)
+    monkeypatch.setenv("DRIFTGATE_SECRETS_DIR", str(ws.settings.effective_secrets_dir))
+    common = ["commit-back", "-s", str(source)]
+    assert main(common) == codes.DIVERGED
+    assert "--rebuild" in capsys.readouterr().out
+    assert main([*common, "--rebuild"]) == codes.OK, capsys.readouterr()
+    assert "content: v2" in remote.show("stacks/site/modules/web.yaml")
+    assert git(remote.path, "merge-base", "--is-ancestor", theirs, "main") == ""  # on top: nothing forced
+    assert main(common) == codes.OK

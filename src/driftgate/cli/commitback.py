@@ -22,6 +22,12 @@ def register(app: typer.Typer) -> None:
         branch: str | None = typer.Option(
             None, "--branch", help="Commit-back branch (overrides the stack's)."
         ),
+        rebuild: bool = typer.Option(
+            False,
+            "--rebuild",
+            help="Give up unpushed commit-backs that conflict with the remote; commit the applied specs "
+            "afresh on the remote's tip.",
+        ),
     ) -> int:
         """Re-run commit-back for the last applied run (idempotent; specs must be what was applied)."""
         from driftgate.cli.render import render_commit_back
@@ -29,7 +35,10 @@ def register(app: typer.Typer) -> None:
         from driftgate.services.commitback_runs import recommit
 
         run_id, result = recommit(
-            workspace(), stack, overrides=Overrides(target=target, remote=repo_url, branch=branch)
+            workspace(),
+            stack,
+            overrides=Overrides(target=target, remote=repo_url, branch=branch),
+            rebuild=rebuild,
         )
         if as_json:
             print_json({"run_id": run_id, "commit_back": result.to_dict()})

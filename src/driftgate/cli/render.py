@@ -140,6 +140,10 @@ def render_commit_back(result: Any) -> None:
         )
     elif result.reason == "no-changes":
         out.print("Commit-back: git already matches what was applied (nothing to commit).")
+    elif result.reason == "already-in-remote":
+        out.print(
+            "Commit-back: the remote already holds these specs; an older unpushed commit-back was dropped."
+        )
     else:
         out.print(f"Commit-back: skipped ({result.reason}).")
     if result.pushed_pending:

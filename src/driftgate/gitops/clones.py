@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from driftgate.gitops.gitcmd import BOT, Credential, Identity, run_git
+from driftgate.gitops.gitcmd import BOT, NETWORK_TIMEOUT, Credential, Identity, run_git
 from driftgate.gitops.objects import resolve
 from driftgate.gitops.seal import Checkout
 
@@ -48,6 +48,7 @@ def cached_checkout(
     *,
     credential: Credential | None = None,
     identity: Identity = BOT,
+    timeout: float = NETWORK_TIMEOUT,
 ) -> Iterator[Checkout]:
     """Lock the repo's cached clone and hand it over for ``branch``.
 
@@ -57,7 +58,7 @@ def cached_checkout(
     path = clone_dir(root, url)
     with repo_lock(path):
         _ensure_clone(path, url, identity=identity)
-        yield Checkout(path=path, branch=branch, credential=credential, identity=identity)
+        yield Checkout(path=path, branch=branch, credential=credential, identity=identity, timeout=timeout)
 
 
 def has_remote_branch(co: Checkout) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from driftgate.security.redact import redact, register_secret
 
 _INHERITED = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "TZ")
 DEFAULT_TIMEOUT = 120.0
+NETWORK_TIMEOUT = 60.0  # fetch and push: a remote that does not answer (DRIFTGATE_GIT_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,14 @@ class GitError(TransientError):
         self.returncode = returncode
         text = f"git {' '.join(args)} exited {returncode}: {output.strip()}"
         super().__init__(redact(text))
+
+
+class GitTimeout(GitError):
+    """git did not finish in time; its whole process group was killed."""
+
+    def __init__(self, args: Sequence[str], timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(args, -1, f"remote did not answer in {timeout:g} s (timed out; stopped)")
 
 
 @dataclass(frozen=True)
@@ -99,23 +109,44 @@ def run_git(
     argv = ("git", *args)
     extra = {**(env or {}), **(credential.env() if credential else {})}
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=git_env(identity, extra),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        returncode, stdout, stderr = _run(argv, cwd=cwd, env=git_env(identity, extra), timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise GitError(args, -1, f"timed out after {timeout:g}s") from None
+        raise GitTimeout(args, timeout) from None
     except OSError as exc:
         raise GitError(args, -1, str(exc)) from None
-    result = GitResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
-    if check and proc.returncode != 0:
-        raise GitError(args, proc.returncode, proc.stderr or proc.stdout)
+    result = GitResult(tuple(args), returncode, stdout, stderr)
+    if check and returncode != 0:
+        raise GitError(args, returncode, stderr or stdout)
     return result
+
+
+def _run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> tuple[int, str, str]:
+    """Run git in a process group of its own, and kill the whole group on timeout: the helpers it
+    started (receive-pack, hooks, remote helpers) must not outlive it."""
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise
+        return proc.returncode, stdout, stderr
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.communicate()
 
 
 _FORCE_FLAGS = ("-f", "--force", "--mirror", "--delete", "-d")

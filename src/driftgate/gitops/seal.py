@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftgate.errors import UnsafeRefError
-from driftgate.gitops.gitcmd import BOT, Credential, GitError, Identity, check_branch_name, run_git
+from driftgate.gitops.gitcmd import (
+    BOT,
+    NETWORK_TIMEOUT,
+    Credential,
+    GitError,
+    GitResult,
+    GitTimeout,
+    Identity,
+    check_branch_name,
+    run_git,
+)
 from driftgate.gitops.objects import replay, resolve
 
 
@@ -30,6 +40,7 @@ class Checkout:
     remote: str = "origin"
     credential: Credential | None = None
     identity: Identity = BOT
+    timeout: float = NETWORK_TIMEOUT  # for every git command on this checkout (DRIFTGATE_GIT_TIMEOUT)
 
     def __post_init__(self) -> None:
         reason = check_branch_name(self.branch)
@@ -49,6 +60,7 @@ class Checkout:
 class GitOutcome:
     ok: bool
     detail: str = ""
+    timed_out: bool = False  # the remote did not answer: retrying at once would only wait again
 
 
 @dataclass(frozen=True)
@@ -56,24 +68,32 @@ class SealState:
     can_write: bool
     reason: str = ""
     pushed_pending: int = 0  # commits from an earlier run that this run pushed
+    timed_out: bool = False
+    conflict: bool = False  # unpushed local commits conflict with the remote's new commits
 
 
 def _git(co: Checkout, *args: str, check: bool = True) -> str:
-    return run_git(*args, cwd=co.path, credential=co.credential, identity=co.identity, check=check).stdout
+    return _run(co, *args, check=check).stdout
+
+
+def _run(co: Checkout, *args: str, check: bool = True) -> GitResult:
+    return run_git(
+        *args, cwd=co.path, credential=co.credential, identity=co.identity, timeout=co.timeout, check=check
+    )
+
+
+def _failed(exc: GitError) -> GitOutcome:
+    return GitOutcome(False, str(exc), timed_out=isinstance(exc, GitTimeout))
 
 
 def fetch(co: Checkout) -> GitOutcome:
     """Update the remote-tracking ref; a branch the remote does not have is not an error."""
-    result = run_git(
-        "fetch",
-        "--quiet",
-        co.remote,
-        f"+refs/heads/{co.branch}:{co.tracking}",
-        cwd=co.path,
-        credential=co.credential,
-        identity=co.identity,
-        check=False,
-    )
+    try:
+        result = _run(
+            co, "fetch", "--quiet", co.remote, f"+refs/heads/{co.branch}:{co.tracking}", check=False
+        )
+    except GitError as exc:
+        return _failed(exc)
     if result.returncode == 0:
         return GitOutcome(True)
     if "couldn't find remote ref" in result.stderr.lower():
@@ -104,8 +124,9 @@ def count_ahead(co: Checkout) -> int | None:
 
 def count_behind(co: Checkout) -> int | None:
     """Remote commits the local branch does not have; fetches first (None: unknown)."""
-    if not fetch(co).ok:
-        return None
+    fetched = fetch(co)
+    if not fetched.ok:
+        raise _Unreachable(fetched)
     if not _exists(co, co.tracking):
         return 0
     if not _exists(co, co.local):
@@ -137,7 +158,7 @@ def push(co: Checkout) -> GitOutcome:
         _git(co, "push", "--quiet", "--porcelain", co.remote, f"{co.local}:refs/heads/{co.branch}")
         return GitOutcome(True)
     except GitError as exc:
-        return GitOutcome(False, str(exc))
+        return _failed(exc)
 
 
 def _replay_on_remote(co: Checkout) -> GitOutcome:
@@ -152,23 +173,66 @@ def _replay_on_remote(co: Checkout) -> GitOutcome:
     return GitOutcome(True)
 
 
-def prepare_for_write(co: Checkout) -> SealState:
-    """Apply the seal's rules before a run writes; say whether it may."""
-    behind = count_behind(co)
+class _Unreachable(Exception):
+    def __init__(self, outcome: GitOutcome) -> None:
+        self.outcome = outcome
+
+
+def unpushed_paths(co: Checkout) -> set[str]:
+    """Files that the unpushed local commits change (since they left the remote's history)."""
+    return _changed_since_fork(co, co.tracking, co.local)
+
+
+def unpulled_paths(co: Checkout) -> set[str]:
+    """Files that the remote's new commits change (since the local branch left its history)."""
+    return _changed_since_fork(co, co.local, co.tracking)
+
+
+def _changed_since_fork(co: Checkout, base: str, side: str) -> set[str]:
+    if not _exists(co, base) or not _exists(co, side):
+        return set()
+    listed = _git(co, "diff", "--name-only", "-z", "--no-renames", f"{base}...{side}")
+    return {p for p in listed.split("\0") if p}
+
+
+def drop_unpushed(co: Checkout) -> None:
+    """Move the local branch back to the remote's tip: its unpushed commits are given up.
+
+    Only for commits whose content is superseded (the caller checks): never a push, never forced.
+    """
+    tip = resolve(co.path, co.tracking)
+    if tip is not None:
+        _git(co, "update-ref", co.local, tip)
+
+
+def prepare_for_write(co: Checkout, *, whose: str = "from an earlier run") -> SealState:
+    """Apply the seal's rules before a run writes; say whether it may.
+
+    ``whose`` names the unpushed commits in messages: before a run writes they can
+    only be an earlier run's; when ``publish`` retries, they are this run's own.
+    """
+    try:
+        behind = count_behind(co)
+    except _Unreachable as exc:
+        detail = exc.outcome.detail if exc.outcome.timed_out else "fetch failed"
+        return SealState(False, f"cannot reach the remote: {detail}", timed_out=exc.outcome.timed_out)
     if behind is None:
         return SealState(False, "cannot reach the remote: fetch failed")
     ahead = count_ahead(co) or 0
     if ahead and behind:
         replayed = _replay_on_remote(co)
         if not replayed.ok:
-            return SealState(False, f"unpushed commits conflict with the remote: {replayed.detail}")
+            return SealState(
+                False, f"unpushed commits conflict with the remote: {replayed.detail}", conflict=True
+            )
         behind = 0
     if ahead:
         pushed = push(co)
         if not pushed.ok:
             return SealState(
                 False,
-                f"{ahead} unpushed commit(s) from an earlier run still cannot be pushed: {pushed.detail}",
+                f"{ahead} unpushed commit(s) {whose} still cannot be pushed: {pushed.detail}",
+                timed_out=pushed.timed_out,
             )
         return SealState(True, pushed_pending=ahead)
     if behind:
@@ -182,10 +246,10 @@ def publish(co: Checkout, *, attempts: int = 3) -> GitOutcome:
     """Push HEAD; if the remote moved meanwhile, replay on its tip and try again (never force)."""
     last = push(co)
     for _ in range(attempts - 1):
-        if last.ok:
-            return last
-        state = prepare_for_write(co)  # fetch, replay unpushed commits on the new tip, push
+        if last.ok or last.timed_out:
+            return last  # a remote that did not answer is not asked again at once
+        state = prepare_for_write(co, whose="of this run")  # fetch, replay on the new tip, push
         if state.can_write and count_ahead(co) == 0:
             return GitOutcome(True)
-        last = GitOutcome(False, state.reason or last.detail)
+        last = GitOutcome(False, state.reason or last.detail, timed_out=state.timed_out)
     return last

@@ -26,7 +26,15 @@ from driftgate.gitops.gitcmd import (
     toplevel,
 )
 from driftgate.gitops.objects import commit_changes, read_files, resolve
-from driftgate.gitops.seal import Checkout, fetch, prepare_for_write, publish
+from driftgate.gitops.seal import (
+    Checkout,
+    drop_unpushed,
+    fetch,
+    prepare_for_write,
+    publish,
+    unpulled_paths,
+    unpushed_paths,
+)
 from driftgate.plan.model import Plan
 from driftgate.services.runs import ApplyReport
 from driftgate.services.workspace import Workspace
@@ -43,6 +51,7 @@ NO_CHANGES = "no-changes"
 NOT_CONFIGURED = "not-configured"
 DISABLED = "disabled"
 PARTIAL_SCOPE = "partial-scope"  # the gate held modules back or the scope left changes unapplied
+ALREADY_IN_REMOTE = "already-in-remote"  # the remote already holds exactly these specs
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,10 @@ def commit_back(
     result: ApplyResult,
     overrides: Overrides = Overrides(),
     whole_stack: bool = True,
+    rebuild: bool = False,
 ) -> CommitBackResult:
+    """``rebuild``: when unpushed commits of an earlier commit-back conflict with the remote, give
+    them up and build the commit afresh from these (applied) specs on the remote's tip."""
     if not stack.spec.commit_back.enabled:
         return CommitBackResult(False, DISABLED)
     if not is_full_success(result):
@@ -190,7 +202,7 @@ def commit_back(
     message = _message(stack, run_id, plan, target.trailer)
     if target.kind == "pull-request":
         return _pull_request(ws, stack, target, message, run_id=run_id)
-    return _branch_push(ws, stack, target, message)
+    return _branch_push(ws, stack, target, message, rebuild=rebuild)
 
 
 def _diverged(target: Target, reason: str, commit: str | None = None) -> CommitBackResult:
@@ -199,12 +211,20 @@ def _diverged(target: Target, reason: str, commit: str | None = None) -> CommitB
     )
 
 
-def _branch_push(ws: Workspace, stack: Stack, target: Target, message: str) -> CommitBackResult:
+def _branch_push(
+    ws: Workspace, stack: Stack, target: Target, message: str, *, rebuild: bool = False
+) -> CommitBackResult:
     clones = ws.settings.home / "clones"
     try:
-        with cached_checkout(clones, target.url, target.branch, credential=target.credential) as co:
+        with cached_checkout(
+            clones, target.url, target.branch, credential=target.credential, timeout=ws.settings.git_timeout
+        ) as co:
             seal = prepare_for_write(co)
-            if not seal.can_write:
+            if not seal.can_write and seal.conflict:
+                settled = _settle_conflict(co, stack, target, seal.reason, rebuild=rebuild)
+                if settled is not None:
+                    return settled
+            elif not seal.can_write:
                 return _diverged(target, seal.reason)
             reset_to_remote(co)
             sha = _commit_specs(co, stack, target, message)
@@ -227,6 +247,46 @@ def _branch_push(ws: Workspace, stack: Stack, target: Target, message: str) -> C
         return _diverged(target, str(exc))
 
 
+def _settle_conflict(
+    co: Checkout, stack: Stack, target: Target, reason: str, *, rebuild: bool
+) -> CommitBackResult | None:
+    """Unpushed commits from an earlier commit-back conflict with commits someone pushed since.
+
+    The applied specs supersede every earlier commit-back of this stack. If, in each
+    file the others changed, the specs now say what the remote says (the user adopted
+    their value), nothing of theirs is lost: the stale commits are dropped and the
+    caller commits afresh on the remote's tip (None) - or, when the remote already
+    holds exactly these specs, ``already-in-remote``. If the specs still differ in a
+    file the others changed, that is a real conflict: stay diverged and name the
+    command that resolves it (``--rebuild``: the applied specs win, on top of the
+    remote). Commits touching files outside this stack are never given up.
+    """
+    outside = sorted(p for p in unpushed_paths(co) if not _under(target.path, p))
+    if outside:
+        return _diverged(target, f"{reason}; the unpushed commits also change {', '.join(outside[:3])}")
+    tip = resolve(co.path, co.tracking)
+    differing = {
+        _in_repo(target, rel)
+        for rel in spec_changes(read_files(co.path, tip, target.path), render_stack(stack))
+    }
+    if not differing:
+        drop_unpushed(co)
+        return CommitBackResult(False, ALREADY_IN_REMOTE, branch=target.branch, target=target.kind)
+    contested = sorted(differing & unpulled_paths(co))
+    if contested and not rebuild:
+        return _diverged(
+            target,
+            f"{reason} ({', '.join(contested[:3])}). Make the specs say what you want, apply them, then run "
+            "`driftgate commit-back --rebuild` (it commits the applied specs on the remote's tip)",
+        )
+    drop_unpushed(co)
+    return None
+
+
+def _under(prefix: str, path: str) -> bool:
+    return prefix in ("", ".") or path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
 def pr_branch(stack: Stack) -> str:
     return f"driftgate/commit-back/{stack.name}"
 
@@ -243,7 +303,9 @@ def _pr_body(stack: Stack, run_id: str, message: str) -> str:
 
 def start_at_base(co: Checkout, base_branch: str) -> None:
     """Point the local branch at the remote base branch's tip (a new draft or PR branch)."""
-    base = Checkout(path=co.path, branch=base_branch, credential=co.credential, identity=co.identity)
+    base = Checkout(
+        path=co.path, branch=base_branch, credential=co.credential, identity=co.identity, timeout=co.timeout
+    )
     fetched = fetch(base)
     tip = resolve(co.path, base.tracking) if fetched.ok else None
     if tip is None:
@@ -274,7 +336,9 @@ def _pull_request(
     try:
         with (
             GitHubClient.for_repo_url(target.url, target.credential.token) as forge,
-            cached_checkout(clones, target.url, head, credential=target.credential) as co,
+            cached_checkout(
+                clones, target.url, head, credential=target.credential, timeout=ws.settings.git_timeout
+            ) as co,
         ):
             seal = prepare_for_write(co)
             if not seal.can_write:

@@ -13,7 +13,7 @@ from driftgate.store import repositories as repo
 
 
 def recommit(
-    ws: Workspace, directory: Path, *, overrides: Overrides | None = None
+    ws: Workspace, directory: Path, *, overrides: Overrides | None = None, rebuild: bool = False
 ) -> tuple[str, CommitBackResult]:
     """Commit back the current specs for the stack's last applied run, if live state matches them.
 
@@ -44,6 +44,7 @@ def recommit(
         plan=planned.plan,
         result=in_sync,
         overrides=overrides or Overrides(),
+        rebuild=rebuild,
     )
     record_commit_back(ws, last.id, outcome)
     return last.id, outcome

@@ -140,7 +140,7 @@ def _open(
     clones = ws.settings.home / "clones"
     with (
         GitHubClient.for_repo_url(repo.url, cred.token) as forge,
-        cached_checkout(clones, repo.url, branch, credential=cred) as co,
+        cached_checkout(clones, repo.url, branch, credential=cred, timeout=ws.settings.git_timeout) as co,
     ):
         existing = forge.find_open_pull_request(branch)
         if existing is not None:  # an earlier attempt got this far: finish, never duplicate

@@ -145,7 +145,11 @@ def _publish(
         if not items:
             return _no_drift(target, branch)
         with cached_checkout(
-            ws.settings.home / "clones", target.url, branch, credential=target.credential
+            ws.settings.home / "clones",
+            target.url,
+            branch,
+            credential=target.credential,
+            timeout=ws.settings.git_timeout,
         ) as co:
             seal = prepare_for_write(co)
             if not seal.can_write:
