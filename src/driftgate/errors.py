@@ -11,6 +11,7 @@
     │   ├── StalePlanError       a saved plan no longer matches specs or recorded state
     │   ├── ContractViolation    an ApplyResult breaks the ledger contract
     │   ├── StackLockedError     another run holds the stack lock
+    │   ├── StackElsewhereError  the stack's name is bound to another config repo or path
     │   └── ProviderConfigError  a provider is unknown or misconfigured
     └── TransientError           may succeed if tried again (timeouts, I/O, contention)
         ├── ProviderTransientError
@@ -48,6 +49,7 @@ INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
 QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
 STACK_NOT_FOUND = "STACK_NOT_FOUND"
 STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+STACK_ELSEWHERE = "STACK_ELSEWHERE"
 TRANSIENT = "TRANSIENT"
 INTERNAL = "INTERNAL"
 
@@ -118,6 +120,12 @@ class ContractViolation(TerminalError):
 
 class StackLockedError(TerminalError):
     code = STACK_LOCKED
+
+
+class StackElsewhereError(TerminalError):
+    """The store binds this stack's name to another place: two places must never share its state."""
+
+    code = STACK_ELSEWHERE
 
 
 class ProviderConfigError(TerminalError):

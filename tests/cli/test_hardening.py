@@ -235,3 +235,76 @@ def test_a_store_that_stops_writing_mid_apply_is_one_line_and_the_lock_says_who_
     assert f"pid {os.getpid()}" in out  # the lock names its holder, so a later run can tell it is dead
     code, _, err = run(capsys, "lock", "break", "test", "--force")
     assert code == 0, err
+
+
+# -- 19: one stack name, one place ---------------------------------------------------------------
+
+
+def test_two_directories_with_one_stack_name_never_share_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    first = write_stack(
+        tmp_path / "team-a",
+        name="infra",
+        modules={"m": [{"type": "file.file", "name": "a", "spec": {"path": "a.txt", "content": "team a"}}]},
+    )
+    second = write_stack(
+        tmp_path / "team-b",
+        name="infra",
+        modules={"m": [{"type": "file.file", "name": "b", "spec": {"path": "b.txt", "content": "team b"}}]},
+    )
+    code, _, err = run(capsys, "apply", "-s", str(first), "--auto-approve")
+    assert code == codes.OK, err
+    for args in (["plan"], ["apply", "--auto-approve"], ["drift"]):
+        code, out, err = run(capsys, *args, "-s", str(second))
+        assert code == codes.ELSEWHERE, (args, out, err)
+        assert f"is bound to file://{first.resolve()}#." in err and f"file://{second.resolve()}#." in err
+        assert len(err.strip().splitlines()) == 1
+    assert (first / "live" / "a.txt").read_text() == "team a"  # nothing of team a's was deleted
+    assert not (second / "live").exists()
+
+    code, out, _ = run(capsys, "state", "move-stack", "--to", str(second), "--json")
+    assert code == 0
+    moved = json.loads(out)
+    assert moved["from"] == f"file://{first.resolve()}#." and moved["to"] == f"file://{second.resolve()}#."
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert any(r["kind"] == "move-stack" and r["id"] == moved["run_id"] for r in json.loads(out))
+    code, _, err = run(capsys, "plan", "-s", str(first))
+    assert code == codes.ELSEWHERE  # and now the old place is the one refused
+
+
+def test_a_stack_in_git_is_bound_to_its_repo_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftgate.testing.gitrepos import git, make_remote
+
+    remote = make_remote(tmp_path)
+    clone_a, clone_b = tmp_path / "clone-a", tmp_path / "clone-b"
+    for clone in (clone_a, clone_b):
+        git(tmp_path, "clone", "--quiet", remote.url, str(clone))
+        write_stack(
+            clone / "stacks" / "web", name="web", modules={"m": [{"type": "data.value", "name": "a"}]}
+        )
+    code, _, err = run(
+        capsys, "apply", "-s", str(clone_a / "stacks" / "web"), "--auto-approve", "--no-commit-back"
+    )
+    assert code == codes.OK, err
+    # another clone of the same repo, same path: the same stack
+    code, _, err = run(capsys, "plan", "-s", str(clone_b / "stacks" / "web"))
+    assert code == codes.OK, err
+    # the same repo, another path: another stack, refused under this name
+    write_stack(clone_b / "stacks" / "web2", name="web", modules={"m": [{"type": "data.value", "name": "a"}]})
+    code, _, err = run(capsys, "plan", "-s", str(clone_b / "stacks" / "web2"))
+    assert code == codes.ELSEWHERE and "#stacks/web," in err
+
+
+def test_init_refuses_a_name_bound_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, "init", str(tmp_path / "one"), "--name", "shared")
+    assert code == 0
+    code, _, err = run(capsys, "apply", "-s", str(tmp_path / "one"), "--auto-approve", "--no-commit-back")
+    assert code == 0, err
+    code, _, err = run(capsys, "init", str(tmp_path / "two"), "--name", "shared")
+    assert code == codes.ELSEWHERE and "already bound" in err
+    assert not (tmp_path / "two").exists()
+    code, out, _ = run(capsys, "init", str(tmp_path / "three"))
+    assert code == 0 and "'three'" in out

@@ -12,6 +12,7 @@ from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
 from driftgate.drift.snapshot import HEADER, PLACEHOLDER
 from driftgate.services import history
+from driftgate.services.identity import move_stack
 from driftgate.services.reconcile import reconcile
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
@@ -169,6 +170,7 @@ def test_heal_and_ignore_policies(ws: Workspace, tmp_path: Path) -> None:
     assert (live / "ops.cfg").read_text() == "a=1"  # put back by the auto lane
 
     d2 = site(tmp_path / "two", make_remote(tmp_path / "two").url, ignore=True)
+    move_stack(ws, ws.load_stack(d2))  # the same name from another repo: moved on purpose (issue 8)
     live2 = applied(ws, d2)
     (live2 / "ops.cfg").write_text("a=2")
     _, ignored = reconcile(ws, d2)

@@ -34,6 +34,7 @@ STATUS = {
     errors.STORE_UNAVAILABLE: 503,
     errors.GATE_REFUSED: 409,
     errors.STACK_LOCKED: 409,
+    errors.STACK_ELSEWHERE: 409,
     errors.STACK_NOT_FOUND: 404,
     errors.SPEC_INVALID: 422,
     errors.PLAN_INVALID: 422,

@@ -11,7 +11,8 @@ PARTIAL = 3  # apply finished, not every action succeeded
 REFUSED = 4  # the apply gate refused, or held stateful modules back (auto lane)
 LOCKED = 5  # the stack is locked by another run
 STALE_PLAN = 6  # the saved plan no longer matches specs or state
-DIVERGED = 7  # reserved: applied, but git could not be updated (state_diverged)
+DIVERGED = 7  # applied, but git could not be updated (state_diverged)
+ELSEWHERE = 8  # the stack's name is bound to another config repo or path (see state move-stack)
 USAGE = 64  # bad command-line usage
 INTERRUPTED = 130  # Ctrl-C
 
@@ -19,6 +20,7 @@ _BY_CODE = {
     errors.GATE_REFUSED: REFUSED,
     errors.STACK_LOCKED: LOCKED,
     errors.PLAN_STALE: STALE_PLAN,
+    errors.STACK_ELSEWHERE: ELSEWHERE,
 }
 
 

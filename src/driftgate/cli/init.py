@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from driftgate.cli.common import out
+from driftgate.cli.common import out, workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -18,10 +18,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Scaffold a config repo (a git repository) with one stack."""
-        from driftgate.services.scaffold import default_stack_name, scaffold_repo
+        from driftgate.services.identity import check_name_free, directory_url
+        from driftgate.services.scaffold import check_stack_name, default_stack_name, scaffold_repo
 
         directory = directory.absolute()
         name = name if name is not None else default_stack_name(directory)
+        check_stack_name(name)
+        check_name_free(workspace(), name, f"{directory_url(directory)}#.")
         files = scaffold_repo(directory, name=name)
         out.print(f"Created a config repo with stack {name!r} in {directory}:")
         for path in files:

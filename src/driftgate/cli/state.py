@@ -45,3 +45,20 @@ def show(address: str, stack: Path = StackOption, as_json: bool = JsonOption) ->
         for key, value in row[title].items():
             out.print(f"  {key} = {value!r}", markup=False)
     return 0
+
+
+@app.command("move-stack")
+def move_stack(
+    to: Path = typer.Option(..., "--to", help="The stack's directory in its new place (holding stack.yaml)."),
+    as_json: bool = JsonOption,
+) -> int:
+    """Bind a stack's recorded state to its new config repo or path, on purpose (recorded as a run)."""
+    from driftgate.services.identity import move_stack as move
+
+    ws = workspace()
+    run_id, old, new = move(ws, ws.load_stack(to))
+    if as_json:
+        print_json({"run_id": run_id, "from": old, "to": new})
+    else:
+        out.print(f"Moved: {old or '(unbound)'} -> {new} (run {run_id}).", markup=False)
+    return 0

@@ -25,6 +25,7 @@ from driftgate import __version__
 from driftgate.errors import DriftgateError, NotFoundError, TerminalError
 from driftgate.gate.decision import BackupRecord
 from driftgate.providers.base import Provider
+from driftgate.services.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import repositories as repo
@@ -68,7 +69,7 @@ def _load(ws: Workspace, directory: Path) -> _Loaded:
     stack = ws.load_stack(directory)
     providers = ws.providers_for(stack)
     with ws.transaction() as conn:
-        row = repo.ensure_stack(conn, stack.name, str(stack.directory))
+        row = stack_row(conn, stack, bind=False)
     return _Loaded(stack, row.id, providers)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from driftgate.drift.detect import DriftReport, detect_drift
 from driftgate.errors import DriftgateError, NotFoundError
 from driftgate.plan.state import RecordedResource
+from driftgate.services.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.spec.refs import secret_refs_in
@@ -23,7 +24,7 @@ def scan_drift(ws: Workspace, directory: Path, *, modules: Iterable[str] = ()) -
         raise NotFoundError(f"stack {stack.name!r} has no module {unknown[0]!r}")
     providers = ws.providers_for(stack)
     with ws.transaction() as conn:
-        row = repo.ensure_stack(conn, stack.name, str(stack.directory))
+        row = stack_row(conn, stack, bind=False)
         recorded = repo.load_state(conn, row.id)
     report = detect_drift(stack.name, recorded, providers=providers, secrets=ws.secrets(), modules=wanted)
     return report.scrubbed(known_secret_values(ws, stack, recorded))

@@ -18,6 +18,7 @@ from driftgate.errors import DriftgateError
 from driftgate.gitops.gitcmd import add_remote, commit_all, init_repo, push
 from driftgate.plan.model import Plan
 from driftgate.services.commitback import commit_back_report
+from driftgate.services.identity import move_stack
 from driftgate.services.runs import ApplyReport, apply_session, plan_stack
 from driftgate.services.scaffold import scaffold_repo
 from driftgate.services.workspace import Workspace
@@ -152,9 +153,12 @@ def hotfix_from_outside_git(ctx: QuickstartContext) -> None:
         + "commit_back:\n  target: pull-request\n"
         + f"  remote: {ctx.forge_url}\n  branch: main\n  path: .\n  auth: secret://file/forge-token\n"
     )
+    _, old, new = move_stack(ctx.ws, ctx.ws.load_stack(hotfix))
     ctx.narrator.say(
         f"10. Someone applies a hotfix that is not in git: a copy of the stack at {hotfix} with a new "
-        "greeting (`driftgate apply --from`). Commit-back will make git match, as a pull request."
+        "greeting (`driftgate apply --from`). Commit-back will make git match, as a pull request. The config "
+        f"repo now lives on the forge, so the stack's state was moved there on purpose ({old} -> {new}, "
+        "`driftgate state move-stack`): the same stack name from any other place is refused."
     )
     with apply_session(ctx.ws, hotfix) as session:
         report = session.execute()

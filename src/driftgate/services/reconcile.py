@@ -28,6 +28,7 @@ from driftgate.gitops.objects import commit_changes, read_files, resolve
 from driftgate.gitops.seal import Checkout, prepare_for_write, publish
 from driftgate.services.commitback import Overrides, Target, resolve_target, start_at_base
 from driftgate.services.drift import known_secret_values, scan_drift
+from driftgate.services.identity import stack_row
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
@@ -231,7 +232,7 @@ def _no_drift(target: Target, branch: str) -> ReconcileResult:
 
 def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, report: DriftReport) -> None:
     with ws.transaction() as conn:
-        row = repo.ensure_stack(conn, stack.name, str(stack.directory))
+        row = stack_row(conn, stack, bind=False)
         repo.create_run(
             conn,
             run_id=run_id,

@@ -18,6 +18,7 @@ from driftgate.gate.decision import GateDecision, GateRequest, ModulePolicy, dec
 from driftgate.plan.model import Plan
 from driftgate.planner.planner import build_plan, spec_digest
 from driftgate.providers.base import Provider
+from driftgate.services.identity import stack_row
 from driftgate.services.ledger import StoreSink
 from driftgate.services.locking import stack_lock
 from driftgate.services.workspace import Workspace
@@ -39,7 +40,7 @@ def plan_stack(
     stack = stack or ws.load_stack(directory)
     providers = ws.providers_for(stack)
     with ws.transaction() as session:
-        row = repo.ensure_stack(session, stack.name, str(stack.directory))
+        row = stack_row(session, stack, bind=False)
         recorded = repo.load_state(session, row.id)
         serial = repo.state_serial(session, row.id)
     plan = build_plan(
@@ -192,7 +193,7 @@ def apply_session(
     """Lock the stack, then plan it (or check that the saved plan is still current)."""
     stack = ws.load_stack(directory)
     with ws.transaction() as session:
-        row = repo.ensure_stack(session, stack.name, str(stack.directory))
+        row = stack_row(session, stack, bind=True)
     run_id = str(uuid.uuid4())
     with stack_lock(ws, stack_id=row.id, stack_name=stack.name, run_id=run_id):
         planned = plan_stack(ws, directory, refresh=refresh and saved_plan is None, stack=stack)

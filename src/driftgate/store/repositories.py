@@ -42,6 +42,7 @@ class StackRow:
     name: str
     directory: str
     state_serial: int
+    location: str | None = None
 
 
 def ensure_stack(conn: Connection, name: str, directory: str) -> StackRow:
@@ -64,17 +65,23 @@ def ensure_stack(conn: Connection, name: str, directory: str) -> StackRow:
         row = conn.execute(select(stacks).where(stacks.c.name == name)).one()
     elif row.directory != directory:
         conn.execute(update(stacks).where(stacks.c.id == row.id).values(directory=directory))
-    return StackRow(row.id, row.name, directory, row.state_serial)
+    return StackRow(row.id, row.name, directory, row.state_serial, row.location)
 
 
 def find_stack(conn: Connection, name: str) -> StackRow | None:
     row = conn.execute(select(stacks).where(stacks.c.name == name)).first()
-    return StackRow(row.id, row.name, row.directory, row.state_serial) if row else None
+    return StackRow(row.id, row.name, row.directory, row.state_serial, row.location) if row else None
 
 
 def list_stacks(conn: Connection) -> list[StackRow]:
     rows = conn.execute(select(stacks).order_by(stacks.c.name)).all()
-    return [StackRow(r.id, r.name, r.directory, r.state_serial) for r in rows]
+    return [StackRow(r.id, r.name, r.directory, r.state_serial, r.location) for r in rows]
+
+
+def bind_stack(conn: Connection, stack_id: int, location: str) -> None:
+    conn.execute(
+        update(stacks).where(stacks.c.id == stack_id).values(location=location, updated_at=time.time())
+    )
 
 
 def bump_serial(conn: Connection, stack_id: int) -> None:

@@ -26,6 +26,7 @@ stacks = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("directory", Text, nullable=False),
+    Column("location", Text, nullable=True),  # config repo and path the stack was first applied from
     Column("state_serial", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),

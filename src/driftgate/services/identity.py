@@ -1,0 +1,111 @@
+"""A stack's identity: one name in the store is one stack, in one config repo, at one path.
+
+Two directories that carry the same ``name`` would otherwise share recorded
+state, and the second one's plan would delete the first one's resources. The
+store binds a name to the place it was first applied from (the config repo's
+URL and the stack's path in it, or the directory for a stack outside git); a
+plan or apply of that name from anywhere else is refused until the stack is
+moved on purpose (``driftgate state move-stack``), which is recorded as a run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import Connection
+
+from driftgate.errors import NotFoundError, StackElsewhereError
+from driftgate.gitops.gitcmd import remote_url, toplevel
+from driftgate.services.workspace import Workspace
+from driftgate.spec.model import Stack
+from driftgate.store import repositories as repo
+
+
+def stack_location(stack: Stack) -> str:
+    """``<config repo>#<path>``: the repo from commit_back.remote or git's origin, else the directory."""
+    directory = stack.directory.resolve()
+    policy = stack.spec.commit_back
+    top = toplevel(directory) if directory.is_dir() else None
+    url = policy.remote or (remote_url(top) if top is not None else None)
+    if url is None:
+        base = top if top is not None else directory
+        return f"{directory_url(base)}#{_relative(directory, base)}"
+    path = policy.path or (_relative(directory, top) if top is not None else ".")
+    return f"{normalize_url(url)}#{path.strip('/') or '.'}"
+
+
+def directory_url(path: Path) -> str:
+    return f"file://{path.resolve()}"
+
+
+def _relative(directory: Path, base: Path) -> str:
+    rel = os.path.relpath(directory, base.resolve())
+    return "." if rel == "." else rel
+
+
+def normalize_url(url: str) -> str:
+    """One spelling per repository: no credentials, lower-case scheme and host, no ``.git`` or ``/``."""
+    if "://" not in url:
+        return directory_url(Path(url)).removesuffix(".git") if url.startswith("/") else url
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    path = parts.path.rstrip("/").removesuffix(".git")
+    return urlunsplit((parts.scheme.lower(), host, path, "", ""))
+
+
+def stack_row(conn: Connection, stack: Stack, *, bind: bool) -> repo.StackRow:
+    """The stack's row; refuses a name bound to another place, and binds an unbound one on ``bind``."""
+    location = stack_location(stack)
+    row = repo.ensure_stack(conn, stack.name, str(stack.directory))
+    if row.location is not None and row.location != location:
+        raise StackElsewhereError(
+            f"stack {stack.name!r} is bound to {row.location}, not {location}: two places must not share "
+            "one stack's state. Give this one another name in stack.yaml, or move the stack on purpose: "
+            f"driftgate state move-stack --to {stack.directory}"
+        )
+    if bind and row.location is None:
+        repo.bind_stack(conn, row.id, location)
+    return row
+
+
+def check_name_free(ws: Workspace, name: str, location: str) -> None:
+    """For a new stack: refuse a name this store already binds to another place."""
+    with ws.transaction() as conn:
+        row = repo.find_stack(conn, name)
+    if row is not None and row.location is not None and row.location != location:
+        raise StackElsewhereError(
+            f"stack name {name!r} is already bound to {row.location} in this store; choose another --name"
+        )
+
+
+def move_stack(ws: Workspace, stack: Stack) -> tuple[str, str | None, str]:
+    """Bind the stack's name to where ``stack`` is now, on purpose; recorded as a ``move-stack`` run."""
+    location = stack_location(stack)
+    run_id = str(uuid.uuid4())
+    with ws.transaction() as conn:
+        row = repo.find_stack(conn, stack.name)
+        if row is None:
+            raise NotFoundError(f"no stack named {stack.name!r} in this store: nothing to move")
+        repo.bind_stack(conn, row.id, location)
+        repo.create_run(
+            conn,
+            run_id=run_id,
+            stack_id=row.id,
+            kind="move-stack",
+            actor=ws.settings.actor,
+            pid=os.getpid(),
+            host=ws.settings.hostname,
+        )
+        repo.finish_run(
+            conn,
+            run_id,
+            status="succeeded",
+            action_count=0,
+            summary={"from": row.location, "to": location, "at": time.time()},
+            errors=[],
+        )
+    return run_id, row.location, location
