@@ -11,11 +11,11 @@ proposal (which stays ``pending`` for a retry); transient ones are raised as
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,26 +81,89 @@ def branch_for(proposal: dict[str, Any]) -> str:
     return f"driftgate/proposal-{proposal['id']}-{slug}"
 
 
-@contextmanager
-def repo_lease(ws: Workspace, repo_id: int) -> Iterator[None]:
-    holder = f"{ws.settings.hostname}:{uuid.uuid4().hex[:8]}"
-    with ws.transaction() as conn:
+class LeaseLost(TransientError):
+    """This job's lease was granted to another job (this one was paused or slow): it writes nothing."""
+
+
+class RepoLease:
+    """A per-repo lease with a fencing epoch, renewed by a heartbeat while the job runs.
+
+    Every grant has a higher epoch than the one before. The heartbeat extends the
+    lease (and the job's heartbeat, so the sweeper leaves a slow job alone) only
+    while the grant is still this one; the push and the final state change check
+    the same, so a worker paused past its lease that wakes up can write nothing.
+    """
+
+    def __init__(self, ws: Workspace, repo_id: int, proposal_id: int) -> None:
+        self.ws = ws
+        self.repo_id = repo_id
+        self.proposal_id = proposal_id
+        self.holder = f"{ws.settings.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.epoch = 0
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    @property
+    def seconds(self) -> float:
         # A lease lapses on the same clock as a silent job: a killed worker blocks its repo no longer
         # than it takes the sweeper to re-queue its job.
-        taken = registry.take_lease(conn, repo_id, holder, seconds=ws.settings.job_stale_seconds)
-    if not taken:
-        raise LockContended(f"config repo {repo_id} is busy with another job; retrying later")
-    try:
-        yield
-    finally:
-        with ws.transaction() as conn:
-            registry.release_lease(conn, repo_id, holder)
+        return self.ws.settings.job_stale_seconds
+
+    def __enter__(self) -> RepoLease:
+        with self.ws.transaction() as conn:
+            epoch = registry.take_lease(conn, self.repo_id, self.holder, seconds=self.seconds)
+        if epoch is None:
+            raise LockContended(f"config repo {self.repo_id} is busy with another job; retrying later")
+        self.epoch = epoch
+        self._beat = threading.Thread(target=self._heartbeat, name="driftgate-lease", daemon=True)
+        self._beat.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=10)
+        with self.ws.transaction() as conn:
+            registry.release_lease(conn, self.repo_id, self.holder, self.epoch)
+
+    @property
+    def fence(self) -> Any:
+        return registry.lease_fence(self.repo_id, self.holder, self.epoch)
+
+    def check(self, before: str) -> None:
+        """Raise LeaseLost unless this grant is still the current one."""
+        with self.ws.transaction() as conn:
+            current = registry.lease_is_current(conn, self.repo_id, self.holder, self.epoch)
+        if not current:
+            raise LeaseLost(f"lease on config repo {self.repo_id} was taken over; not {before}")
+
+    def _heartbeat(self) -> None:
+        every = max(0.05, self.seconds / 3)
+        while not self._stop.wait(every):
+            try:
+                with self.ws.transaction() as conn:
+                    if not registry.renew_lease(
+                        conn, self.repo_id, self.holder, self.epoch, seconds=self.seconds
+                    ):
+                        return  # taken over: the fence stops every write from here on
+                    registry.update_proposal_fenced(
+                        conn, self.proposal_id, self.fence, job_heartbeat=time.time()
+                    )
+            except DriftgateError:
+                continue  # a store hiccup: the next beat tries again
 
 
-def _fail(ws: Workspace, proposal_id: int, code: str, message: str) -> OpenPrOutcome:
+def _fail(
+    ws: Workspace, proposal_id: int, code: str, message: str, *, lease: RepoLease | None = None
+) -> OpenPrOutcome:
     error = {"code": code, "message": redact(message)}
     with ws.transaction() as conn:
-        registry.update_proposal(conn, proposal_id, pr_open_error=error, job_status="failed")
+        if lease is None:
+            registry.update_proposal(conn, proposal_id, pr_open_error=error, job_status="failed")
+        elif not registry.update_proposal_fenced(
+            conn, proposal_id, lease.fence, pr_open_error=error, job_status="failed"
+        ):
+            return OpenPrOutcome(proposal_id, "lease_lost")
     return OpenPrOutcome(proposal_id, "failed", error=error)
 
 
@@ -121,18 +184,20 @@ def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
     except DriftgateError as exc:
         return _fail(ws, proposal_id, errors.CREDENTIAL_NOT_CONFIGURED, str(exc))
     try:
-        with repo_lease(ws, repo.id):
-            check_budget(ws, repo.id, time.time())
-            pr_url, pr_number = _open(ws, proposal, repo, Credential(url=repo.url, token=token))
-    except EditError as exc:
-        return _fail(ws, proposal_id, exc.code, str(exc))
-    except TerminalError as exc:
-        return _fail(ws, proposal_id, getattr(exc, "code", errors.INTERNAL), str(exc))
-    return _finish(ws, proposal_id, pr_url, pr_number)
+        with RepoLease(ws, repo.id, proposal_id) as lease:
+            try:
+                check_budget(ws, repo.id, time.time())
+                pr_url, pr_number = _open(ws, proposal, repo, Credential(url=repo.url, token=token), lease)
+            except (EditError, TerminalError) as exc:
+                code = exc.code if isinstance(exc, EditError) else getattr(exc, "code", errors.INTERNAL)
+                return _fail(ws, proposal_id, code, str(exc), lease=lease)
+            return _finish(ws, proposal_id, pr_url, pr_number, lease)
+    except LeaseLost:
+        return OpenPrOutcome(proposal_id, "lease_lost")
 
 
 def _open(
-    ws: Workspace, proposal: dict[str, Any], repo: registry.ConfigRepoRow, cred: Credential
+    ws: Workspace, proposal: dict[str, Any], repo: registry.ConfigRepoRow, cred: Credential, lease: RepoLease
 ) -> tuple[str, int]:
     from driftgate.forge.github import GitHubClient  # httpx only when a forge is used
 
@@ -155,9 +220,11 @@ def _open(
             _commit_edits(co, proposal, repo)
             # A new branch, just cut from the base's tip: publish pushes it, and if the remote
             # moved meanwhile it replays and retries (never forced).
+            lease.check(before="pushing")
             pushed = publish(co)
             if not pushed.ok:
                 raise TransientError(f"push failed: {pushed.detail}")
+        lease.check(before="opening the pull request")
         pr = forge.open_pull_request(
             head=branch, base=repo.default_branch, title=proposal["title"], body=pr_body(proposal)
         )
@@ -214,11 +281,16 @@ def _commit_edits(co: Checkout, proposal: dict[str, Any], repo: registry.ConfigR
     )
 
 
-def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int) -> OpenPrOutcome:
+def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int, lease: RepoLease) -> OpenPrOutcome:
+    """The final state change, conditional twice: on the proposal still pending (a reject wins)
+    and on this job's lease grant still being current (a job that was taken over writes nothing)."""
     with ws.transaction() as conn:
+        if not registry.lease_is_current(conn, lease.repo_id, lease.holder, lease.epoch):
+            raise LeaseLost(f"lease on config repo {lease.repo_id} was taken over; not recording the PR")
         opened = registry.update_proposal_if_pending(
             conn,
             proposal_id,
+            fence=lease.fence,
             status="pr_opened",
             pr_url=pr_url,
             pr_number=pr_number,
@@ -228,9 +300,10 @@ def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int) -> Ope
             pr_opened_at=time.time(),
         )
         if not opened:  # rejected meanwhile: the rejection stands; record that the PR exists
-            registry.update_proposal(
+            registry.update_proposal_fenced(
                 conn,
                 proposal_id,
+                lease.fence,
                 pr_url=pr_url,
                 pr_number=pr_number,
                 pr_state="open",

@@ -149,13 +149,27 @@ def list_proposals(
     return [_proposal(r) for r in rows], int(conn.execute(count).scalar_one())
 
 
-def update_proposal_if_pending(conn: Connection, proposal_id: int, **values: Any) -> bool:
-    """A conditional update (``WHERE status = 'pending'``): an operator's reject mid-flight wins."""
+def update_proposal_fenced(conn: Connection, proposal_id: int, fence: Any, **values: Any) -> bool:
+    """Update a proposal only while ``fence`` (a lease_fence) holds."""
     result = conn.execute(
         update(proposals)
-        .where(and_(proposals.c.id == proposal_id, proposals.c.status == "pending"))
-        .values(updated_at=time.time(), **values)
+        .where(and_(proposals.c.id == proposal_id, fence))
+        .values(**values, updated_at=time.time())
     )
+    return bool(result.rowcount)
+
+
+def update_proposal_if_pending(
+    conn: Connection, proposal_id: int, *, fence: Any = None, **values: Any
+) -> bool:
+    """A conditional update (``WHERE status = 'pending'``): an operator's reject mid-flight wins.
+
+    With ``fence`` (a lease_fence), also only while the caller's lease grant is current.
+    """
+    where = and_(proposals.c.id == proposal_id, proposals.c.status == "pending")
+    if fence is not None:
+        where = and_(where, fence)
+    result = conn.execute(update(proposals).where(where).values(updated_at=time.time(), **values))
     return bool(result.rowcount)
 
 
@@ -168,28 +182,59 @@ def update_proposal(conn: Connection, proposal_id: int, **values: Any) -> None:
 # -- per-repo leases ----------------------------------------------------------------
 
 
-def take_lease(conn: Connection, repo_id: int, holder: str, *, seconds: float) -> bool:
-    """Take the repo's lease if free or expired (one winner, decided by the database)."""
+def take_lease(conn: Connection, repo_id: int, holder: str, *, seconds: float) -> int | None:
+    """Take the repo's lease if free or expired (one winner, decided by the database).
+
+    Returns the grant's epoch - higher than every earlier grant for this repo - or None.
+    Released leases keep their row (expired), so epochs never start over.
+    """
     now = time.time()
     try:
         with conn.begin_nested():
             conn.execute(
-                repo_leases.insert().values(repo_id=repo_id, holder=holder, expires_at=now + seconds)
+                repo_leases.insert().values(repo_id=repo_id, holder=holder, expires_at=now + seconds, epoch=1)
             )
-        return True
+        return 1
     except IntegrityError:
         taken = conn.execute(
             update(repo_leases)
             .where(and_(repo_leases.c.repo_id == repo_id, repo_leases.c.expires_at < now))
-            .values(holder=holder, expires_at=now + seconds)
+            .values(holder=holder, expires_at=now + seconds, epoch=repo_leases.c.epoch + 1)
         )
-        return bool(taken.rowcount)
+        if not taken.rowcount:
+            return None
+        return int(
+            conn.execute(select(repo_leases.c.epoch).where(repo_leases.c.repo_id == repo_id)).scalar_one()
+        )
 
 
-def release_lease(conn: Connection, repo_id: int, holder: str) -> None:
-    conn.execute(
-        repo_leases.delete().where(and_(repo_leases.c.repo_id == repo_id, repo_leases.c.holder == holder))
+def _holds(repo_id: int, holder: str, epoch: int) -> Any:
+    return and_(
+        repo_leases.c.repo_id == repo_id, repo_leases.c.holder == holder, repo_leases.c.epoch == epoch
     )
+
+
+def renew_lease(conn: Connection, repo_id: int, holder: str, epoch: int, *, seconds: float) -> bool:
+    """Extend a grant that is still this holder's (same epoch); False when it was taken over."""
+    result = conn.execute(
+        update(repo_leases).where(_holds(repo_id, holder, epoch)).values(expires_at=time.time() + seconds)
+    )
+    return bool(result.rowcount)
+
+
+def lease_is_current(conn: Connection, repo_id: int, holder: str, epoch: int) -> bool:
+    return (
+        conn.execute(select(repo_leases.c.repo_id).where(_holds(repo_id, holder, epoch))).first() is not None
+    )
+
+
+def lease_fence(repo_id: int, holder: str, epoch: int) -> Any:
+    """A WHERE clause that holds only while this grant is the current one (for fenced updates)."""
+    return select(repo_leases.c.repo_id).where(_holds(repo_id, holder, epoch)).exists()
+
+
+def release_lease(conn: Connection, repo_id: int, holder: str, epoch: int) -> None:
+    conn.execute(update(repo_leases).where(_holds(repo_id, holder, epoch)).values(expires_at=0.0))
 
 
 def stale_jobs(conn: Connection, *, older_than: float) -> list[int]:

@@ -164,6 +164,7 @@ repo_leases = Table(
     Column("repo_id", Integer, primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires_at", Float, nullable=False),
+    Column("epoch", Integer, nullable=False, server_default="0"),  # raised by every grant: the fence
 )
 
 webhook_deliveries = Table(
