@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import socket
 import threading
 import time
@@ -246,3 +247,18 @@ def test_clients_cannot_mint_metric_series(api: Any) -> None:
     assert len(after - before) <= 3, after - before  # other/healthz/405, GET/other/404, GET/metrics/200
     assert not any("MADEUP" in line or "/no/such" in line for line in after)
     assert any('method="other"' in line for line in after)
+
+
+def test_a_fifo_as_a_credential_is_refused_at_once(api: Any, ws: Workspace, tmp_path: Any) -> None:
+    client, admin, _ = api
+    secrets = ws.settings.effective_secrets_dir
+    secrets.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(secrets / "pipe")
+    started = time.monotonic()
+    response = client.post(
+        "/api/v1/config-repos",
+        json={"name": "piped", "url": "https://github.com/acme/piped.git", "auth_ref": "secret://file/pipe"},
+        headers=admin,
+    )
+    assert response.status_code == 422 and "not a regular file" in response.json()["error"]["message"]
+    assert time.monotonic() - started < 5

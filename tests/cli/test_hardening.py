@@ -308,3 +308,46 @@ def test_init_refuses_a_name_bound_elsewhere(tmp_path: Path, capsys: pytest.Capt
     assert not (tmp_path / "two").exists()
     code, out, _ = run(capsys, "init", str(tmp_path / "three"))
     assert code == 0 and "'three'" in out
+
+
+# -- 11: what a plan shows -------------------------------------------------------------------------
+
+
+def test_plans_show_invisible_and_look_alike_characters_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = write_stack(
+        tmp_path / "stack",
+        modules={
+            "m": [{"type": "data.value", "name": "a", "spec": {"input": "p\u0430ypal\u200b[red]x[/red]"}}]
+        },
+    )
+    code, out, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.CHANGES
+    assert "p\\u0430ypal\\u200b[red]x[/red]" in out  # escaped, and no markup is interpreted
+    code, out, _ = run(capsys, "plan", "-s", str(stack), "--json")
+    assert json.loads(out)["actions"][0]["desired"]["input"] == "p\u0430ypal\u200b[red]x[/red]"  # data kept
+
+
+# -- 6: a broken secret file after a successful apply is a divergence, not a crash -----------------------
+
+
+def test_a_non_utf8_commit_back_credential_diverges_with_exit_7(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftgate.testing.gitrepos import make_remote
+
+    remote = make_remote(tmp_path)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "token").write_bytes(b"\xff\xfe not text")
+    monkeypatch.setenv("DRIFTGATE_SECRETS_DIR", str(secrets))
+    stack = write_stack(tmp_path / "stack", modules={"m": [{"type": "data.value", "name": "a"}]})
+    (stack / "stack.yaml").write_text(
+        (stack / "stack.yaml").read_text()
+        + f"commit_back:\n  remote: {remote.url}\n  branch: main\n  path: s\n  auth: secret://file/token\n"
+    )
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve")
+    assert code == codes.DIVERGED, (out, err)
+    assert "secret://file/token: secret file is not UTF-8 text" in out + err
+    assert "Traceback" not in out + err

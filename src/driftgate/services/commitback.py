@@ -196,7 +196,10 @@ def commit_back(
         return CommitBackResult(False, PARTIAL_APPLY)
     if not whole_stack:
         return CommitBackResult(False, PARTIAL_SCOPE)
-    target = resolve_target(ws, stack, overrides)
+    try:
+        target = resolve_target(ws, stack, overrides)
+    except DriftgateError as exc:  # e.g. its credential cannot be read: applied, but git is not updated
+        return CommitBackResult(False, str(exc), state_diverged=True)
     if target is None:
         return CommitBackResult(False, NOT_CONFIGURED)
     message = _message(stack, run_id, plan, target.trailer)
