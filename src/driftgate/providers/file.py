@@ -151,7 +151,7 @@ class FileProvider(BaseProvider):
         return Observed(attrs, self._file_outputs(rel, data))
 
     def _live_path(self, rel: str) -> str:
-        return str(self._resolved_root() / rel)
+        return f"{self._resolved_root()}/{rel}"
 
     def _file_outputs(self, rel: str, data: bytes) -> dict[str, Any]:
         return {"path": self._live_path(rel), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}

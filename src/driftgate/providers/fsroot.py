@@ -19,11 +19,13 @@ import os
 import re
 import secrets
 import stat
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from driftgate.errors import UnsafePathError
+from driftgate.liveness import pid_alive
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -36,40 +38,41 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class ConfinedRoot:
     """Operations on relative paths under ``root`` that cannot follow a symlink anywhere under it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._swept: set[tuple[int, int]] = set()
+        self._root_fd: int | None = None
 
     # -- descent ---------------------------------------------------------------
+
+    def _root(self, *, create: bool) -> int:
+        """The root's descriptor, opened once (the root is configuration; what is under it is not)."""
+        if self._root_fd is None:
+            if create:
+                self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self._root_fd = fd
+            weakref.finalize(self, os.close, fd)
+        return self._root_fd
 
     @contextmanager
     def parent(self, relative: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
         """(descriptor of the parent directory, last component); parents are made when ``create``."""
         parts = relative.split("/")
-        if create:
-            self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        root = fd = self._root(create=create)
         try:
             for depth, part in enumerate(parts[:-1]):
                 child = self._descend(fd, part, relative, parts[: depth + 1], create)
-                os.close(fd)
+                if fd != root:
+                    os.close(fd)
                 fd = child
             yield fd, parts[-1]
         finally:
-            os.close(fd)
+            if fd != root:
+                os.close(fd)
 
     def _descend(self, fd: int, part: str, relative: str, prefix: list[str], create: bool) -> int:
         """The descriptor of ``part`` under ``fd`` (which stays open: the caller owns it)."""
@@ -207,7 +210,7 @@ class ConfinedRoot:
 def remove_stale_temp(dir_fd: int, name: str) -> bool:
     """Remove one leftover temporary file if the process that made it is gone."""
     match = _TEMP.match(name)
-    if match is None or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+    if match is None or int(match.group(1)) == os.getpid() or pid_alive(int(match.group(1))):
         return False
     try:
         os.unlink(name, dir_fd=dir_fd)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from driftgate.errors import UnsafePathError
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f;&|`$<>*?\"'\\!{}\[\]]")
 
 
 def invisible_character(value: str) -> str | None:
     """The first control or format character (Unicode Cc/Cf: zero-width, bidi overrides) in ``value``."""
+    if value.isascii():
+        found = _ASCII_CONTROL.search(value)
+        return f"U+{ord(found.group(0)):04X}" if found else None
     for char in value:
         if unicodedata.category(char) in ("Cc", "Cf"):
             return f"U+{ord(char):04X}"
@@ -28,10 +33,9 @@ def check_relative_path(value: str) -> str | None:
     hidden = invisible_character(value)
     if hidden is not None:
         return f"contains an invisible control or format character ({hidden})"
-    posix = PurePosixPath(value)
-    if posix.is_absolute() or re.match(r"^[A-Za-z]:", value):
+    if value.startswith("/") or _DRIVE.match(value):
         return "must be relative, not absolute"
-    if ".." in posix.parts:
+    if ".." in value.split("/"):
         return "must not contain '..'"
     return None
 

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from driftgate.errors import NotFoundError
-from driftgate.services.locking import pid_alive
+from driftgate.liveness import pid_alive
 from driftgate.services.workspace import Workspace
 from driftgate.store import repositories as repo
 

@@ -91,7 +91,7 @@ def move_stack(ws: Workspace, stack: Stack) -> tuple[str, str | None, str]:
         if row is None:
             raise NotFoundError(f"no stack named {stack.name!r} in this store: nothing to move")
         repo.bind_stack(conn, row.id, location)
-        repo.create_run(
+        repo.record_run(
             conn,
             run_id=run_id,
             stack_id=row.id,
@@ -99,10 +99,6 @@ def move_stack(ws: Workspace, stack: Stack) -> tuple[str, str | None, str]:
             actor=ws.settings.actor,
             pid=os.getpid(),
             host=ws.settings.hostname,
-        )
-        repo.finish_run(
-            conn,
-            run_id,
             status="succeeded",
             action_count=0,
             summary={"from": row.location, "to": location, "at": time.time()},

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from driftgate.errors import NotFoundError, StackLockedError, StoreUnavailable, TerminalError
+from driftgate.liveness import pid_alive
 from driftgate.services.workspace import Workspace
 from driftgate.store import repositories as repo
 
@@ -18,16 +19,6 @@ from driftgate.store import repositories as repo
 class HeldLock:
     stack_id: int
     run_id: str
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def describe_holder(ws: Workspace, lock: repo.LockRow) -> str:

@@ -233,7 +233,7 @@ def _no_drift(target: Target, branch: str) -> ReconcileResult:
 def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, report: DriftReport) -> None:
     with ws.transaction() as conn:
         row = stack_row(conn, stack, bind=False)
-        repo.create_run(
+        repo.record_run(
             conn,
             run_id=run_id,
             stack_id=row.id,
@@ -241,13 +241,7 @@ def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, r
             actor=ws.settings.actor,
             pid=os.getpid(),
             host=ws.settings.hostname,
-        )
-        status = "diverged" if result.state_diverged else "succeeded"
-        repo.finish_run(
-            conn,
-            run_id,
-            status=status,
-            action_count=None,
+            status="diverged" if result.state_diverged else "succeeded",
             summary={"reconcile": result.to_dict(), "drift": report.to_dict(), "at": time.time()},
             errors=[result.reason] if result.state_diverged and result.reason else [],
         )

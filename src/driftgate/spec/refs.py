@@ -117,12 +117,24 @@ def holds_secret(value: Any) -> bool:
 def secret_refs_in(value: Any) -> list[str]:
     """Every secret reference in ``value``: whole-string ones and embedded tokens."""
     found: list[str] = []
-    for _, text in iter_strings(value):
-        if is_secret_ref(text):
-            found.append(text)
-        elif "${secret://" in text:
-            found.extend(m.group(1) for m in EMBEDDED_SECRET.finditer(text))
+    _collect_refs(value, found)
     return found
+
+
+def _collect_refs(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        if SECRET_PREFIX not in value:
+            return
+        if value.startswith(SECRET_PREFIX):
+            found.append(value)
+        else:
+            found.extend(m.group(1) for m in EMBEDDED_SECRET.finditer(value))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect_refs(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_refs(item, found)
 
 
 def check_secret_ref(value: str) -> str | None:

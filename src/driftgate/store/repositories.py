@@ -197,6 +197,25 @@ def create_run(
     )
 
 
+def record_run(
+    conn: Connection,
+    *,
+    run_id: str,
+    stack_id: int,
+    kind: str,
+    actor: str,
+    pid: int,
+    host: str,
+    status: str,
+    summary: dict[str, Any],
+    errors: list[str],
+    action_count: int | None = None,
+) -> None:
+    """A run that starts and ends at once (a refusal, a reconcile's record, a move)."""
+    create_run(conn, run_id=run_id, stack_id=stack_id, kind=kind, actor=actor, pid=pid, host=host)
+    finish_run(conn, run_id, status=status, action_count=action_count, summary=summary, errors=errors)
+
+
 @dataclass(frozen=True)
 class PlannedRow:
     index: int
