@@ -351,3 +351,30 @@ def test_a_non_utf8_commit_back_credential_diverges_with_exit_7(
     assert code == codes.DIVERGED, (out, err)
     assert "secret://file/token: secret file is not UTF-8 text" in out + err
     assert "Traceback" not in out + err
+
+
+# -- 10: one live object, one resource -----------------------------------------------------------------
+
+
+def test_path_aliases_and_two_resources_on_one_live_object_fail_validation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = write_stack(
+        tmp_path / "stack",
+        modules={
+            "m": [
+                {"type": "file.file", "name": "a", "spec": {"path": "a.txt", "content": "one"}},
+                {"type": "file.file", "name": "b", "spec": {"path": "./a.txt", "content": "two"}},
+                {"type": "file.file", "name": "c", "spec": {"path": "a.txt/", "content": "three"}},
+                {"type": "file.directory", "name": "d", "spec": {"path": "a.txt"}},
+                {"type": "file.directory", "name": "root", "spec": {"path": "."}},
+            ]
+        },
+    )
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert code == codes.ERROR
+    assert "m/file.file.b.spec.path: unsafe path './a.txt': write it as 'a.txt'" in err
+    assert "m/file.file.c.spec.path: unsafe path 'a.txt/': write it as 'a.txt'" in err
+    assert "m/file.directory.d.spec.path: names the same live object as m/file.file.a ('a.txt')" in err
+    assert "m/file.directory.root.spec.path: unsafe path '.': must name something under the root" in err
+    assert not (stack / "live").exists()
