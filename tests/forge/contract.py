@@ -1,4 +1,8 @@
-"""Validate bodies against ``shared/contracts/github/rest-subset.json`` (OpenAPI 3.0, nullable-aware)."""
+"""Validate bodies against GitHub's published OpenAPI description of its REST API (OpenAPI 3.0).
+
+The description comes from its package registry at set-up time (``scripts/test-data`` fetches the
+npm package ``@octokit/openapi``; ``scripts/test`` exports its path as ``DRIFTGATE_GITHUB_OPENAPI``).
+"""
 
 from __future__ import annotations
 
@@ -12,21 +16,24 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-URI = "urn:github:rest-subset"
+URI = "urn:github:api.github.com"
+_FETCHED = Path(__file__).resolve().parents[2] / ".cache" / "test-data"
 
 
 def contract_path() -> Path:
-    """The published contract: ``$DRIFTGATE_CONTRACTS/github/...``, else ``shared/`` beside the checkout."""
-    root = (
-        os.environ.get("DRIFTGATE_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "contracts"
+    """GitHub's OpenAPI description: ``$DRIFTGATE_GITHUB_OPENAPI``, else what scripts/test-data fetched."""
+    named = os.environ.get("DRIFTGATE_GITHUB_OPENAPI")
+    found = (
+        [Path(named)]
+        if named
+        else sorted(_FETCHED.glob("octokit-openapi-*/package/generated/api.github.com.json"))
     )
-    path = Path(root) / "github" / "rest-subset.json"
-    if not path.is_file():
+    if not found or not found[-1].is_file():
         raise FileNotFoundError(
-            f"GitHub's REST contract is not at {path}: keep shared/ beside the checkout "
-            "(as CI does) or set DRIFTGATE_CONTRACTS to its contracts/ directory"
+            "GitHub's OpenAPI description is not here: run ./scripts/test (scripts/test-data fetches the "
+            "npm package @octokit/openapi) or set DRIFTGATE_GITHUB_OPENAPI to its api.github.com.json"
         )
-    return path
+    return found[-1]
 
 
 @cache

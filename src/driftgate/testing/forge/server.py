@@ -3,7 +3,7 @@
 - Git over smart HTTP (``git http-backend``) for ``/<owner>/<repo>.git``, with
   token authentication (HTTP Basic with the token as password, as GitHub takes
   it). Bare repositories refuse non-fast-forward pushes and deletions.
-- The REST subset in ``shared/contracts/github/rest-subset.json`` under
+- The REST subset driftgate uses (as GitHub publishes it: the tests validate every answer) under
   ``/api/v3`` (a GitHub Enterprise-style base URL): repositories, pull
   requests, comments, refs, the rate limit. Bodies start from the contract's
   own examples (``templates.json``, extracted from it with the example defects
