@@ -60,3 +60,20 @@ def test_quickstart_refuses_a_non_empty_directory(tmp_path: Path) -> None:
         [exe, "quickstart", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 1 and "not empty" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_quickstart_script_takes_a_relative_dir_and_prints_a_command_that_works(tmp_path: Path) -> None:
+    """Issue 9: ``./scripts/quickstart qs`` from any folder; the closing hint runs as printed."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "quickstart"
+    env = {k: v for k, v in os.environ.items() if k != "DRIFTGATE_HOME"}
+    env["PATH"] = "/usr/bin:/bin"  # a user's shell where the venv is not active
+    proc = subprocess.run(
+        [str(script), "qs"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (tmp_path / "qs" / "infra" / "stack.yaml").is_file()
+    hint = proc.stdout.rsplit("Explore: ", 1)[1].split(" (or:")[0]
+    assert hint.split("&& ")[1].startswith("/"), hint  # not a bare `driftgate` that is not on PATH
+    shown = subprocess.run(hint, shell=True, capture_output=True, text=True, env=env, check=False)
+    assert shown.returncode == 0 and "apply" in shown.stdout, shown.stdout + shown.stderr
