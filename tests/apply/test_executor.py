@@ -253,3 +253,34 @@ def test_in_flight_actions_finish_when_the_executor_fails(tmp_path: Path) -> Non
     assert by_name["slow"].status is ActionStatus.SUCCESS  # it was running: its real outcome is kept
     assert by_name["other"].status is ActionStatus.SUCCESS
     assert not by_name["after"].attempted
+
+
+class SlowInline(RecordingProvider):
+    """An inline provider (run on the scheduler's own thread) that takes a while."""
+
+    name = "slow"
+    inline = True
+    KINDS = (
+        KindSchema(type="slow.thing", attributes={"value": AttributeSchema(type="any")}, outputs=("echo",)),
+    )
+
+
+def test_threaded_actions_finishing_during_an_inline_one_end_the_run_cleanly(tmp_path: Path) -> None:
+    """Seen once in CI-like load: every threaded action finished while an inline action ran, the
+    next non-blocking poll collected them all, and the loop said "dependency graph is stuck"."""
+    fast = RecordingProvider()
+    slow = SlowInline(sleep=0.3)
+    inline_action = Action(
+        index=3,
+        address="m/slow.thing.s",
+        module="m",
+        type="slow.thing",
+        action=ActionKind.CREATE,
+        desired={"value": "s"},
+    )
+    plan = plan_of(act(0, "a"), act(1, "b"), act(2, "c"), inline_action)
+    for _ in range(3):
+        result = Executor(
+            providers={"mem": fast, "slow": slow}, secrets=secrets(tmp_path), known_outputs={}
+        ).run(plan)
+        assert result.errors == () and [o.status for o in result.actions] == [ActionStatus.SUCCESS] * 4

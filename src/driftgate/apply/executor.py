@@ -273,6 +273,8 @@ class _Run:
             for item in inline:
                 self._complete(self.ex.execute_action(item))
             if not (to_start or inline or self.instant):
+                if len(self.outcomes) == len(self.actions):
+                    break  # the last results were collected by the poll at the top of this round
                 if not self.in_flight:
                     raise RuntimeError("no action can start: dependency graph is stuck")
                 self._collect(block=True)
