@@ -61,7 +61,8 @@ def test_the_gate_from_first_apply_to_restore(
 
     code, _, err = run(capsys, "apply", "-s", str(d), "--auto-approve")
     assert code == codes.REFUSED
-    assert "--module db" in err and "--allow-stateful" in err and "--backup-ref" in err
+    assert "--module db" in err and "--allow-stateful" in err and "--confirm db" in err
+    assert "--backup-ref" not in err  # issue 9: a module with nothing live yet has nothing to lose
     assert not live.exists()  # nothing touched
     code, out, _ = run(capsys, "runs", "list", "--json")
     assert [r["status"] for r in json.loads(out)] == ["refused"]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.cli.common import out
+from driftgate.gate.decision import only_creates
 from driftgate.plan.model import Action, ActionKind, AttributeChange, Plan
 
 _STYLE = {
@@ -74,7 +75,10 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
         by_module[action.module].append(action)
     shown = 0
     for module, actions in by_module.items():
-        stateful = " [bold red](stateful)[/bold red]" if module in plan.stateful_modules else ""
+        is_stateful = module in plan.stateful_modules or any(a.stateful for a in actions)
+        stateful = " [bold red](stateful)[/bold red]" if is_stateful else ""
+        if is_stateful and only_creates(plan, module):
+            stateful += " [green]only creates: nothing exists yet, so no backup is needed[/green]"
         table = Table(title=f"module {module}{stateful}", title_justify="left", show_lines=False)
         table.add_column("address", no_wrap=True)
         table.add_column("action")

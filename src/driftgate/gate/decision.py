@@ -6,8 +6,10 @@ Rules (ARCHITECTURE.md invariant 4):
   stateful module with changes is blocked, by name, while the rest applies.
 - ``manual`` lane: a change to a stateful module needs exactly one module in
   scope (``--module``), ``--allow-stateful``, ``--confirm`` repeating the
-  module's name, and a valid ``--backup-ref``; in ``noop-only`` mode the
-  module must be in sync. Any missing piece refuses the whole apply before
+  module's name, and a valid ``--backup-ref`` - unless the plan only creates
+  in that module (nothing of it exists yet, so nothing can be lost); in
+  ``noop-only`` mode the module must be in sync. A module removed from the
+  specs is stateful if its recorded resources were. Any missing piece refuses the whole apply before
   anything is touched.
 
 Pure: no store, no clock of its own (``now`` comes in), no I/O.
@@ -84,6 +86,18 @@ def _changed_modules(plan: Plan) -> list[str]:
     return list(seen)
 
 
+def _removed_modules(plan: Plan, policies: Mapping[str, ModulePolicy]) -> dict[str, ModulePolicy]:
+    """Modules the specs no longer have but the plan destroys: stateful if their records say so."""
+    removed: dict[str, ModulePolicy] = {}
+    for action in plan.actions:
+        if action.module not in policies:
+            was = removed.get(action.module)
+            removed[action.module] = ModulePolicy(
+                action.module, action.stateful or bool(was and was.stateful)
+            )
+    return removed
+
+
 def backup_problem(
     ref: str | None,
     *,
@@ -124,6 +138,7 @@ def decide(
     now: float,
 ) -> GateDecision:
     changed = _changed_modules(plan)
+    policies = {**_removed_modules(plan, policies), **policies}
     unknown = [m for m in request.modules if m not in policies]
     if unknown:
         return _refuse(request, [f"--module {m!r} is not a module of this stack" for m in unknown])
@@ -163,12 +178,20 @@ def _manual_stateful(
         reasons.append(f"stateful module {name!r} changes: pass --allow-stateful")
     if request.confirm != name:
         reasons.append(f"stateful module {name!r} changes: confirm with --confirm {name}")
+    if only_creates(plan, name):
+        return reasons  # nothing of it exists yet, so nothing can be lost: no backup to ask for
     problem = backup_problem(
         request.backup_ref, module=module, backups=backups, last_change=last_changes.get(name), now=now
     )
     if problem:
         reasons.append(problem)
     return reasons
+
+
+def only_creates(plan: Plan, module: str) -> bool:
+    """Every action of ``module`` creates something new: the module has no live resource yet."""
+    actions = [a for a in plan.actions if a.module == module]
+    return bool(actions) and all(a.action is ActionKind.CREATE and not a.adopt for a in actions)
 
 
 def _refuse(request: GateRequest, reasons: Sequence[str], out_of_scope: tuple[str, ...] = ()) -> GateDecision:

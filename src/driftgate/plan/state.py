@@ -23,3 +23,4 @@ class RecordedResource:
     depends_on: tuple[str, ...] = ()
     uncertain: bool = False
     run_id: str | None = None
+    stateful: bool = False  # its module was stateful when it was applied

@@ -149,9 +149,14 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         prior_outputs=current.outputs,
         changes=tuple(changes),
         reason=note,
-        adopt=rec.uncertain or (live and kind is _NOOP and prior != rec.attributes),
+        adopt=rec.uncertain or (kind is _NOOP and live and _present(prior) != _present(rec.attributes)),
         **base,  # type: ignore[arg-type]
     )
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes that have a value: a live read's ``None`` and an absent record are the same."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _differs_from_record(rec: RecordedResource, prior: dict[str, Any]) -> bool:
@@ -278,7 +283,7 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
                 prior=dict(rec.attributes),
                 prior_outputs=dict(rec.outputs),
                 depends_on=rec.depends_on,
-                stateful=_stateful(ctx.stack, rec.module),
+                stateful=_stateful(ctx.stack, rec.module) or rec.stateful,
                 reason="no longer in the specs",
             )
         )

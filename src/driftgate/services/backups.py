@@ -76,10 +76,10 @@ def _load(ws: Workspace, directory: Path) -> _Loaded:
 def create_backup(ws: Workspace, directory: Path, module: str) -> repo.BackupRow:
     """Back up every backup-capable resource of ``module`` as it is live now."""
     loaded = _load(ws, directory)
-    if loaded.stack.module(module) is None:
-        raise NotFoundError(f"stack {loaded.stack.name!r} has no module {module!r}")
     with ws.transaction() as conn:
         recorded = [r for r in repo.load_state(conn, loaded.stack_id).values() if r.module == module]
+    if loaded.stack.module(module) is None and not recorded:  # a removed module can still be backed up
+        raise NotFoundError(f"stack {loaded.stack.name!r} has no module {module!r}")
     created = time.time()
     stamp = datetime.fromtimestamp(created, UTC).strftime("%Y%m%dT%H%M%S%fZ")
     ref = f"{module}-{stamp}{SUFFIX}"

@@ -53,6 +53,7 @@ class StoreSink:
                     outputs={},
                     depends_on=s.action.depends_on,
                     status=repo.UNCERTAIN,
+                    stateful=s.action.stateful,
                 )
                 for s in creates
             ),
@@ -78,6 +79,7 @@ class StoreSink:
                 outputs=f.outcome.outputs,
                 depends_on=f.action.depends_on,
                 status=repo.APPLIED,
+                stateful=f.action.stateful,
             )
             for f in ok
             if f.attributes is not None and f.action.action is not _DELETE

@@ -92,6 +92,10 @@ class ApplySession:
             m.name: ModulePolicy(m.name, m.spec.stateful, m.spec.stateful_mode, m.spec.backup_max_age_hours)
             for m in stack.modules
         }
+        for action in self.plan.actions:  # a module removed from the specs: stateful if its records say so
+            if action.module not in policies or (action.stateful and not policies[action.module].stateful):
+                if action.module not in {m.name for m in stack.modules}:
+                    policies[action.module] = ModulePolicy(action.module, action.stateful)
         stack_id = self.planned.stack_id
         records = backup_records(self.ws, stack_id, [request.backup_ref] if request.backup_ref else [])
         with self.ws.transaction() as conn:
@@ -168,6 +172,9 @@ class ApplySession:
         if gate is not None:
             summary["gate"] = gate.to_dict()
         with self.ws.transaction() as session:
+            repo.set_module_statefulness(
+                session, stack_id, {m.name: m.spec.stateful for m in self.planned.stack.modules}
+            )
             repo.finish_run(
                 session,
                 self.run_id,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 _MIGRATION_LOCK = threading.Lock()  # Alembic's migration context is process-global
 _PG_MIGRATION_KEY = 0x64726966  # advisory lock id ("drif"): one migrator across processes
 

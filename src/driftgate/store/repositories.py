@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,7 @@ def _recorded(r: Row[Any]) -> RecordedResource:
         depends_on=tuple(r.depends_on),
         uncertain=r.status == UNCERTAIN,
         run_id=r.run_id,
+        stateful=bool(r.stateful),
     )
 
 
@@ -135,6 +136,7 @@ class StateWrite:
     outputs: dict[str, Any]
     depends_on: Sequence[str]
     status: str
+    stateful: bool = False
 
 
 def upsert_states(conn: Connection, stack_id: int, run_id: str, writes: Iterable[StateWrite]) -> None:
@@ -149,12 +151,29 @@ def upsert_states(conn: Connection, stack_id: int, run_id: str, writes: Iterable
             "outputs": w.outputs,
             "depends_on": list(w.depends_on),
             "status": w.status,
+            "stateful": w.stateful,
             "run_id": run_id,
             "updated_at": now,
         }
         for w in writes
     ]
     _upsert(conn, resource_states, rows, ("stack_id", "address"))
+
+
+def set_module_statefulness(conn: Connection, stack_id: int, stateful: Mapping[str, bool]) -> None:
+    """Record, for every resource of each module, whether the specs call that module stateful now."""
+    for module, flag in stateful.items():
+        conn.execute(
+            update(resource_states)
+            .where(
+                and_(
+                    resource_states.c.stack_id == stack_id,
+                    resource_states.c.module == module,
+                    resource_states.c.stateful != flag,
+                )
+            )
+            .values(stateful=flag)
+        )
 
 
 def mark_uncertain(conn: Connection, stack_id: int, run_id: str, addresses: Sequence[str]) -> None:

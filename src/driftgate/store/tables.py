@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -43,6 +44,7 @@ resource_states = Table(
     Column("outputs", Json, nullable=False),
     Column("depends_on", Json, nullable=False),
     Column("status", String(16), nullable=False),  # applied | uncertain
+    Column("stateful", Boolean, nullable=False, server_default=false()),  # its module, when applied
     Column("run_id", String(36), nullable=True),
     Column("updated_at", Float, nullable=False),
 )
