@@ -1,0 +1,139 @@
+"""Behaviour a Terraform user expects (issue 9, section 2), driven through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.app import main
+from driftgate.testing.stacks import write_stack
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def two_modules(tmp_path: Path, *, stateful: tuple[str, ...] = ()) -> Path:
+    return write_stack(
+        tmp_path / "stack",
+        modules={
+            "web": [{"type": "file.file", "name": "page", "spec": {"path": "index.html", "content": "hi"}}],
+            "db": [
+                {"type": "file.file", "name": "rows", "spec": {"path": "db/rows.txt", "content": "r1"}},
+                {"type": "data.value", "name": "schema", "spec": {"input": {"v": 1}}},
+            ],
+        },
+        stateful=stateful,
+    )
+
+
+def test_removing_a_stateless_module_destroys_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    d = two_modules(tmp_path)
+    assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
+    (d / "modules" / "db.yaml").unlink()
+    for args in (["gate"], ["apply", "--dry-run"]):
+        code, out, err = run(capsys, *args, "-s", str(d))
+        assert code == codes.OK and "Traceback" not in out + err and "db" in out, (args, out, err)
+    code, out, err = run(capsys, "apply", "-s", str(d), "--auto-approve")
+    assert code == codes.OK, out + err
+    assert "2 SUCCESS" in out and not (d / "live" / "db" / "rows.txt").exists()
+    assert (d / "live" / "index.html").exists()
+    assert run(capsys, "plan", "-s", str(d))[0] == codes.OK
+
+
+def test_removing_a_stateful_module_is_a_stateful_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    d = two_modules(tmp_path, stateful=("db",))
+    manual = [
+        "apply",
+        "-s",
+        str(d),
+        "--auto-approve",
+        "--module",
+        "db",
+        "--allow-stateful",
+        "--confirm",
+        "db",
+    ]
+    assert run(capsys, *manual)[0] == codes.OK  # created: no backup needed, nothing existed
+    assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
+    (d / "modules" / "db.yaml").unlink()
+
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    assert code == codes.CHANGES and "DATA LOSS RISK" in out and "db/file.file.rows" in out
+    code, out, err = run(capsys, "apply", "-s", str(d), "--auto-approve", "--lane", "auto")
+    assert code == codes.REFUSED and "held back: stateful module 'db'" in err
+    assert (d / "live" / "db" / "rows.txt").exists()
+    code, _, err = run(capsys, "apply", "-s", str(d), "--auto-approve")
+    assert code == codes.REFUSED and "--module db" in err and "--backup-ref" in err
+    code, _, err = run(capsys, *manual)
+    assert code == codes.REFUSED and "needs --backup-ref" in err and (d / "live" / "db" / "rows.txt").exists()
+
+    code, out, _ = run(capsys, "backup", "create", "db", "-s", str(d), "--json")
+    assert code == 0, out  # a module that is gone from the specs can still be backed up
+    ref = json.loads(out)["ref"]
+    code, out, err = run(capsys, *manual, "--backup-ref", ref)
+    assert code == codes.OK, out + err
+    assert not (d / "live" / "db" / "rows.txt").exists()
+    assert run(capsys, "plan", "-s", str(d))[0] == codes.OK
+
+
+def test_a_brand_new_stateful_module_needs_no_backup_but_the_rest_of_the_manual_lane(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    d = two_modules(tmp_path, stateful=("db",))
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    assert "only creates: nothing exists yet, so no backup is needed" in out
+    code, _, err = run(capsys, "apply", "-s", str(d), "--auto-approve", "--module", "db")
+    assert code == codes.REFUSED and "--allow-stateful" in err and "--confirm db" in err
+    assert "--backup-ref" not in err
+    code, out, err = run(
+        capsys,
+        "apply",
+        "-s",
+        str(d),
+        "--auto-approve",
+        "--module",
+        "db",
+        "--allow-stateful",
+        "--confirm",
+        "db",
+    )
+    assert code == codes.OK, out + err
+    assert (d / "live" / "db" / "rows.txt").read_text() == "r1"
+    (d / "modules" / "db.yaml").write_text((d / "modules" / "db.yaml").read_text().replace("r1", "r2"))
+    code, _, err = run(
+        capsys,
+        "apply",
+        "-s",
+        str(d),
+        "--auto-approve",
+        "--module",
+        "db",
+        "--allow-stateful",
+        "--confirm",
+        "db",
+    )
+    assert code == codes.REFUSED and "needs --backup-ref" in err  # now something exists to lose
+
+
+def test_an_apply_with_nothing_to_do_says_no_changes_and_records_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    d = two_modules(tmp_path)
+    assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    before = len(json.loads(out))
+    for _ in range(2):
+        code, out, _ = run(capsys, "apply", "-s", str(d), "--auto-approve")
+        assert code == codes.OK and "No changes" in out and "Apply complete" not in out
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert len(json.loads(out)) == before
