@@ -137,3 +137,22 @@ def test_an_apply_with_nothing_to_do_says_no_changes_and_records_no_run(
         assert code == codes.OK and "No changes" in out and "Apply complete" not in out
     code, out, _ = run(capsys, "runs", "list", "--json")
     assert len(json.loads(out)) == before
+
+
+def test_a_failed_create_is_called_a_failure_not_an_interruption(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFTGATE_PROVIDER_PLUGINS", "driftgate.testing.chaos:ChaosProvider")
+    d = write_stack(
+        tmp_path / "stack",
+        providers={"chaos": {"root": "live", "fail_on": ["bad"]}},
+        modules={"m": [{"type": "chaos.file", "name": "bad", "spec": {"path": "bad.txt", "content": "x"}}]},
+    )
+    code, out, _ = run(capsys, "apply", "-s", str(d), "--auto-approve", "--json")
+    assert code == codes.PARTIAL
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = run(capsys, "plan", "-s", str(d), "--json")
+    (action,) = json.loads(out)["actions"]
+    assert action["action"] == "create"
+    assert f"its last action failed in run {run_id}" in action["reason"]
+    assert "interrupted" not in action["reason"]

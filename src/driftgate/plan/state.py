@@ -24,3 +24,4 @@ class RecordedResource:
     uncertain: bool = False
     run_id: str | None = None
     stateful: bool = False  # its module was stateful when it was applied
+    run_status: str | None = None  # how the run that last touched it ended (running, partial, interrupted…)

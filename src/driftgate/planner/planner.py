@@ -125,9 +125,9 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
         return Action(action=_CREATE, **base)  # type: ignore[arg-type]
     current, live = _observe(ctx, rec)
-    note = f"was in flight when run {rec.run_id} stopped; read from live state" if rec.uncertain else ""
+    note = f"{_what_happened(rec)}; read from live state" if rec.uncertain else ""
     if current is None:
-        reason = "deleted out of band" if not rec.uncertain else "not found live after an interrupted run"
+        reason = f"not found live: {_what_happened(rec)}" if rec.uncertain else "deleted out of band"
         _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
         return Action(action=_CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
     changes, prior = _diff(ctx, res, schema, desired, current.attributes, live, recorded=rec.attributes)
@@ -152,6 +152,17 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         adopt=rec.uncertain or (kind is _NOOP and live and _present(prior) != _present(rec.attributes)),
         **base,  # type: ignore[arg-type]
     )
+
+
+def _what_happened(rec: RecordedResource) -> str:
+    """Why a record is uncertain, from how its last run ended."""
+    if rec.run_status == "partial":
+        return f"its last action failed in run {rec.run_id} (see driftgate runs show {rec.run_id})"
+    if rec.run_status == "running":
+        return f"was in flight when run {rec.run_id} stopped (the run never finished)"
+    if rec.run_status == "interrupted":
+        return f"was in flight when run {rec.run_id} was interrupted"
+    return f"was in flight in run {rec.run_id}"
 
 
 def _present(values: Mapping[str, Any]) -> dict[str, Any]:

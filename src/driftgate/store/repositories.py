@@ -100,8 +100,13 @@ def state_serial(conn: Connection, stack_id: int) -> int:
 
 
 def load_state(conn: Connection, stack_id: int) -> dict[str, RecordedResource]:
-    rows = conn.execute(select(resource_states).where(resource_states.c.stack_id == stack_id)).all()
-    return {r.address: _recorded(r) for r in rows}
+    """Every recorded resource, with the status of the run that last touched it (to explain it)."""
+    query = (
+        select(resource_states, runs.c.status.label("run_status"))
+        .select_from(resource_states.outerjoin(runs, runs.c.id == resource_states.c.run_id))
+        .where(resource_states.c.stack_id == stack_id)
+    )
+    return {r.address: _recorded(r) for r in conn.execute(query).all()}
 
 
 def _recorded(r: Row[Any]) -> RecordedResource:
@@ -115,6 +120,7 @@ def _recorded(r: Row[Any]) -> RecordedResource:
         uncertain=r.status == UNCERTAIN,
         run_id=r.run_id,
         stateful=bool(r.stateful),
+        run_status=getattr(r, "run_status", None),
     )
 
 
