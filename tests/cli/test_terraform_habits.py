@@ -156,3 +156,33 @@ def test_a_failed_create_is_called_a_failure_not_an_interruption(
     assert action["action"] == "create"
     assert f"its last action failed in run {run_id}" in action["reason"]
     assert "interrupted" not in action["reason"]
+
+
+def test_a_typo_is_reported_once_with_a_suggestion_and_hides_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = write_stack(
+        tmp_path / "stack",
+        modules={
+            "m": [
+                {"type": "file.file", "name": "a", "spec": {"path": "a.txt", "contnet": "x", "mode": 644}},
+                {"type": "data.value", "name": "b", "dependson": ["file.file.a"], "spec": {"input": "y"}},
+                {"type": "file.fiel", "name": "c", "spec": {"path": "c.txt"}},
+                {
+                    "type": "data.value",
+                    "name": "d",
+                    "spec": {"input": "${data.value.bb.output} ${file.file.a.sha256}"},
+                },
+            ]
+        },
+    )
+    code, _, err = run(capsys, "validate", "-s", str(d))
+    assert code == codes.ERROR
+    assert "m/file.file.a.spec.contnet: unknown field (did you mean `content`?)" in err
+    assert 'm/file.file.a.spec.mode: expected string, got int: quote it, e.g. "0644"' in err
+    assert "resources[1].dependson: unknown field (did you mean `depends_on`?)" in err
+    assert "unknown resource type 'file.fiel' (did you mean `file.file`?)" in err
+    assert "reference to unknown resource m/data.value.bb (did you mean `m/data.value.b`?)" in err
+    # the resource with a misspelt field is still a resource: no "unknown resource" for it
+    assert "unknown resource m/data.value.b\n" not in err and "unknown resource m/file.file.a" not in err
+    assert err.count("dependson") == 1

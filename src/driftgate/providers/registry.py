@@ -37,6 +37,10 @@ class ProviderRegistry:
     def kind(self, type_: str) -> KindSchema | None:
         return self._kinds.get(type_)
 
+    @property
+    def kind_names(self) -> list[str]:
+        return sorted(self._kinds)
+
     def create(self, name: str) -> Provider:
         factory = self._factories.get(name)
         if factory is None:

@@ -68,6 +68,7 @@ class Workspace:
             directory.resolve(),
             kinds=self.registry.kind,
             providers=self.registry.names,
+            kind_names=self.registry.kind_names,
             limits=self.yaml_limits(),
             cache=ParseCache(self.settings.home / "cache" / "specs"),
         )

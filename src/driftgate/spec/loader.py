@@ -6,6 +6,7 @@ lookup the caller builds from the provider registry.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +74,7 @@ def load_stack(
     providers: Iterable[str],
     limits: YamlLimits | None = None,
     cache: ParseCache | None = None,
+    kind_names: Iterable[str] = (),
 ) -> Stack:
     """Load and validate the stack in ``directory``; raise SpecError listing every problem."""
     limits = limits or YamlLimits()
@@ -83,7 +85,7 @@ def load_stack(
     _check_commit_back(stack_spec, out)
     modules = _load_modules(directory, stack_spec, out, limits)
     resources = _collect_resources(modules, out)
-    _check_resources(resources, stack_spec, set(providers), kinds, out)
+    _check_resources(resources, stack_spec, set(providers), kinds, out, kind_names=list(kind_names))
     if out.finish():
         raise SpecError(out.finish())
     return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
@@ -115,14 +117,32 @@ def _read_document(root: Path, relative: str, out: _Collector, limits: YamlLimit
 
 
 def _validate(model: type[M], data: Any, relative: str, prefix: Loc, out: _Collector) -> M | None:
+    """The model, or None. Unknown top-level fields are reported once each and then set aside, so
+    a resource with a typo in a field name is still known to everything that refers to it."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors:
             loc = (*prefix, *err["loc"])
-            reason = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] == "extra_forbidden":
+                reason = "unknown field" + did_you_mean(str(err["loc"][-1]), model.model_fields)
+            else:
+                reason = err["msg"]
             out.at(relative, loc, _dotted(loc) or "document", reason)
+        extra = {e["loc"][0] for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1}
+        if isinstance(data, dict) and extra and len(extra) == len(errors):
+            try:
+                return model.model_validate({k: v for k, v in data.items() if k not in extra})
+            except ValidationError:
+                return None
         return None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean `x`?)`` for the closest known name, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def _load_model(root: Path, relative: str, model: type[M], out: _Collector, limits: YamlLimits) -> M | None:
@@ -273,18 +293,20 @@ def _check_resources(
     providers: set[str],
     kinds: KindLookup,
     out: _Collector,
+    *,
+    kind_names: list[str],
 ) -> None:
     edges: dict[str, list[str]] = {}
     objects: dict[tuple[str, str], str] = {}
     for res in resources.values():
         where = (res.source, _loc(res, "type"), f"{res.address}.type")
         if res.provider not in providers:
-            out.at(*where, f"unknown provider {res.provider!r}")
+            out.at(*where, f"unknown provider {res.provider!r}" + did_you_mean(res.provider, providers))
         elif res.provider not in stack.providers:
             out.at(*where, f"provider {res.provider!r} is not configured in {STACK_FILE}")
         schema = kinds(res.type)
         if schema is None and res.provider in providers:
-            out.at(*where, f"unknown resource type {res.type!r}")
+            out.at(*where, f"unknown resource type {res.type!r}" + did_you_mean(res.type, kind_names))
         if schema is not None:
             _check_attributes(res, schema, out)
             _check_same_object(res, schema, objects, out)
@@ -306,7 +328,7 @@ def _check_attributes(res: Resource, schema: KindSchema, out: _Collector) -> Non
         field = f"{res.address}.spec.{key}"
         loc = _loc(res, "spec", key)
         if attr is None:
-            out.at(res.source, loc, field, "unknown field")
+            out.at(res.source, loc, field, "unknown field" + did_you_mean(key, schema.attributes))
             continue
         if is_secret_ref(value) or (isinstance(value, str) and output_refs(value, res.module)):
             continue
@@ -356,7 +378,7 @@ def _check_references(
                 res.source,
                 _loc(res, "depends_on"),
                 f"{res.address}.depends_on",
-                f"unknown resource {dep}",
+                f"unknown resource {dep}" + did_you_mean(dep, resources),
             )
         else:
             targets.append(dep)
@@ -373,7 +395,10 @@ def _check_references(
         for ref in output_refs(text, res.module):
             target = resources.get(ref.address)
             if target is None:
-                out.at(*where, f"reference to unknown resource {ref.address}")
+                out.at(
+                    *where,
+                    f"reference to unknown resource {ref.address}" + did_you_mean(ref.address, resources),
+                )
                 continue
             schema = kinds(target.type)
             if schema is not None and ref.output not in schema.outputs:

@@ -37,7 +37,10 @@ class AttributeSchema:
         if isinstance(value, bool) and self.type in ("integer", "number"):
             return f"expected {self.type}, got boolean"
         if not isinstance(value, expected):
-            return f"expected {self.type}, got {type(value).__name__}"
+            hint = ""
+            if self.type == "string" and isinstance(self.default, str) and self.default:
+                hint = f': quote it, e.g. "{self.default}"'
+            return f"expected {self.type}, got {type(value).__name__}{hint}"
         return None
 
 
