@@ -31,7 +31,7 @@ def test_init_validate_plan_apply_cycle(repo: Path, capsys: pytest.CaptureFixtur
 
     code, out, _ = run(capsys, "plan", "-s", str(repo))
     assert code == codes.CHANGES
-    assert "Plan: 4 to create" in out and "app/file.file.index" in out
+    assert "Plan: 4 to add, 0 to change, 0 to destroy." in out and "app/file.file.index" in out
 
     code, out, _ = run(capsys, "plan", "-s", str(repo), "--json")
     data = json.loads(out)

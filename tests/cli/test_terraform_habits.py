@@ -186,3 +186,67 @@ def test_a_typo_is_reported_once_with_a_suggestion_and_hides_nothing(
     # the resource with a misspelt field is still a resource: no "unknown resource" for it
     assert "unknown resource m/data.value.b\n" not in err and "unknown resource m/file.file.a" not in err
     assert err.count("dependson") == 1
+
+
+def test_plans_read_like_terraform_without_colour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    d = write_stack(
+        tmp_path / "stack",
+        modules={
+            "m": [
+                {"type": "data.value", "name": "greeting", "spec": {"input": "hi"}},
+                {"type": "data.value", "name": "keep", "spec": {"input": "same"}},
+                {"type": "data.value", "name": "gone", "spec": {"input": "x"}},
+                {"type": "data.value", "name": "swap", "spec": {"input": "a", "triggers_replace": 1}},
+            ]
+        },
+    )
+    assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
+    write_stack(
+        tmp_path / "stack",
+        modules={
+            "m": [
+                {"type": "data.value", "name": "greeting", "spec": {"input": "hello"}},
+                {"type": "data.value", "name": "keep", "spec": {"input": "same"}},
+                {"type": "data.value", "name": "swap", "spec": {"input": "a", "triggers_replace": 2}},
+                {"type": "data.value", "name": "new", "spec": {"input": "${data.value.greeting.output}!"}},
+                {"type": "data.value", "name": "known", "spec": {"input": "${data.value.keep.output}!"}},
+            ]
+        },
+    )
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    assert code == codes.CHANGES
+    assert "\x1b[" not in out  # NO_COLOR: no escape codes
+    for symbol in ("+ create", "~ update", "-/+ replace", "- delete"):
+        assert symbol in out, (symbol, out)
+    assert "input: (known after apply)" in out  # depends on an output this plan changes
+    assert "input: same!" in out  # depends on one that does not change: the value is known
+    assert out.rstrip().endswith("Plan: 3 to add, 1 to change, 2 to destroy.")
+
+
+def test_cli_conventions_help_version_colour_and_completion(capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from driftgate import __version__
+
+    for args in (["-h"], ["plan", "-h"], ["state", "-h"], ["state", "move-stack", "-h"]):
+        code, out, _ = run(capsys, *args)
+        assert code == codes.OK and "Usage: " in out and "--help" in out, args
+    assert run(capsys, "--version")[:2] == (codes.OK, f"{__version__}\n")
+    assert run(capsys, "--no-color", "version")[0] == codes.OK
+    code, out, _ = run(capsys, "completion", "bash")
+    assert code == codes.OK and "_DRIFTGATE_COMPLETE" in out and "complete " in out
+    assert run(capsys, "completion", "tcsh")[0] == codes.USAGE
+    exe = [str(Path(sys.executable).parent / "driftgate")]  # the console script a shell calls
+    env = {
+        **os.environ,
+        "_DRIFTGATE_COMPLETE": "complete_bash",
+        "COMP_WORDS": "driftgate state mo",
+        "COMP_CWORD": "2",
+    }
+    answer = subprocess.run(exe, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert "move-stack" in answer.stdout, answer.stdout + answer.stderr

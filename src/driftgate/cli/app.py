@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from driftgate.cli import (
     validate,
 )
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.common import err
+from driftgate.cli.common import err, out
 from driftgate.cli.common import state as cli_state
 from driftgate.errors import DriftgateError, GateRefused, SpecError
 from driftgate.security.redact import redact
@@ -36,20 +37,45 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
 
 
 @app.callback()
 def _global(
     home: Path | None = typer.Option(None, "--home", help="Data directory (default: $DRIFTGATE_HOME)."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour (NO_COLOR=1 does the same)."),
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     cli_state.home = home
+    if no_color:
+        out.no_color = err.no_color = True
 
 
 @app.command("version")
 def version() -> None:
     """Print driftgate's version."""
     print(__version__)
+
+
+@app.command("completion")
+def completion(shell: str = typer.Argument(..., help="bash, zsh or fish.")) -> int:
+    """Print a shell completion script (e.g. `driftgate completion bash > ~/.driftgate-completion`)."""
+    from typer._completion_shared import get_completion_script
+
+    if shell not in ("bash", "zsh", "fish"):
+        err.print(f"usage error: completion takes bash, zsh or fish, not {shell!r}", markup=False)
+        return codes.USAGE
+    print(get_completion_script(prog_name="driftgate", complete_var="_DRIFTGATE_COMPLETE", shell=shell))
+    return codes.OK
 
 
 for module in (init, validate, plan, apply, commitback, drift, reconcile, quickstart, localforge, service):
@@ -111,6 +137,11 @@ def _unexpected(exc: Exception) -> int:
 
 
 def _invoke(argv: list[str] | None) -> object:
+    # The shell's completion protocol (click reads this variable itself): not a driftgate setting.
+    if argv is None and "_DRIFTGATE_COMPLETE" in os.environ:
+        from importlib import import_module
+
+        import_module("typer.completion").completion_init()  # see `driftgate completion`
     try:
         return app(args=argv, standalone_mode=False)
     finally:

@@ -43,8 +43,13 @@ def _change(change: AttributeChange) -> str:
     return f"{change.name}: {_value(change.old)} → {_value(change.new)}{mark}"
 
 
+_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "noop": " "}
+
+
 def _changes(action: Action) -> str:
-    if action.action is ActionKind.CREATE:
+    if action.action is ActionKind.CREATE and action.changes:
+        lines = [f"{c.name}: {_value(c.new)}" for c in action.changes]
+    elif action.action is ActionKind.CREATE:
         lines = [f"{k}: {_value(v)}" for k, v in (action.desired or {}).items()]
     elif action.action is ActionKind.DELETE:
         lines = []
@@ -56,11 +61,10 @@ def _changes(action: Action) -> str:
 
 
 def plan_summary(plan: Plan) -> str:
+    """Terraform's line: a replacement counts as one to add and one to destroy."""
     c = plan.counts()
-    return (
-        f"Plan: {c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
-        f"{c['delete']} to delete, {c['noop']} unchanged."
-    )
+    add, change, destroy = c["create"] + c["replace"], c["update"], c["delete"] + c["replace"]
+    return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
 
 
 def render_plan(plan: Plan, *, full: bool = False) -> None:
@@ -79,6 +83,8 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
         stateful = " [bold red](stateful)[/bold red]" if is_stateful else ""
         if is_stateful and only_creates(plan, module):
             stateful += " [green]only creates: nothing exists yet, so no backup is needed[/green]"
+        if not full and shown >= ROW_LIMIT:
+            break  # no empty module tables after the cut
         table = Table(title=f"module {module}{stateful}", title_justify="left", show_lines=False)
         table.add_column("address", no_wrap=True)
         table.add_column("action")
@@ -88,9 +94,10 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
                 break
             shown += 1
             style = _STYLE[action.action.value]
+            verb = action.action.value
             table.add_row(
                 escape(ascii_only(action.address)),
-                f"[{style}]{action.action.value}[/{style}]",
+                f"[{style}]{escape(_SYMBOL[verb])} {verb}[/{style}]",
                 _changes(action),
             )
         out.print(table)

@@ -123,7 +123,7 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
     }
     if rec is None:
         _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
-        return Action(action=_CREATE, **base)  # type: ignore[arg-type]
+        return Action(action=_CREATE, changes=_creation(ctx, res, schema, desired), **base)  # type: ignore[arg-type]
     current, live = _observe(ctx, rec)
     note = f"{_what_happened(rec)}; read from live state" if rec.uncertain else ""
     if current is None:
@@ -172,6 +172,23 @@ def _present(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _differs_from_record(rec: RecordedResource, prior: dict[str, Any]) -> bool:
     return any(rec.attributes.get(k) != v for k, v in prior.items() if v != SENSITIVE)
+
+
+def _creation(
+    ctx: _Context, res: Resource, schema: KindSchema, desired: Mapping[str, Any]
+) -> tuple[AttributeChange, ...]:
+    """What a create sets: each value as it will be, or ``(known after apply)`` when it depends on an
+    output that this plan changes."""
+    changes = []
+    for name, value in desired.items():
+        attr = schema.attributes.get(name)
+        expected = _expected(ctx, res, value)
+        sensitive = bool(attr and attr.sensitive) or holds_secret(value) or holds_secret(expected)
+        new = UNKNOWN if expected is _UNKNOWN else (value if sensitive and holds_secret(value) else expected)
+        changes.append(
+            AttributeChange(name, None, _shown_new(new, sensitive), bool(attr and attr.force_new), sensitive)
+        )
+    return tuple(changes)
 
 
 def _check_secrets(ctx: _Context, address: str, value: Any) -> None:
