@@ -250,3 +250,15 @@ def test_cli_conventions_help_version_colour_and_completion(capsys: pytest.Captu
     }
     answer = subprocess.run(exe, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert "move-stack" in answer.stdout, answer.stdout + answer.stderr
+
+
+def test_piped_listings_are_never_cut(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    long_name = "a-resource-whose-name-is-much-longer-than-any-terminal-column-would-allow-" + "x" * 40
+    d = write_stack(tmp_path / "stack", modules={"m": [{"type": "data.value", "name": long_name}]})
+    code, out, _ = run(capsys, "apply", "-s", str(d), "--auto-approve", "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = run(capsys, "state", "list", "-s", str(d))
+    assert out == f"m/data.value.{long_name}\n"  # one full address per line, like terraform state list
+    code, out, _ = run(capsys, "runs", "list")
+    header, first = out.splitlines()[:2]
+    assert header.split("\t")[0] == "run" and first.split("\t")[0] == run_id and "…" not in out

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
+from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, print_rows, workspace
 
 app = typer.Typer(help="Backups of stateful modules.", no_args_is_help=True)
 
@@ -43,13 +42,19 @@ def list_(
     if as_json:
         print_json([{k: v for k, v in r.__dict__.items() if k != "manifest"} for r in rows])
         return 0
-    table = Table()
-    for col in ("ref", "module", "created (UTC)", "size", "resources"):
-        table.add_column(col)
-    for r in rows:
-        when = datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(r.ref, r.module, when, str(r.size), str(len(r.manifest.get("resources", []))))
-    out.print(table)
+    print_rows(
+        ("ref", "module", "created (UTC)", "size", "resources"),
+        (
+            (
+                r.ref,
+                r.module,
+                datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                str(r.size),
+                str(len(r.manifest.get("resources", []))),
+            )
+            for r in rows
+        ),
+    )
     return 0
 
 

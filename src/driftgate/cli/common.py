@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,22 @@ def workspace() -> Workspace:
     ws = Workspace.open(load_settings(home=state.home))
     state.opened.append(ws)
     return ws
+
+
+def print_rows(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on a terminal; piped, plain tab-separated lines that nothing cuts (a header first)."""
+    if out.is_terminal:
+        from rich.table import Table
+
+        table = Table()
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    lines = ["\t".join(columns), *("\t".join(row) for row in rows)]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def print_json(data: Any) -> None:

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from driftgate.cli.common import JsonOption, out, print_json, stack_name, workspace
+from driftgate.cli.common import JsonOption, print_json, print_rows, stack_name, workspace
 
 app = typer.Typer(help="Past runs and their ledgers.", no_args_is_help=True)
 
@@ -32,20 +31,21 @@ def list_(
     if as_json:
         print_json(rows)
         return 0
-    table = Table()
-    for col in ("run", "stack", "kind", "status", "actions", "started (UTC)", "by"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["id"],
-            r["stack"],
-            r["kind"],
-            r["status"],
-            str(r["action_count"] or ""),
-            _when(r["started_at"]),
-            r["actor"],
-        )
-    out.print(table)
+    print_rows(
+        ("run", "stack", "kind", "status", "actions", "started (UTC)", "by"),
+        (
+            (
+                r["id"],
+                r["stack"],
+                r["kind"],
+                r["status"],
+                str(r["action_count"] or ""),
+                _when(r["started_at"]),
+                r["actor"],
+            )
+            for r in rows
+        ),
+    )
     return 0
 
 

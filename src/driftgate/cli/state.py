@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from driftgate.cli.common import JsonOption, StackOption, out, print_json, stack_name, workspace
+from driftgate.cli.common import JsonOption, StackOption, out, print_json, print_rows, stack_name, workspace
 
 app = typer.Typer(help="Recorded state.", no_args_is_help=True)
 
@@ -21,12 +21,13 @@ def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     if as_json:
         print_json(rows)
         return 0
-    table = Table()
-    for col in ("address", "type", "status", "last run"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["address"], r["type"], r["status"], r["run_id"] or "")
-    out.print(table)
+    if not out.is_terminal:  # like `terraform state list`: one full address per line
+        sys.stdout.write("".join(f"{r['address']}\n" for r in rows))
+        return 0
+    print_rows(
+        ("address", "type", "status", "last run"),
+        ((r["address"], r["type"], r["status"], r["run_id"] or "") for r in rows),
+    )
     return 0
 
 
