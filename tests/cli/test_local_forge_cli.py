@@ -8,12 +8,17 @@ from pathlib import Path
 from driftgate.gitops.gitcmd import BOT, Credential, git_env, run_git
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a non-interactive shell has it
+
+
 def test_local_forge_command_serves_git_with_its_token(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "driftgate.cli.app", "local-forge", "--root", str(tmp_path / "lf")],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        preexec_fn=_ignore_sigint,
     )
     try:
         assert proc.stdout is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -21,6 +22,10 @@ def register(app: typer.Typer) -> None:
         """Serve git over smart HTTP and GitHub's REST subset on 127.0.0.1 until Ctrl-C."""
         from driftgate.testing.forge import LocalForge
 
+        # Stop on Ctrl-C and on SIGTERM even when started with SIGINT ignored (a background job of
+        # a non-interactive shell inherits that, and Python then installs no Ctrl-C handler).
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.default_int_handler)
         root.mkdir(parents=True, exist_ok=True)
         token_file = root / "token"
         if not token_file.exists():
