@@ -262,3 +262,24 @@ def test_piped_listings_are_never_cut(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, _ = run(capsys, "runs", "list")
     header, first = out.splitlines()[:2]
     assert header.split("\t")[0] == "run" and first.split("\t")[0] == run_id and "…" not in out
+
+
+def test_state_show_and_output_print_data_not_python(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = write_stack(
+        tmp_path / "stack",
+        modules={
+            "m": [{"type": "data.value", "name": "cfg", "spec": {"input": {"replicas": 3, "on": True}}}]
+        },
+    )
+    assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
+    code, out, _ = run(capsys, "state", "show", "m/data.value.cfg", "-s", str(d))
+    assert code == codes.OK
+    assert "input:\n    replicas: 3\n    'on': true" in out and "True" not in out and "{'" not in out
+    code, out, _ = run(capsys, "output", "m/data.value.cfg", "-s", str(d), "--json")
+    assert code == codes.OK and json.loads(out)["output"] == {"replicas": 3, "on": True}
+    code, out, _ = run(capsys, "output", "-s", str(d))
+    assert code == codes.OK and out.startswith("m/data.value.cfg:\n  output:\n    replicas: 3\n")
+    code, _, err = run(capsys, "output", "m/data.value.nope", "-s", str(d))
+    assert code == codes.ERROR and "no recorded state for m/data.value.nope" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -64,6 +65,35 @@ def _global(
 def version() -> None:
     """Print driftgate's version."""
     print(__version__)
+
+
+@app.command("output")
+def output(
+    address: str | None = typer.Argument(None, help="One resource (default: every resource)."),
+    stack: Path = typer.Option(Path("."), "--stack", "-s", help="The stack directory (holding stack.yaml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> int:
+    """Print recorded outputs, like `terraform output`: one resource's, or every resource's by address."""
+    from driftgate.cli.common import print_json, stack_name, workspace
+    from driftgate.cli.state import as_yaml
+    from driftgate.services import history
+
+    ws, name = workspace(), stack_name(stack)
+    rows = [history.show_state(ws, name, address)] if address else history.list_state(ws, name)
+    outputs = {r["address"]: _shown_outputs(ws, r) for r in rows}
+    shown: Any = outputs[address] if address else outputs
+    if as_json:
+        print_json(shown)
+    else:
+        out.print(as_yaml(shown), markup=False, end="")
+    return codes.OK
+
+
+def _shown_outputs(ws: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """A kind's sensitive outputs stay hidden, as in a plan."""
+    schema = ws.registry.kind(row["type"])
+    hidden = schema.sensitive_outputs if schema is not None else frozenset()
+    return {k: "(sensitive)" if k in hidden else v for k, v in row["outputs"].items()}
 
 
 @app.command("completion")

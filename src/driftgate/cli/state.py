@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -40,12 +41,18 @@ def show(address: str, stack: Path = StackOption, as_json: bool = JsonOption) ->
     if as_json:
         print_json(row)
         return 0
-    out.print(f"[bold]{row['address']}[/bold] ({row['type']}, {row['status']}, run {row['run_id']})")
-    for title in ("attributes", "outputs"):
-        out.print(f"{title}:")
-        for key, value in row[title].items():
-            out.print(f"  {key} = {value!r}", markup=False)
+    out.print(f"# {row['address']} ({row['type']}, {row['status']}, run {row['run_id']})", markup=False)
+    out.print(as_yaml({"attributes": row["attributes"], "outputs": row["outputs"]}), markup=False, end="")
     return 0
+
+
+def as_yaml(data: Any) -> str:
+    """Values as YAML (what specs are written in), never as Python reprs."""
+    import yaml
+
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=False, default_flow_style=False)
+    return text
 
 
 @app.command("move-stack")
