@@ -233,9 +233,10 @@ def test_cli_conventions_help_version_colour_and_completion(capsys: pytest.Captu
 
     from driftgate import __version__
 
-    for args in (["-h"], ["plan", "-h"], ["state", "-h"], ["state", "move-stack", "-h"]):
+    for args in (["-h"], ["plan", "-h"], ["apply", "-h"], ["state", "-h"], ["state", "move-stack", "-h"]):
         code, out, _ = run(capsys, *args)
         assert code == codes.OK and "Usage: " in out and "--help" in out, args
+        assert "<bool>" not in out, args  # a flag takes no value
     assert run(capsys, "--version")[:2] == (codes.OK, f"{__version__}\n")
     assert run(capsys, "--no-color", "version")[0] == codes.OK
     code, out, _ = run(capsys, "completion", "bash")

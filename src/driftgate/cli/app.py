@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperOption
 
 from driftgate import __version__
 from driftgate.cli import (
@@ -31,6 +32,20 @@ from driftgate.cli.common import err, out
 from driftgate.cli.common import state as cli_state
 from driftgate.errors import DriftgateError, GateRefused, SpecError
 from driftgate.security.redact import redact
+
+
+def _flags_show_no_type() -> None:
+    """A flag takes no value, so its help shows no type (typer 0.29 prints ``<bool>`` for every flag,
+    ``--help`` included). The one adjustment driftgate makes to typer's help, made here."""
+    original = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 app = typer.Typer(
     name="driftgate",
