@@ -284,3 +284,22 @@ def test_state_show_and_output_print_data_not_python(
     assert code == codes.OK and out.startswith("m/data.value.cfg:\n  output:\n    replicas: 3\n")
     code, _, err = run(capsys, "output", "m/data.value.nope", "-s", str(d))
     assert code == codes.ERROR and "no recorded state for m/data.value.nope" in err
+
+
+def test_piped_ledgers_are_plain_lines_and_terminal_ones_are_cut_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftgate.cli.common import out as console
+
+    d = write_stack(
+        tmp_path / "stack", modules={"m": [{"type": "data.value", "name": f"v{i}"} for i in range(250)]}
+    )
+    code, out, _ = run(capsys, "apply", "-s", str(d), "--auto-approve", "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = run(capsys, "runs", "show", run_id)
+    lines = out.splitlines()
+    assert lines[1].split("\t") == ["#", "address", "action", "status", "ms", "error"]
+    assert len(lines) == 2 + 250 and all(line.split("\t")[3] == "SUCCESS" for line in lines[2:])
+    monkeypatch.setattr(type(console), "is_terminal", property(lambda _self: True))
+    code, out, _ = run(capsys, "runs", "show", run_id)
+    assert "50 more actions not shown (use --full, pipe it, or --json)" in out

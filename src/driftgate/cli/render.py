@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from typing import Any
 
@@ -163,28 +164,35 @@ def render_commit_back(result: Any) -> None:
         )
 
 
-def render_ledger(run: dict[str, Any]) -> None:
+def render_ledger(run: dict[str, Any], *, full: bool = False) -> None:
+    """The run and its ledger: piped, one tab-separated line per action (fast, never cut); on a
+    terminal, a table of the first rows (``full`` for all)."""
     out.print(
         f"run {run['id']}  stack {run['stack']}  {run['kind']}  "
         f"[bold]{run['status']}[/bold]  by {run['actor']}"
     )
+    columns = ("#", "address", "action", "status", "ms", "error")
+    rows = [_ledger_row(entry) for entry in run["ledger"]]
+    if not out.is_terminal:
+        lines = ["\t".join(columns), *("\t".join(row) for row in rows)]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
     table = Table(show_lines=False)
-    for col in ("#", "address", "action", "status", "ms", "error"):
+    for col in columns:
         table.add_column(col, overflow="fold")
-    for entry in run["ledger"]:
-        ms = ""
-        if entry["started_at"] and entry["finished_at"]:
-            ms = f"{(entry['finished_at'] - entry['started_at']) * 1000:.1f}"
-        status = entry["status"] or ""
+    for index, address, action, status, ms, error in rows[: None if full else ROW_LIMIT]:
         style = (
             "green" if status == "SUCCESS" else "yellow" if status in ("UNCERTAIN", "NOT_STARTED") else "red"
         )
-        table.add_row(
-            str(entry["index"]),
-            entry["address"],
-            entry["action"],
-            f"[{style}]{status}[/{style}]",
-            ms,
-            entry["error"] or "",
-        )
+        table.add_row(index, escape(address), action, f"[{style}]{status}[/{style}]", ms, escape(error))
     out.print(table)
+    if not full and len(rows) > ROW_LIMIT:
+        out.print(f"… {len(rows) - ROW_LIMIT} more actions not shown (use --full, pipe it, or --json).")
+
+
+def _ledger_row(entry: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    ms = ""
+    if entry["started_at"] and entry["finished_at"]:
+        ms = f"{(entry['finished_at'] - entry['started_at']) * 1000:.1f}"
+    error = " ".join(str(entry["error"] or "").split())
+    return str(entry["index"]), entry["address"], entry["action"], entry["status"] or "", ms, error

@@ -53,6 +53,7 @@ def list_(
 def show(
     run_id: str = typer.Argument(..., help="A run id (or a unique prefix)."),
     as_json: bool = JsonOption,
+    full: bool = typer.Option(False, "--full", help="On a terminal, show every action (default: 200)."),
 ) -> int:
     """Show one run and its per-action ledger."""
     from driftgate.cli.render import render_ledger
@@ -62,5 +63,5 @@ def show(
     if as_json:
         print_json(run)
     else:
-        render_ledger(run)
+        render_ledger(run, full=full)
     return 0

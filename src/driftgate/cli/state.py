@@ -18,7 +18,8 @@ def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """List the resources recorded for a stack."""
     from driftgate.services import history
 
-    rows = history.list_state(workspace(), stack_name(stack))
+    ws, name = workspace(), stack_name(stack)
+    rows = history.list_state(ws, name) if as_json else history.list_addresses(ws, name)
     if as_json:
         print_json(rows)
         return 0

@@ -78,6 +78,16 @@ def list_state(ws: Workspace, stack: str) -> list[dict[str, Any]]:
     return [_state_entry(r) for r in sorted(states.values(), key=lambda r: r.address)]
 
 
+def list_addresses(ws: Workspace, stack: str) -> list[dict[str, Any]]:
+    """The recorded resources without their values (fast, for listings)."""
+    with ws.transaction() as session:
+        row = repo.find_stack(session, stack)
+        if row is None:
+            raise NotFoundError(f"no stack named {stack!r} in this store")
+        found = repo.list_resources(session, row.id)
+    return [{"address": a, "type": t, "status": s, "run_id": r} for a, t, s, r in found]
+
+
 def show_state(ws: Workspace, stack: str, address: str) -> dict[str, Any]:
     with ws.transaction() as session:
         row = repo.find_stack(session, stack)

@@ -109,6 +109,21 @@ def load_state(conn: Connection, stack_id: int) -> dict[str, RecordedResource]:
     return {r.address: _recorded(r) for r in conn.execute(query).all()}
 
 
+def list_resources(conn: Connection, stack_id: int) -> list[tuple[str, str, str, str | None]]:
+    """(address, type, status, run id) of every recorded resource, by address: no values decoded."""
+    rows = conn.execute(
+        select(
+            resource_states.c.address,
+            resource_states.c.type,
+            resource_states.c.status,
+            resource_states.c.run_id,
+        )
+        .where(resource_states.c.stack_id == stack_id)
+        .order_by(resource_states.c.address)
+    ).all()
+    return [(r.address, r.type, r.status, r.run_id) for r in rows]
+
+
 def _recorded(r: Row[Any]) -> RecordedResource:
     return RecordedResource(
         address=r.address,
