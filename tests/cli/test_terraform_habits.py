@@ -303,3 +303,41 @@ def test_piped_ledgers_are_plain_lines_and_terminal_ones_are_cut_with_a_note(
     monkeypatch.setattr(type(console), "is_terminal", property(lambda _self: True))
     code, out, _ = run(capsys, "runs", "show", run_id)
     assert "50 more actions not shown (use --full, pipe it, or --json)" in out
+
+
+def test_plan_module_targets_like_terraform_and_a_targeted_apply_does_not_commit_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftgate.testing.gitrepos import make_remote
+
+    remote = make_remote(tmp_path)
+    d = write_stack(
+        tmp_path / "stack",
+        modules={
+            "base": [{"type": "data.value", "name": "greeting", "spec": {"input": "hi"}}],
+            "web": [
+                {
+                    "type": "data.value",
+                    "name": "page",
+                    "spec": {"input": "${base/data.value.greeting.output}!"},
+                }
+            ],
+            "other": [{"type": "data.value", "name": "x", "spec": {"input": 1}}],
+        },
+    )
+    (d / "stack.yaml").write_text(
+        (d / "stack.yaml").read_text() + f"commit_back:\n  remote: {remote.url}\n  branch: main\n  path: s\n"
+    )
+    plan_file = tmp_path / "web.plan"
+    code, out, err = run(capsys, "plan", "-s", str(d), "--module", "web", "--out", str(plan_file))
+    assert code == codes.CHANGES and "resource targeting is in effect" in err
+    assert "base/data.value.greeting" in out and "web/data.value.page" in out  # with what it depends on
+    assert "other/data.value.x" not in out
+    code, out, err = run(capsys, "apply", str(plan_file), "-s", str(d), "--json")
+    assert code == codes.OK, out + err
+    assert json.loads(out)["commit_back"]["reason"] == "partial-scope"
+    assert remote.log() == ["seed"]  # nothing committed for a partial apply
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    assert code == codes.CHANGES and "other/data.value.x" in out and "web/data.value.page" not in out
+    code, _, err = run(capsys, "plan", "-s", str(d), "--module", "nope")
+    assert code == codes.ERROR and "has no module 'nope'" in err

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
+from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
+from driftgate.errors import NotFoundError
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +18,9 @@ def register(app: typer.Typer) -> None:
         out_file: Path | None = typer.Option(None, "--out", help="Save the plan to this file for `apply`."),
         refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Read live state first."),
         full: bool = typer.Option(False, "--full", help="Show every change, however many."),
+        modules: list[str] = typer.Option(
+            [], "--module", help="Plan only this module and what it depends on (repeatable; like -target)."
+        ),
     ) -> int:
         """Show what apply would do. Exit 0 in sync, 2 changes present, 1 error."""
         from driftgate.cli.render import render_plan
@@ -25,12 +29,26 @@ def register(app: typer.Typer) -> None:
 
         ws = workspace()
         planned = plan_stack(ws, stack, refresh=refresh)
+        plan = planned.plan
+        if modules:
+            unknown = [m for m in modules if planned.stack.module(m) is None]
+            if unknown:
+                raise NotFoundError(f"stack {planned.stack.name!r} has no module {unknown[0]!r}")
+            plan = plan.targeted(tuple(modules))
+            err.print(TARGETING_WARNING, markup=False)
         if out_file is not None:
-            write_plan(planned.plan, out_file, key=ws.plan_key())
+            write_plan(plan, out_file, key=ws.plan_key())
         if as_json:
-            print_json(planned.plan.to_dict())
+            print_json(plan.to_dict())
         else:
-            render_plan(planned.plan, full=full)
+            render_plan(plan, full=full)
             if out_file is not None:
                 out.print(f"Saved the plan to {out_file}. Apply it with: driftgate apply {out_file}")
-        return planned.plan.exit_code()
+        return plan.exit_code()
+
+
+TARGETING_WARNING = (
+    "Warning: resource targeting is in effect (--module). The plan may not cover every change the "
+    "specs make, and an apply of it does not commit back. Use it to recover from mistakes, not for "
+    "routine work: plan and apply the whole stack."
+)

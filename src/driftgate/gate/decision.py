@@ -18,7 +18,7 @@ Pure: no store, no clock of its own (``now`` comes in), no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from driftgate.plan.model import Action, ActionKind, Plan
@@ -202,13 +202,4 @@ def gated_plan(plan: Plan, decision: GateDecision) -> Plan:
     """The part of ``plan`` the decision lets apply (re-indexed); no-ops of other modules are dropped too."""
     kept = [a for a in plan.actions if decision.allows(a)]
     actions = tuple(Action.from_dict({**a.to_dict(), "index": i}) for i, a in enumerate(kept))
-    return Plan(
-        stack=plan.stack,
-        spec_digest=plan.spec_digest,
-        state_serial=plan.state_serial,
-        refreshed=plan.refreshed,
-        created_at=plan.created_at,
-        actions=actions,
-        errors=plan.errors,
-        stateful_modules=plan.stateful_modules,
-    )
+    return replace(plan, actions=actions)

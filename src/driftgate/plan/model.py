@@ -10,7 +10,7 @@ import enum
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,7 @@ class Plan:
     actions: tuple[Action, ...]
     errors: tuple[str, ...] = ()
     stateful_modules: tuple[str, ...] = field(default=())
+    scope: tuple[str, ...] = ()  # modules a targeted plan was cut to (empty: the whole stack)
 
     @property
     def changes(self) -> list[Action]:
@@ -148,6 +149,7 @@ class Plan:
             "summary": self.counts(),
             "errors": list(self.errors),
             "stateful_modules": list(self.stateful_modules),
+            "scope": list(self.scope),
             "actions": [a.to_dict() for a in self.actions],
         }
 
@@ -164,7 +166,22 @@ class Plan:
             actions=tuple(Action.from_dict(a) for a in raw["actions"]),
             errors=tuple(raw.get("errors", ())),
             stateful_modules=tuple(raw.get("stateful_modules", ())),
+            scope=tuple(raw.get("scope", ())),
         )
+
+    def targeted(self, modules: tuple[str, ...]) -> Plan:
+        """Only the actions of ``modules`` and of everything they depend on (like ``-target``)."""
+        by_address = {a.address: a for a in self.actions}
+        wanted = {a.address for a in self.actions if a.module in modules}
+        pending = list(wanted)
+        while pending:
+            for dep in by_address[pending.pop()].depends_on:
+                if dep in by_address and dep not in wanted:
+                    wanted.add(dep)
+                    pending.append(dep)
+        kept = [a for a in self.actions if a.address in wanted]
+        actions = tuple(Action.from_dict({**a.to_dict(), "index": i}) for i, a in enumerate(kept))
+        return replace(self, actions=actions, scope=tuple(modules))
 
 
 MAX_PLAN_FILE_BYTES = 1 << 30

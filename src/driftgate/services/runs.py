@@ -64,6 +64,8 @@ class ApplyReport:
     @property
     def whole_stack(self) -> bool:
         """Did this run apply every change the plan had (nothing held back or out of scope)?"""
+        if self.plan.scope:
+            return False  # a targeted plan (plan --module) left the rest of the stack unplanned
         return self.gate is None or not (self.gate.blocks_anything or self.gate.out_of_scope)
 
     @property
