@@ -188,7 +188,7 @@ def test_a_pull_request_delivery_without_a_number_is_422(api: Any) -> None:
     client, _, _ = api
     body = json.dumps({"action": "closed", "repository": {"clone_url": URL}, "pull_request": {}}).encode()
     response = client.post("/api/v1/webhooks/github", content=body, headers=signed(body, "n-1"))
-    assert response.status_code == 400 and "numeric 'number'" in response.json()["error"]["message"]
+    assert response.status_code == 422 and "numeric 'number'" in response.json()["error"]["message"]
 
 
 # -- 27: PATCH validates like POST; git never reads a branch as an option ------------------------

@@ -217,6 +217,7 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
     async def webhook(
         forge: Literal["github"],
         request: Request,
+        response: Response,
         x_hub_signature_256: Annotated[str | None, Header()] = None,
         x_github_event: Annotated[str | None, Header()] = None,
         x_github_delivery: Annotated[str | None, Header()] = None,
@@ -225,9 +226,16 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         from driftgate.services.pr_state import receive_github
 
         body = await request.body()
-        return receive_github(
-            ws, body=body, signature=x_hub_signature_256, event=x_github_event, delivery=x_github_delivery
+        status, answer = receive_github(
+            ws,
+            body=body,
+            signature=x_hub_signature_256,
+            event=x_github_event,
+            delivery=x_github_delivery,
+            content_type=request.headers.get("content-type", "application/json"),
         )
+        response.status_code = status
+        return answer
 
     @app.post("/api/v1/proposals/{proposal_id}/reject", tags=["proposals"])
     def reject_proposal(proposal_id: Id, body: RejectIn, _: Operator) -> dict[str, Any]:

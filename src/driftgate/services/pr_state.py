@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError
@@ -16,6 +17,7 @@ from driftgate.store import registry
 SIGNATURE_INVALID = "SIGNATURE_INVALID"
 REPLAYED = "WEBHOOK_REPLAYED"
 UNKNOWN_REPO = "WEBHOOK_UNKNOWN_REPO"
+INVALID_DELIVERY = "WEBHOOK_INVALID"
 
 
 def _same_repo(a: str, b: str) -> bool:
@@ -23,18 +25,31 @@ def _same_repo(a: str, b: str) -> bool:
 
 
 def pr_state_of(payload: dict[str, Any]) -> str | None:
-    action = payload.get("action")
-    pr = payload.get("pull_request") or {}
+    """The PR's state as the delivery's own ``pull_request`` object says it is (an ``edited`` delivery
+    about a merged PR says merged: the action alone says nothing about the state)."""
+    pr = payload.get("pull_request")
+    if not isinstance(pr, dict):
+        return None
+    if pr.get("merged") or pr.get("merged_at"):
+        return "merged"
+    state = pr.get("state")
+    if state in ("open", "closed"):
+        return str(state)
+    action = payload.get("action")  # a payload without the PR's state: go by what happened
     if action == "closed":
-        return "merged" if pr.get("merged") or pr.get("merged_at") else "closed"
-    if action in ("opened", "reopened", "ready_for_review", "converted_to_draft", "synchronize", "edited"):
-        return "open"
-    return None
+        return "closed"
+    return "open" if action in ("opened", "reopened", "ready_for_review", "converted_to_draft") else None
 
 
 def receive_github(
-    ws: Workspace, *, body: bytes, signature: str | None, event: str | None, delivery: str | None
-) -> dict[str, Any]:
+    ws: Workspace,
+    *,
+    body: bytes,
+    signature: str | None,
+    event: str | None,
+    delivery: str | None,
+    content_type: str = "application/json",
+) -> tuple[int, dict[str, Any]]:
     """Verify, de-duplicate and apply one ``pull_request`` delivery.
 
     The signature is checked over the raw bytes before anything parses them:
@@ -47,23 +62,21 @@ def receive_github(
             SIGNATURE_INVALID, "unsigned delivery (X-Hub-Signature-256 and X-GitHub-Delivery needed)"
         )
     repo = _signer(ws, body, signature)
-    try:
-        payload = loads_json(body)
-    except ValueError as exc:
-        raise CodedError(errors.INVALID_INPUT, f"the delivery is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise CodedError(errors.INVALID_INPUT, "the delivery is not a JSON object")
-    url = (
-        (payload.get("repository") or {}).get("clone_url")
-        if isinstance(payload.get("repository"), dict)
-        else None
-    )
+    payload = _payload(body, content_type)
+    repository = payload.get("repository")
+    if not isinstance(repository, dict):  # an organization or app hook: verified, nothing of ours
+        if event == "ping":
+            return 200, {"event": event, "pong": True}
+        return 202, {"event": event, "ignored": True}
+    url = repository.get("clone_url")
     if not isinstance(url, str) or not _same_repo(repo.url, url):
         raise CodedError(UNKNOWN_REPO, "no config repo with a webhook secret matches this delivery")
+    if event == "ping":
+        return 200, {"event": event, "pong": True}
     state = pr_state_of(payload) if event == "pull_request" else None
     number = payload.get("number")
-    if state is not None and (not isinstance(number, int) or isinstance(number, bool)):
-        raise CodedError(errors.INVALID_INPUT, "a pull_request delivery needs a numeric 'number'")
+    if event == "pull_request" and (not isinstance(number, int) or isinstance(number, bool)):
+        raise CodedError(INVALID_DELIVERY, "a pull_request delivery needs a numeric 'number'")
     with ws.transaction() as conn:
         if not registry.record_delivery(conn, delivery):
             raise CodedError(REPLAYED, f"delivery {delivery} was already received")
@@ -73,7 +86,24 @@ def receive_github(
             if state and isinstance(number, int)
             else 0
         )
-    return {"event": event, "state": state, "updated": updated}
+    return 200, {"event": event, "state": state, "updated": updated}
+
+
+def _payload(body: bytes, content_type: str) -> dict[str, Any]:
+    """The delivery's JSON: the body itself, or its ``payload`` field (GitHub's form-encoded type)."""
+    raw: str | bytes = body
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+        if "payload" not in fields:
+            raise CodedError(INVALID_DELIVERY, "a form-encoded delivery needs a 'payload' field")
+        raw = fields["payload"][0]
+    try:
+        payload = loads_json(raw)
+    except ValueError as exc:
+        raise CodedError(errors.INVALID_INPUT, f"the delivery is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise CodedError(errors.INVALID_INPUT, "the delivery is not a JSON object")
+    return payload
 
 
 def _signer(ws: Workspace, body: bytes, signature: str) -> registry.ConfigRepoRow:
