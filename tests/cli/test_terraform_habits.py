@@ -341,3 +341,25 @@ def test_plan_module_targets_like_terraform_and_a_targeted_apply_does_not_commit
     assert code == codes.CHANGES and "other/data.value.x" in out and "web/data.value.page" not in out
     code, _, err = run(capsys, "plan", "-s", str(d), "--module", "nope")
     assert code == codes.ERROR and "has no module 'nope'" in err
+
+
+def test_reconcile_without_a_remote_says_what_to_do_for_where_the_stack_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(capsys, "init", str(tmp_path / "infra"))  # a git repository without a remote
+    d = tmp_path / "infra"
+    assert run(capsys, "apply", "-s", str(d), "--auto-approve", "--no-commit-back")[0] == codes.OK
+    (d / "live" / "site" / "index.html").write_text("edited by hand")
+    code, out, err = run(capsys, "reconcile", "-s", str(d))
+    assert code == codes.DIVERGED
+    assert f"the repository at {d} has no remote 'origin'" in out + err
+    assert "git -C" in out + err and "run inside the config repo" not in out + err
+
+    loose = write_stack(
+        tmp_path / "loose",
+        modules={"m": [{"type": "file.file", "name": "f", "spec": {"path": "f", "content": "x"}}]},
+    )
+    assert run(capsys, "apply", "-s", str(loose), "--auto-approve", "--no-commit-back")[0] == codes.OK
+    (loose / "live" / "f").write_text("y")
+    code, out, err = run(capsys, "reconcile", "-s", str(loose))
+    assert code == codes.DIVERGED and "is not in a git repository" in out + err

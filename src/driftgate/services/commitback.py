@@ -106,6 +106,20 @@ def resolve_target(ws: Workspace, stack: Stack, overrides: Overrides = Overrides
     return Target(url, branch, path, kind, policy.trailer, credential)
 
 
+def no_remote_hint(stack: Stack) -> str:
+    """What to do when nothing names a remote, said for where the stack really is."""
+    top = toplevel(stack.directory) if stack.directory.is_dir() else None
+    if top is not None:
+        return (
+            f"the repository at {top} has no remote 'origin': add one (git -C {top} remote add origin URL) "
+            "or set commit_back.remote in stack.yaml (or pass --repo)"
+        )
+    return (
+        f"{stack.directory} is not in a git repository: set commit_back.remote in stack.yaml "
+        "(or pass --repo), or keep the stack in its config repo's clone"
+    )
+
+
 def render_stack(stack: Stack) -> dict[str, str]:
     """The authored specs in canonical form, by path relative to the stack directory."""
     files = {STACK_FILE: dump_stack(stack.spec)}

@@ -26,7 +26,7 @@ from driftgate.gate.decision import GateRequest
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.objects import commit_changes, read_files, resolve
 from driftgate.gitops.seal import Checkout, prepare_for_write, publish
-from driftgate.services.commitback import Overrides, Target, resolve_target, start_at_base
+from driftgate.services.commitback import Overrides, Target, no_remote_hint, resolve_target, start_at_base
 from driftgate.services.drift import known_secret_values, scan_drift
 from driftgate.services.identity import stack_row
 from driftgate.services.runs import apply_session
@@ -138,7 +138,7 @@ def _publish(
     target = resolve_target(ws, stack, overrides)
     branch = drift_branch(stack)
     if target is None:
-        reason = "no git remote for drafts: set commit_back.remote (or run inside the config repo)"
+        reason = f"no git remote for drafts: {no_remote_hint(stack)}"
         return ReconcileResult(
             False, len(items), state_diverged=bool(items), reason=reason if items else None
         )
