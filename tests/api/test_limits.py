@@ -262,3 +262,39 @@ def test_a_fifo_as_a_credential_is_refused_at_once(api: Any, ws: Workspace, tmp_
     )
     assert response.status_code == 422 and "not a regular file" in response.json()["error"]["message"]
     assert time.monotonic() - started < 5
+
+
+def test_a_nul_character_is_refused_not_a_server_error(api: Any, ws: Workspace) -> None:
+    """PostgreSQL cannot store NUL in text; a generated request once found the 500 (Schemathesis)."""
+    client, admin, repo_id = api
+    body = {
+        "config_repo_id": repo_id,
+        "title": "bad\u0000title",
+        "edits": [{"path": "a.yaml", "format": "yaml", "pointer": "/x", "from": 1, "to": 2}],
+    }
+    response = client.post("/api/v1/proposals", json=body, headers=admin)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_INPUT", response.text
+    assert client.get("/api/v1/proposals", headers=admin).json()["items"] == []
+
+
+def test_the_store_turns_an_unstorable_value_into_a_clear_input_error(api: Any, ws: Workspace) -> None:
+    """Below the API (a value that did not come through a request body): PostgreSQL refuses NUL in
+    text, and that is one clear input error, not a driver traceback. SQLite stores it."""
+    from driftgate.errors import CodedError
+
+    _, _, repo_id = api
+    fields: dict[str, Any] = {
+        "config_repo_id": repo_id,
+        "title": "t",
+        "rationale": "nul\u0000here",
+        "edits": [{"path": "a.yaml", "format": "yaml", "pointer": "/x", "from": 1, "to": 2}],
+        "metrics": None,
+        "chart": None,
+        "created_by": "op",
+    }
+    if not ws.settings.effective_database_url.startswith("postgresql"):
+        assert proposals.create(ws, **fields)["rationale"] == "nul\u0000here"
+        return
+    with pytest.raises(CodedError, match="the store cannot hold a value given") as info:
+        proposals.create(ws, **fields)
+    assert info.value.code == "INVALID_INPUT"

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from driftgate import errors
 from driftgate.api.errors import BODY_TOO_DEEP, REQUEST_TOO_LARGE, envelope
 
 _TOKENS = re.compile(rb'["\\\[\]{}NI]')
@@ -47,6 +48,10 @@ class JsonScan:
             index = found.start() + 1
             if self.in_string:
                 if char == _BACKSLASH:
+                    if chunk[index : index + 5] == b"u0000":
+                        raise BodyRefused(
+                            400, errors.INVALID_INPUT, "NUL characters (\\u0000) are not allowed"
+                        )
                     self.escaped = index >= len(chunk)
                     index += 1
                 elif char == _QUOTE:

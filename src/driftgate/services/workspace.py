@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from driftgate.config import Settings, environment_value
-from driftgate.errors import DriftgateError, ProviderConfigError, StoreUnavailable
+from driftgate.errors import INVALID_INPUT, CodedError, DriftgateError, ProviderConfigError, StoreUnavailable
 from driftgate.providers.base import Provider, ProviderContext
 from driftgate.providers.registry import ProviderRegistry, default_registry
 from driftgate.spec.loader import load_stack
@@ -31,6 +31,9 @@ def store_errors() -> Iterator[None]:
     except OperationalError as exc:
         reason = " ".join(str(exc.orig or exc).split())[:300]
         raise StoreUnavailable(f"the store did not answer or could not write: {reason}") from None
+    except DataError as exc:  # a value this store cannot hold (PostgreSQL: a NUL in text)
+        reason = " ".join(str(exc.orig or exc).split())[:300]
+        raise CodedError(INVALID_INPUT, f"the store cannot hold a value given: {reason}") from None
 
 
 @dataclass
