@@ -18,6 +18,11 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def manual_db(d: Path) -> list[str]:
+    """The manual lane for the stateful module ``db``, without a backup."""
+    return ["apply", "-s", str(d), "--auto-approve", "--module", "db", "--allow-stateful", "--confirm", "db"]
+
+
 def two_modules(tmp_path: Path, *, stateful: tuple[str, ...] = ()) -> Path:
     return write_stack(
         tmp_path / "stack",
@@ -52,17 +57,7 @@ def test_removing_a_stateful_module_is_a_stateful_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
 ) -> None:
     d = two_modules(tmp_path, stateful=("db",))
-    manual = [
-        "apply",
-        "-s",
-        str(d),
-        "--auto-approve",
-        "--module",
-        "db",
-        "--allow-stateful",
-        "--confirm",
-        "db",
-    ]
+    manual = manual_db(d)
     assert run(capsys, *manual)[0] == codes.OK  # created: no backup needed, nothing existed
     assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
     (d / "modules" / "db.yaml").unlink()
@@ -95,33 +90,11 @@ def test_a_brand_new_stateful_module_needs_no_backup_but_the_rest_of_the_manual_
     code, _, err = run(capsys, "apply", "-s", str(d), "--auto-approve", "--module", "db")
     assert code == codes.REFUSED and "--allow-stateful" in err and "--confirm db" in err
     assert "--backup-ref" not in err
-    code, out, err = run(
-        capsys,
-        "apply",
-        "-s",
-        str(d),
-        "--auto-approve",
-        "--module",
-        "db",
-        "--allow-stateful",
-        "--confirm",
-        "db",
-    )
+    code, out, err = run(capsys, *manual_db(d))
     assert code == codes.OK, out + err
     assert (d / "live" / "db" / "rows.txt").read_text() == "r1"
     (d / "modules" / "db.yaml").write_text((d / "modules" / "db.yaml").read_text().replace("r1", "r2"))
-    code, _, err = run(
-        capsys,
-        "apply",
-        "-s",
-        str(d),
-        "--auto-approve",
-        "--module",
-        "db",
-        "--allow-stateful",
-        "--confirm",
-        "db",
-    )
+    code, _, err = run(capsys, *manual_db(d))
     assert code == codes.REFUSED and "needs --backup-ref" in err  # now something exists to lose
 
 

@@ -69,31 +69,29 @@ def _ledger_entry(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _stack_id(session: Any, stack: str) -> int:
+    row = repo.find_stack(session, stack)
+    if row is None:
+        raise NotFoundError(f"no stack named {stack!r} in this store")
+    return row.id
+
+
 def list_state(ws: Workspace, stack: str) -> list[dict[str, Any]]:
     with ws.transaction() as session:
-        row = repo.find_stack(session, stack)
-        if row is None:
-            raise NotFoundError(f"no stack named {stack!r} in this store")
-        states = repo.load_state(session, row.id)
+        states = repo.load_state(session, _stack_id(session, stack))
     return [_state_entry(r) for r in sorted(states.values(), key=lambda r: r.address)]
 
 
 def list_addresses(ws: Workspace, stack: str) -> list[dict[str, Any]]:
     """The recorded resources without their values (fast, for listings)."""
     with ws.transaction() as session:
-        row = repo.find_stack(session, stack)
-        if row is None:
-            raise NotFoundError(f"no stack named {stack!r} in this store")
-        found = repo.list_resources(session, row.id)
+        found = repo.list_resources(session, _stack_id(session, stack))
     return [{"address": a, "type": t, "status": s, "run_id": r} for a, t, s, r in found]
 
 
 def show_state(ws: Workspace, stack: str, address: str) -> dict[str, Any]:
     with ws.transaction() as session:
-        row = repo.find_stack(session, stack)
-        if row is None:
-            raise NotFoundError(f"no stack named {stack!r} in this store")
-        found = repo.get_state(session, row.id, address)
+        found = repo.get_state(session, _stack_id(session, stack), address)
     if found is None:
         raise NotFoundError(f"no recorded state for {address} in stack {stack!r}")
     return _state_entry(found)
