@@ -168,6 +168,25 @@ def test_a_job_whose_worker_died_is_requeued_and_ends_with_one_pr(
     assert sweep_stale(ws, jobs) == 0
 
 
+def test_a_duplicate_job_for_a_settled_proposal_leaves_it_settled(
+    client: Any, jobs: Jobs, ws: Workspace, forge: LocalForge
+) -> None:
+    """Two sweeps can each re-queue the same lapsed job; the one that runs second finds the PR open
+    and must not mark the settled proposal ``running`` again (found on a slow machine)."""
+    pid = new_proposal(client)
+    assert client.post(f"/api/v1/proposals/{pid}/open_pr").status_code == 202
+    jobs.enqueue_open_pr(pid)  # the duplicate
+    consumer = run_consumer(jobs)
+    try:
+        wait_for(lambda: jobs.huey.pending_count() == 0 and proposals.get(ws, pid)["status"] == "pr_opened")
+        time.sleep(0.5)  # the duplicate has run
+    finally:
+        consumer.stop(graceful=True)
+    settled = proposals.get(ws, pid)
+    assert settled["status"] == "pr_opened" and settled["job_status"] == "done"
+    assert len(forge.pulls["infra"]) == 1
+
+
 def test_periodic_reconcile_is_off_by_default_and_runs_scheduled_stacks(
     ws: Workspace, tmp_path: Path
 ) -> None:

@@ -57,8 +57,12 @@ class Jobs:
             from driftgate.store import registry
 
             ws = ws_of()
-            with ws.transaction() as conn:
-                registry.update_proposal(conn, proposal_id, job_status="running", job_heartbeat=time.time())
+            with ws.transaction() as conn:  # a duplicate job for a settled proposal leaves it as it is
+                running = registry.update_proposal_if_pending(
+                    conn, proposal_id, job_status="running", job_heartbeat=time.time()
+                )
+            if not running:
+                return "skipped"
             try:
                 return open_pr(ws, proposal_id).status
             except LockContended:  # another job holds this repo: not a failure, come back shortly
