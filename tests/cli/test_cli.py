@@ -51,7 +51,7 @@ def test_apply_json_and_runs_and_state(repo: Path, capsys: pytest.CaptureFixture
     run_id = data["run_id"]
 
     code, out, _ = run(capsys, "runs", "list", "--json")
-    assert code == 0 and json.loads(out)[0]["id"] == run_id
+    assert code == 0 and json.loads(out)["runs"][0]["id"] == run_id
     code, out, _ = run(capsys, "runs", "show", run_id[:8], "--json")
     ledger = json.loads(out)["ledger"]
     assert [e["status"] for e in ledger] == ["SUCCESS"] * 4
@@ -59,7 +59,7 @@ def test_apply_json_and_runs_and_state(repo: Path, capsys: pytest.CaptureFixture
     assert code == 0 and "app/file.file.index" in out
 
     code, out, _ = run(capsys, "state", "list", "-s", str(repo), "--json")
-    assert {r["address"] for r in json.loads(out)} >= {"app/file.file.index"}
+    assert {r["address"] for r in json.loads(out)["resources"]} >= {"app/file.file.index"}
     code, out, _ = run(capsys, "state", "show", "app/data.value.greeting", "-s", str(repo), "--json")
     assert json.loads(out)["outputs"]["output"] == "hello from driftgate"
     code, _, err = run(capsys, "state", "show", "app/nope.x.y", "-s", str(repo))
@@ -93,7 +93,7 @@ def test_validate_reports_every_problem_and_exits_1(repo: Path, capsys: pytest.C
     assert "modules/bad.yaml:7: bad/file.file.x.spec.path: unsafe path '/etc/passwd'" in err
     assert "2 problem(s) found" in err
     code, out, _ = run(capsys, "validate", "-s", str(repo), "--json")
-    assert code == 1 and len(json.loads(out)["problems"]) == 2
+    assert code == 1 and len(json.loads(out)["diagnostics"]) == 2
     code, _, _ = run(capsys, "plan", "-s", str(repo))
     assert code == 1
 
@@ -102,7 +102,7 @@ def test_apply_without_a_terminal_needs_auto_approve(repo: Path, capsys: pytest.
     code, _, err = run(capsys, "apply", "-s", str(repo))
     assert code == codes.ERROR and "--auto-approve" in err
     code, out, _ = run(capsys, "runs", "list", "--json")
-    assert json.loads(out) == []
+    assert json.loads(out)["runs"] == []
 
 
 def test_partial_apply_exit_code(

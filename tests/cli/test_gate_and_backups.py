@@ -65,7 +65,7 @@ def test_the_gate_from_first_apply_to_restore(
     assert "--backup-ref" not in err  # issue 9: a module with nothing live yet has nothing to lose
     assert not live.exists()  # nothing touched
     code, out, _ = run(capsys, "runs", "list", "--json")
-    assert [r["status"] for r in json.loads(out)] == ["refused"]
+    assert [r["status"] for r in json.loads(out)["runs"]] == ["refused"]
 
     code, out, err = run(capsys, "apply", "-s", str(d), "--auto-approve", "--lane", "auto")
     assert code == codes.REFUSED and "held back: stateful module 'db'" in err
@@ -109,7 +109,7 @@ def test_the_gate_from_first_apply_to_restore(
     assert changed == {"db/file.file.data", "smoke/file.file.s"}  # smoke is noop-only: never created
 
     code, out, _ = run(capsys, "backup", "list", "-s", str(d), "--json")
-    assert [r["module"] for r in json.loads(out)] == ["db", "db", "db"]
+    assert [r["module"] for r in json.loads(out)["backups"]] == ["db", "db", "db"]
 
 
 def test_noop_only_module_is_the_smoke_lane(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ from driftgate.cli.app import main
 from driftgate.providers.data import DataProvider
 from driftgate.spec.schema import KindSchema
 from driftgate.testing.stacks import write_stack
+from tests.cli.test_json_contract import fits
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -266,9 +267,10 @@ def test_two_directories_with_one_stack_name_never_share_state(
     code, out, _ = run(capsys, "state", "move-stack", "--to", str(second), "--json")
     assert code == 0
     moved = json.loads(out)
+    fits("state_move", moved)
     assert moved["from"] == f"file://{first.resolve()}#." and moved["to"] == f"file://{second.resolve()}#."
     code, out, _ = run(capsys, "runs", "list", "--json")
-    assert any(r["kind"] == "move-stack" and r["id"] == moved["run_id"] for r in json.loads(out))
+    assert any(r["kind"] == "move-stack" and r["id"] == moved["run_id"] for r in json.loads(out)["runs"])
     code, _, err = run(capsys, "plan", "-s", str(first))
     assert code == codes.ELSEWHERE  # and now the old place is the one refused
 

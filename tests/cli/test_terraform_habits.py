@@ -104,12 +104,12 @@ def test_an_apply_with_nothing_to_do_says_no_changes_and_records_no_run(
     d = two_modules(tmp_path)
     assert run(capsys, "apply", "-s", str(d), "--auto-approve")[0] == codes.OK
     code, out, _ = run(capsys, "runs", "list", "--json")
-    before = len(json.loads(out))
+    before = len(json.loads(out)["runs"])
     for _ in range(2):
         code, out, _ = run(capsys, "apply", "-s", str(d), "--auto-approve")
         assert code == codes.OK and "No changes" in out and "Apply complete" not in out
     code, out, _ = run(capsys, "runs", "list", "--json")
-    assert len(json.loads(out)) == before
+    assert len(json.loads(out)["runs"]) == before
 
 
 def test_a_failed_create_is_called_a_failure_not_an_interruption(
@@ -252,7 +252,10 @@ def test_state_show_and_output_print_data_not_python(
     assert code == codes.OK
     assert "input:\n    replicas: 3\n    'on': true" in out and "True" not in out and "{'" not in out
     code, out, _ = run(capsys, "output", "m/data.value.cfg", "-s", str(d), "--json")
-    assert code == codes.OK and json.loads(out)["output"] == {"replicas": 3, "on": True}
+    assert code == codes.OK and json.loads(out)["outputs"]["m/data.value.cfg"]["output"] == {
+        "replicas": 3,
+        "on": True,
+    }
     code, out, _ = run(capsys, "output", "-s", str(d))
     assert code == codes.OK and out.startswith("m/data.value.cfg:\n  output:\n    replicas: 3\n")
     code, _, err = run(capsys, "output", "m/data.value.nope", "-s", str(d))
@@ -336,3 +339,39 @@ def test_reconcile_without_a_remote_says_what_to_do_for_where_the_stack_is(
     (loose / "live" / "f").write_text("y")
     code, out, err = run(capsys, "reconcile", "-s", str(loose))
     assert code == codes.DIVERGED and "is not in a git repository" in out + err
+
+
+def test_a_plan_lists_modules_in_stack_order_then_resources_in_file_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    """Dependencies run first, but the plan reads in the order the specs are written."""
+    d = write_stack(
+        tmp_path / "stack",
+        modules={
+            "a_web": [
+                {
+                    "type": "file.file",
+                    "name": "page",
+                    "spec": {"path": "p.txt", "content": "${data.value.cfg.output}"},
+                },
+                {"type": "data.value", "name": "cfg", "spec": {"input": "${b_db/data.value.dsn.output}"}},
+            ],
+            "b_db": [{"type": "data.value", "name": "dsn", "spec": {"input": "db://x"}}],
+        },
+    )
+    expected = ["a_web/file.file.page", "a_web/data.value.cfg", "b_db/data.value.dsn"]
+    code, out, _ = run(capsys, "plan", "-s", str(d), "--json")
+    assert [a["address"] for a in json.loads(out)["actions"]] == expected
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    assert [out.index(address) for address in expected] == sorted(out.index(a) for a in expected)
+    assert out.index("module a_web") < out.index("module b_db")
+    code, out, _ = run(capsys, "apply", "-s", str(d), "--auto-approve")
+    assert code == codes.OK
+    assert (d / "live" / "p.txt").read_text() == "db://x"  # dependencies still ran first
+    (d / "modules" / "b_db.yaml").unlink()
+    (d / "modules" / "a_web.yaml").write_text(
+        (d / "modules" / "a_web.yaml").read_text().replace("${b_db/data.value.dsn.output}", "fixed")
+    )
+    code, out, _ = run(capsys, "plan", "-s", str(d), "--json")
+    actions = [(a["address"], a["action"]) for a in json.loads(out)["actions"] if a["action"] != "noop"]
+    assert actions[-1] == ("b_db/data.value.dsn", "delete")  # a removed module's deletes come last

@@ -30,6 +30,7 @@ from driftgate.cli import (
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import err, out
 from driftgate.cli.common import state as cli_state
+from driftgate.cli.jsonout import diagnostic, from_problems, print_diagnostics, wants_json
 from driftgate.errors import DriftgateError, GateRefused, SpecError
 from driftgate.security.redact import redact
 
@@ -51,6 +52,7 @@ app = typer.Typer(
     name="driftgate",
     help="driftgate: a closed-loop GitOps control plane. Git stays the single source of truth.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, as git and terraform print it: no rich import for --help
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -98,7 +100,7 @@ def output(
     outputs = {r["address"]: _shown_outputs(ws, r) for r in rows}
     shown: Any = outputs[address] if address else outputs
     if as_json:
-        print_json(shown)
+        print_json({"outputs": outputs})
     else:
         out.print(as_yaml(shown), markup=False, end="")
     return codes.OK
@@ -134,41 +136,60 @@ service.register_worker(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and turn every error into a one-line message and a distinct exit code."""
+    """Run the CLI and turn every error into a one-line message and a distinct exit code.
+
+    With ``--json`` the error comes as JSON diagnostics on stdout instead (docs/json.md), with the
+    same exit code."""
+    as_json = wants_json(sys.argv[1:] if argv is None else argv)
     try:
         result = _invoke(argv)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0))
     except typer.Abort:
-        err.print("aborted")
-        return codes.INTERRUPTED
+        return _fail(codes.INTERRUPTED, ["aborted"], as_json)
     except GateRefused as exc:
-        err.print("error: the apply gate refused; nothing was touched:", markup=False)
-        for reason in exc.reasons:
-            err.print(f"  - {redact(reason)}", markup=False)
+        reasons = [redact(reason) for reason in exc.reasons]
+        if as_json:
+            print_diagnostics([diagnostic(r, code=exc.code) for r in reasons])
+        else:
+            err.print("error: the apply gate refused; nothing was touched:", markup=False)
+            for reason in reasons:
+                err.print(f"  - {reason}", markup=False)
         return codes.REFUSED
     except SpecError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        err.print(f"{len(exc.problems)} problem(s) found", markup=False)
+        if as_json:
+            print_diagnostics(from_problems(exc.problems, exc.code))
+        else:
+            for problem in exc.problems:
+                err.print(str(problem), markup=False)
+            err.print(f"{len(exc.problems)} problem(s) found", markup=False)
         return codes.ERROR
     except DriftgateError as exc:
-        err.print(f"error: {redact(str(exc))}", markup=False)
-        return codes.for_error(exc)
+        return _fail(codes.for_error(exc), [redact(str(exc))], as_json, exc.code)
     except KeyboardInterrupt:
-        err.print("interrupted")
-        return codes.INTERRUPTED
+        return _fail(codes.INTERRUPTED, ["interrupted"], as_json)
     except Exception as exc:
         if not _is_click_error(exc):
-            return _unexpected(exc)
+            return _unexpected(exc, as_json)
         # click's protocol (typer may vendor its own copy): usage errors exit 2 there, 64 here.
         usage = getattr(exc, "exit_code", 1) == 2
-        err.print(f"{'usage error' if usage else 'error'}: {exc.format_message()}", markup=False)  # type: ignore[attr-defined]
-        return codes.USAGE if usage else codes.ERROR
+        message = exc.format_message()  # type: ignore[attr-defined]
+        return _fail(codes.USAGE if usage else codes.ERROR, [message], as_json, "USAGE" if usage else None)
     return int(result) if isinstance(result, int) else codes.OK
 
 
-def _unexpected(exc: Exception) -> int:
+def _fail(code: int, messages: list[str], as_json: bool, error_code: str | None = None) -> int:
+    if as_json:
+        print_diagnostics([diagnostic(m, code=error_code) for m in messages])
+    else:
+        prefix = "usage error" if error_code == "USAGE" else "error"
+        for message in messages:
+            shown = message if message in ("aborted", "interrupted") else f"{prefix}: {message}"
+            err.print(shown, markup=False)
+    return code
+
+
+def _unexpected(exc: Exception, as_json: bool = False) -> int:
     """A bug or an unforeseen failure: one redacted line (the traceback only with DRIFTGATE_DEBUG=1)."""
     from driftgate.config import environment_value
 
@@ -177,8 +198,9 @@ def _unexpected(exc: Exception) -> int:
 
         err.print(redact("".join(traceback.format_exception(exc))), markup=False)
     message = " ".join(str(exc).split())[:500]
-    err.print(f"error: internal error: {type(exc).__name__}: {redact(message)}", markup=False)
-    return codes.ERROR
+    return _fail(
+        codes.ERROR, [f"internal error: {type(exc).__name__}: {redact(message)}"], as_json, "INTERNAL"
+    )
 
 
 def _invoke(argv: list[str] | None) -> object:

@@ -88,7 +88,12 @@ def register(app: typer.Typer) -> None:
             if not as_json:
                 render_plan(session.plan, full=full)
             if session.plan.errors:
-                err.print("error: the plan has errors; nothing was applied")
+                if as_json:
+                    from driftgate.cli.jsonout import diagnostic, print_diagnostics
+
+                    print_diagnostics([diagnostic(e, code="PLAN_INVALID") for e in session.plan.errors])
+                else:
+                    err.print("error: the plan has errors; nothing was applied")
                 return codes.ERROR
             decision = session.decide_gate(request)
             if dry_run:

@@ -10,7 +10,7 @@ import typer
 
 from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, print_rows, workspace
 
-app = typer.Typer(help="Backups of stateful modules.", no_args_is_help=True)
+app = typer.Typer(help="Backups of stateful modules.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("create")
@@ -40,7 +40,7 @@ def list_(
 
     rows = list_backups(workspace(), stack, module)
     if as_json:
-        print_json([{k: v for k, v in r.__dict__.items() if k != "manifest"} for r in rows])
+        print_json({"backups": [{k: v for k, v in r.__dict__.items() if k != "manifest"} for r in rows]})
         return 0
     print_rows(
         ("ref", "module", "created (UTC)", "size", "resources"),

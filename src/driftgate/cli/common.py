@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from driftgate.errors import TerminalError
-from driftgate.spec.model import STACK_FILE
-from driftgate.spec.yamlsafe import YamlError, load_yaml
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from driftgate.services.workspace import Workspace
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_TERMINAL_OVERRIDES = {"FORCE_TERMINAL", "TTY_COMPATIBLE", "TTY_INTERACTIVE"}  # rich reads these
+
+
+class LazyConsole:
+    """A rich Console made on first use: importing rich costs more than ``--help`` or ``version``
+    take in all, and most commands print little (see bench/bench_startup.py)."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def _get(self) -> Console:
+        console: Console | None = object.__getattribute__(self, "_console")
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**object.__getattribute__(self, "_options"))
+            object.__setattr__(self, "_console", console)
+        return console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Asked before printing a listing: answered without loading rich unless rich decides."""
+        if object.__getattribute__(self, "_console") is None and not _TERMINAL_OVERRIDES & set(os.environ):
+            stderr = object.__getattribute__(self, "_options").get("stderr", False)
+            return (sys.stderr if stderr else sys.stdout).isatty()
+        return bool(self._get().is_terminal)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._get(), name, value)
+
+
+out: Console = LazyConsole(highlight=False, soft_wrap=True)  # type: ignore[assignment]
+err: Console = LazyConsole(stderr=True, highlight=False, soft_wrap=True)  # type: ignore[assignment]
 
 StackOption = typer.Option(Path("."), "--stack", "-s", help="The stack directory (holding stack.yaml).")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
@@ -64,11 +99,17 @@ def print_rows(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """A ``--json`` document (cli/jsonout.py: ``format_version``, RFC 3339 timestamps)."""
+    from driftgate.cli.jsonout import print_json as print_document
+
+    print_document(data)
 
 
 def stack_name(directory: Path) -> str:
     """The stack's name from its stack.yaml, without loading its modules."""
+    from driftgate.spec.model import STACK_FILE
+    from driftgate.spec.yamlsafe import YamlError, load_yaml
+
     path = directory / STACK_FILE
     try:
         data = load_yaml(path.read_bytes(), max_bytes=1 << 20).data

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
 
@@ -30,6 +29,8 @@ def register(app: typer.Typer) -> None:
         if not report.items:
             out.print(f"No drift: {report.scanned} resources match their recorded state.")
             return report.exit_code()
+        from rich.table import Table
+
         table = Table(title=f"drift in stack {report.stack}", title_justify="left")
         for col in ("address", "drift", "recorded → live"):
             table.add_column(col, overflow="fold")

@@ -8,7 +8,7 @@ import typer
 
 from driftgate.cli.common import StackOption, out, stack_name, workspace
 
-app = typer.Typer(help="The stack lock.", no_args_is_help=True)
+app = typer.Typer(help="The stack lock.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("status")

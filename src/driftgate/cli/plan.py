@@ -39,7 +39,11 @@ def register(app: typer.Typer) -> None:
         if out_file is not None:
             write_plan(plan, out_file, key=ws.plan_key())
         if as_json:
-            print_json(plan.to_dict())
+            from driftgate.cli.jsonout import diagnostic
+
+            print_json(
+                {**plan.to_dict(), "diagnostics": [diagnostic(e, code="PLAN_INVALID") for e in plan.errors]}
+            )
         else:
             render_plan(plan, full=full)
             if out_file is not None:

@@ -9,7 +9,7 @@ import typer
 
 from driftgate.cli.common import JsonOption, print_json, print_rows, stack_name, workspace
 
-app = typer.Typer(help="Past runs and their ledgers.", no_args_is_help=True)
+app = typer.Typer(help="Past runs and their ledgers.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _when(ts: float | None) -> str:
@@ -29,7 +29,7 @@ def list_(
 
     rows = history.list_runs(workspace(), stack=stack_name(stack) if stack else None, limit=limit)
     if as_json:
-        print_json(rows)
+        print_json({"runs": rows})
         return 0
     print_rows(
         ("run", "stack", "kind", "status", "actions", "started (UTC)", "by"),

@@ -6,7 +6,7 @@ import typer
 
 from driftgate.cli.common import err, out, workspace
 
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @token_app.command("create")

@@ -10,7 +10,7 @@ import typer
 
 from driftgate.cli.common import JsonOption, StackOption, out, print_json, print_rows, stack_name, workspace
 
-app = typer.Typer(help="Recorded state.", no_args_is_help=True)
+app = typer.Typer(help="Recorded state.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("list")
@@ -21,7 +21,7 @@ def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     ws, name = workspace(), stack_name(stack)
     rows = history.list_state(ws, name) if as_json else history.list_addresses(ws, name)
     if as_json:
-        print_json(rows)
+        print_json({"resources": rows})
         return 0
     if not out.is_terminal:  # like `terraform state list`: one full address per line
         sys.stdout.write("".join(f"{r['address']}\n" for r in rows))

@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("validate")
     def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
         """Check every spec; report every problem as path:line: field: reason (exit 1)."""
+        from driftgate.cli.jsonout import from_problems
         from driftgate.errors import SpecError
 
         ws = workspace()
@@ -21,10 +22,12 @@ def register(app: typer.Typer) -> None:
         except SpecError as exc:
             if not as_json:
                 raise
-            print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
+            print_json({"valid": False, "diagnostics": from_problems(exc.problems, exc.code)})
             return 1
         if as_json:
-            print_json({"valid": True, "stack": loaded.name, "resources": len(loaded.resources)})
+            print_json(
+                {"valid": True, "stack": loaded.name, "resources": len(loaded.resources), "diagnostics": []}
+            )
         else:
             out.print(
                 f"Valid: stack {loaded.name!r}, {len(loaded.modules)} modules, "

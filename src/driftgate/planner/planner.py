@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +75,7 @@ def build_plan(
         ctx.decided[address] = action.action
         actions.append(action)
     actions.extend(_plan_deletes(ctx, start=len(actions)))
+    actions = _listing_order(stack, actions)
     return Plan(
         stack=stack.name,
         spec_digest=spec_digest(stack),
@@ -85,6 +86,23 @@ def build_plan(
         errors=tuple(ctx.errors),
         stateful_modules=tuple(m.name for m in stack.modules if m.spec.stateful),
     )
+
+
+def _listing_order(stack: Stack, actions: list[Action]) -> list[Action]:
+    """A stable order to read and run: modules as stack.yaml lists them (removed ones after, by
+    name), then each module's resources in file order, its deletes last. Planning itself goes in
+    dependency order; the executor waits on ``depends_on``, not on position."""
+    modules = {m.name: i for i, m in enumerate(stack.modules)}
+    files = {address: i for i, address in enumerate(stack.resources)}
+    gone = len(files)
+
+    def key(pair: tuple[int, Action]) -> tuple[int, str, int]:
+        planned, action = pair
+        module = modules.get(action.module, len(modules))
+        return module, action.module, files.get(action.address, gone + planned)
+
+    ordered = sorted(enumerate(actions), key=key)
+    return [replace(action, index=i) for i, (_, action) in enumerate(ordered)]
 
 
 def _stateful(stack: Stack | None, module: str) -> bool:

@@ -8,19 +8,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, OperationalError
 
 from driftgate.config import Settings, environment_value
 from driftgate.errors import INVALID_INPUT, CodedError, DriftgateError, ProviderConfigError, StoreUnavailable
-from driftgate.providers.base import Provider, ProviderContext
-from driftgate.providers.registry import ProviderRegistry, default_registry
-from driftgate.spec.loader import load_stack
-from driftgate.spec.model import Stack
-from driftgate.spec.refs import SecretResolver
-from driftgate.spec.yamlsafe import ParseCache, YamlLimits
 from driftgate.store.db import make_engine, migrate
+
+if TYPE_CHECKING:  # the spec model and the providers load when a command first needs them
+    from driftgate.providers.base import Provider
+    from driftgate.providers.registry import ProviderRegistry
+    from driftgate.spec.model import Stack
+    from driftgate.spec.refs import SecretResolver
+    from driftgate.spec.yamlsafe import YamlLimits
 
 
 @contextmanager
@@ -40,7 +42,7 @@ def store_errors() -> Iterator[None]:
 class Workspace:
     settings: Settings
     engine: Engine
-    registry: ProviderRegistry
+    loaded_registry: ProviderRegistry | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
@@ -48,7 +50,16 @@ class Workspace:
         engine = make_engine(settings.effective_database_url)
         with store_errors():
             migrate(engine)
-        return cls(settings, engine, default_registry(settings.plugin_specs))
+        return cls(settings, engine)
+
+    @property
+    def registry(self) -> ProviderRegistry:
+        """The providers (built-in and plugins), found on first use: a listing never needs them."""
+        if self.loaded_registry is None:
+            from driftgate.providers.registry import default_registry
+
+            self.loaded_registry = default_registry(self.settings.plugin_specs)
+        return self.loaded_registry
 
     def close(self) -> None:
         self.engine.dispose()
@@ -60,6 +71,8 @@ class Workspace:
             yield conn
 
     def secrets(self) -> SecretResolver:
+        from driftgate.spec.refs import SecretResolver
+
         return SecretResolver(
             env=environment_value,
             files_root=self.settings.effective_secrets_dir,
@@ -67,6 +80,9 @@ class Workspace:
         )
 
     def load_stack(self, directory: Path) -> Stack:
+        from driftgate.spec.loader import load_stack
+        from driftgate.spec.yamlsafe import ParseCache
+
         return load_stack(
             directory.resolve(),
             kinds=self.registry.kind,
@@ -88,6 +104,8 @@ class Workspace:
         return path.read_bytes()
 
     def yaml_limits(self) -> YamlLimits:
+        from driftgate.spec.yamlsafe import YamlLimits
+
         return YamlLimits(
             max_bytes=self.settings.max_spec_file_bytes,
             max_depth=self.settings.max_spec_depth,
@@ -96,6 +114,8 @@ class Workspace:
 
     def providers_for(self, stack: Stack) -> dict[str, Provider]:
         """Configured providers for every provider block in the stack (secrets resolved now)."""
+        from driftgate.providers.base import ProviderContext
+
         ctx = ProviderContext(stack_dir=stack.directory)
         configured: dict[str, Provider] = {}
         for name, config in stack.spec.providers.items():
