@@ -107,7 +107,7 @@ def print_json(data: Any) -> None:
 
 def stack_name(directory: Path) -> str:
     """The stack's name from its stack.yaml, without loading its modules."""
-    from driftgate.spec.model import STACK_FILE
+    from driftgate.spec import STACK_FILE
     from driftgate.spec.yamlsafe import YamlError, load_yaml
 
     path = directory / STACK_FILE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import defaultdict
 from typing import Any
 
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.cli.common import out
+from driftgate.cli.ledger import LEDGER_COLUMNS, ledger_row, write_ledger_lines
 from driftgate.gate.decision import only_creates
 from driftgate.plan.model import Action, ActionKind, AttributeChange, Plan
 
@@ -165,18 +165,17 @@ def render_commit_back(result: Any) -> None:
 
 
 def render_ledger(run: dict[str, Any], *, full: bool = False) -> None:
-    """The run and its ledger: piped, one tab-separated line per action (fast, never cut); on a
-    terminal, a table of the first rows (``full`` for all)."""
+    """The run and its ledger: piped, plain lines (``write_ledger_lines``); on a terminal, a table of
+    the first rows (``full`` for all)."""
+    if not out.is_terminal:
+        write_ledger_lines(run)
+        return
     out.print(
         f"run {run['id']}  stack {run['stack']}  {run['kind']}  "
         f"[bold]{run['status']}[/bold]  by {run['actor']}"
     )
-    columns = ("#", "address", "action", "status", "ms", "error")
-    rows = [_ledger_row(entry) for entry in run["ledger"]]
-    if not out.is_terminal:
-        lines = ["\t".join(columns), *("\t".join(row) for row in rows)]
-        sys.stdout.write("\n".join(lines) + "\n")
-        return
+    columns = LEDGER_COLUMNS
+    rows = [ledger_row(entry) for entry in run["ledger"]]
     table = Table(show_lines=False)
     for col in columns:
         table.add_column(col, overflow="fold")
@@ -188,11 +187,3 @@ def render_ledger(run: dict[str, Any], *, full: bool = False) -> None:
     out.print(table)
     if not full and len(rows) > ROW_LIMIT:
         out.print(f"… {len(rows) - ROW_LIMIT} more actions not shown (use --full, pipe it, or --json).")
-
-
-def _ledger_row(entry: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
-    ms = ""
-    if entry["started_at"] and entry["finished_at"]:
-        ms = f"{(entry['finished_at'] - entry['started_at']) * 1000:.1f}"
-    error = " ".join(str(entry["error"] or "").split())
-    return str(entry["index"]), entry["address"], entry["action"], entry["status"] or "", ms, error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from driftgate.cli.common import JsonOption, print_json, print_rows, stack_name, workspace
+from driftgate.cli.common import JsonOption, out, print_json, print_rows, stack_name, workspace
 
 app = typer.Typer(help="Past runs and their ledgers.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -56,12 +56,16 @@ def show(
     full: bool = typer.Option(False, "--full", help="On a terminal, show every action (default: 200)."),
 ) -> int:
     """Show one run and its per-action ledger."""
-    from driftgate.cli.render import render_ledger
     from driftgate.services import history
 
-    run = history.show_run(workspace(), run_id)
     if as_json:
-        print_json(run)
+        print_json(history.show_run(workspace(), run_id))
+    elif not out.is_terminal:  # piped: plain lines, without the outputs or rich
+        from driftgate.cli.ledger import write_ledger_lines
+
+        write_ledger_lines(history.show_run(workspace(), run_id, outputs=False))
     else:
-        render_ledger(run, full=full)
+        from driftgate.cli.render import render_ledger
+
+        render_ledger(history.show_run(workspace(), run_id), full=full)
     return 0

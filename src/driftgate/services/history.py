@@ -38,12 +38,14 @@ def list_runs(ws: Workspace, *, stack: str | None = None, limit: int = 50) -> li
     return [{**asdict(r), "status": _run_status(ws, r, locks[r.stack])} for r in rows]
 
 
-def show_run(ws: Workspace, run_id: str) -> dict[str, Any]:
+def show_run(ws: Workspace, run_id: str, *, outputs: bool = True) -> dict[str, Any]:
+    """The run and its ledger; ``outputs=False`` leaves each action's outputs out (``None``): a
+    listing does not decode them."""
     with ws.transaction() as session:
         run = repo.find_run(session, run_id)
         if run is None:
             raise NotFoundError(f"no run matches {run_id!r} (give at least 4 characters of its id)")
-        outcomes = repo.run_outcomes(session, run.id)
+        outcomes = repo.run_outcomes(session, run.id, outputs=outputs)
         locked = _locked_run(session, run.stack)
     ledger = [_ledger_entry(o) for o in outcomes]
     return {**asdict(run), "status": _run_status(ws, run, locked), "ledger": ledger}

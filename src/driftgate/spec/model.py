@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftgate.spec import STACK_FILE as STACK_FILE  # it lives in driftgate.spec (no pydantic)
 from driftgate.spec.refs import NAME_PATTERN, TYPE_PATTERN
 
 API_VERSION = "driftgate/v1"
-STACK_FILE = "stack.yaml"
 
 
 class _Strict(BaseModel):

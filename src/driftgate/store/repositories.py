@@ -121,7 +121,7 @@ def list_resources(conn: Connection, stack_id: int) -> list[tuple[str, str, str,
         .where(resource_states.c.stack_id == stack_id)
         .order_by(resource_states.c.address)
     ).all()
-    return [(r.address, r.type, r.status, r.run_id) for r in rows]
+    return [(address, type_, status, run_id) for address, type_, status, run_id in rows]  # by position: fast
 
 
 def _recorded(r: Row[Any]) -> RecordedResource:
@@ -386,11 +386,17 @@ def find_run(conn: Connection, run_id: str) -> RunRow | None:
     return _run_row(rows[0]) if len(rows) == 1 else None
 
 
-def run_outcomes(conn: Connection, run_id: str) -> list[dict[str, Any]]:
+def run_outcomes(conn: Connection, run_id: str, *, outputs: bool = True) -> list[dict[str, Any]]:
+    columns = [c for c in action_outcomes.c if outputs or c.name != "outputs"]
+    names = [c.name for c in columns]
     rows = conn.execute(
-        select(action_outcomes).where(action_outcomes.c.run_id == run_id).order_by(action_outcomes.c.idx)
+        select(*columns).where(action_outcomes.c.run_id == run_id).order_by(action_outcomes.c.idx)
     ).all()
-    return [dict(r._mapping) for r in rows]
+    found = [dict(zip(names, r, strict=True)) for r in rows]
+    if not outputs:
+        for entry in found:
+            entry["outputs"] = None
+    return found
 
 
 # -- stack locks ----------------------------------------------------------------
