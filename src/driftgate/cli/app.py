@@ -1,7 +1,5 @@
 """The ``driftgate`` command: global options, command registration, error-to-exit-code mapping."""
 
-from __future__ import annotations
-
 import os
 import sys
 from pathlib import Path

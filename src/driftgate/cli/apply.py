@@ -1,7 +1,5 @@
 """``driftgate apply [PLANFILE]`` and ``driftgate gate``."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,7 +142,7 @@ def register(app: typer.Typer) -> None:
             return show_decision(session.decide_gate(request), as_json=as_json)
 
 
-def _exit_code(report: ApplyReport, decision: GateDecision, committed: object) -> int:
+def _exit_code(report: "ApplyReport", decision: "GateDecision", committed: object) -> int:
     if not report.full_success:
         return codes.PARTIAL
     if decision.blocked:
@@ -157,7 +155,7 @@ def _exit_code(report: ApplyReport, decision: GateDecision, committed: object) -
 
 def gate_request(
     lane: str, modules: list[str], allow_stateful: bool, confirm: str | None, backup_ref: str | None
-) -> GateRequest:
+) -> "GateRequest":
     from driftgate.errors import TerminalError
     from driftgate.gate.decision import GateRequest
 
@@ -172,7 +170,7 @@ def gate_request(
     )
 
 
-def show_decision(decision: GateDecision, *, as_json: bool) -> int:
+def show_decision(decision: "GateDecision", *, as_json: bool) -> int:
     """Print the gate's decision; exit 0 when everything may apply, 4 otherwise."""
     if as_json:
         print_json({"gate": decision.to_dict()})
@@ -202,8 +200,8 @@ def _confirm() -> bool:
 
 
 def _execute(
-    session: ApplySession, *, parallelism: int | None, quiet: bool, gate: GateDecision
-) -> ApplyReport:
+    session: "ApplySession", *, parallelism: int | None, quiet: bool, gate: "GateDecision"
+) -> "ApplyReport":
     total = len(session.plan.actions)
     if quiet or not err.is_terminal:
         return session.execute(parallelism=parallelism, gate=gate)
@@ -213,7 +211,7 @@ def _execute(
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("apply", total=total)
 
-        def advance(_outcome: ActionOutcome) -> None:
+        def advance(_outcome: "ActionOutcome") -> None:
             progress.advance(task)
 
         report = session.execute(parallelism=parallelism, progress=advance, gate=gate)

@@ -1,7 +1,5 @@
 """``driftgate backup create|list|verify|restore``."""
 
-from __future__ import annotations
-
 import sys
 from datetime import UTC, datetime
 from pathlib import Path

@@ -1,7 +1,5 @@
 """``driftgate commit-back`` and ``driftgate loop-guard``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

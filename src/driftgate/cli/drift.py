@@ -1,7 +1,5 @@
 """``driftgate drift``."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

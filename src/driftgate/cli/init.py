@@ -1,7 +1,5 @@
 """``driftgate init DIR``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

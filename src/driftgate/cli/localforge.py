@@ -1,10 +1,5 @@
 """``driftgate local-forge``: run the GitHub stand-in for demos and local experiments."""
 
-from __future__ import annotations
-
-import secrets
-import signal
-import time
 from pathlib import Path
 
 import typer
@@ -20,6 +15,10 @@ def register(app: typer.Typer) -> None:
         repo: list[str] = typer.Option(["infra"], "--repo", help="Repositories to create (repeatable)."),
     ) -> int:
         """Serve git over smart HTTP and GitHub's REST subset on 127.0.0.1 until Ctrl-C."""
+        import secrets
+        import signal
+        import time
+
         from driftgate.testing.forge import LocalForge
 
         # Stop on Ctrl-C and on SIGTERM even when started with SIGINT ignored (a background job of

@@ -1,7 +1,5 @@
 """``driftgate lock status|break``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

@@ -1,7 +1,5 @@
 """``driftgate quickstart [DIR]``."""
 
-from __future__ import annotations
-
 import shutil
 import sys
 import tempfile

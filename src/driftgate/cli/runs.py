@@ -1,7 +1,5 @@
 """``driftgate runs list|show``."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from pathlib import Path
 

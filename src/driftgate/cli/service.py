@@ -1,7 +1,5 @@
 """``driftgate serve`` and ``driftgate token create``."""
 
-from __future__ import annotations
-
 import typer
 
 from driftgate.cli.common import err, out, workspace

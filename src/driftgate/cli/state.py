@@ -1,7 +1,5 @@
 """``driftgate state list|show``."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Any
