@@ -375,3 +375,38 @@ def test_a_plan_lists_modules_in_stack_order_then_resources_in_file_order(
     code, out, _ = run(capsys, "plan", "-s", str(d), "--json")
     actions = [(a["address"], a["action"]) for a in json.loads(out)["actions"] if a["action"] != "noop"]
     assert actions[-1] == ("b_db/data.value.dsn", "delete")  # a removed module's deletes come last
+
+
+def test_a_piped_plan_is_plain_text_and_a_terminal_one_is_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftgate.cli.common import out as console
+
+    long_value = "v" * 100
+    d = write_stack(
+        tmp_path / "stack",
+        modules={
+            "db": [{"type": "data.value", "name": "schema", "spec": {"input": long_value}}],
+            "web": [{"type": "data.value", "name": f"p{i}", "spec": {"input": i}} for i in range(250)],
+        },
+        stateful=["db"],
+    )
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    lines = out.splitlines()
+    assert code == codes.CHANGES and "\x1b[" not in out and "│" not in out  # no colour, no table
+    assert lines[:3] == [
+        "module db (stateful) only creates: nothing exists yet, so no backup is needed",
+        "  + create db/data.value.schema",
+        f"      input: {'v' * 59}…",
+    ]
+    assert "… 51 more changes not shown (use --full, or --json)." in lines
+    assert lines[-1] == "Plan: 251 to add, 0 to change, 0 to destroy."
+    code, out, _ = run(capsys, "plan", "-s", str(d), "--full")
+    assert f"      input: {long_value}" in out.splitlines() and "more changes not shown" not in out
+    assert out.count("  + create web/data.value.p") == 250
+
+    monkeypatch.setattr(type(console), "is_terminal", property(lambda _self: True))
+    code, out, _ = run(capsys, "plan", "-s", str(d))
+    assert code == codes.CHANGES and "module db (stateful)" in out and "│" in out  # rich's tables
+    assert "+ create" in out and "… 51 more changes not shown" in out
+    assert "Plan: 251 to add, 0 to change, 0 to destroy." in out

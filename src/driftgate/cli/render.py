@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from typing import Any
-
-from rich.markup import escape
-from rich.table import Table
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.cli.common import out
@@ -26,10 +24,21 @@ _MAX_VALUE = 60
 ROW_LIMIT = 200
 
 
-def _value(value: Any) -> str:
+def escape(text: str) -> str:
+    """Rich markup escaped (rich loads only for what a terminal shows)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _value(value: Any, *, full: bool = False, mark: Any = escape) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = ascii_only(text.replace("\n", "\\n"))
-    return escape(text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…")
+    return str(mark(text if full or len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"))
 
 
 def ascii_only(text: str) -> str:
@@ -37,28 +46,85 @@ def ascii_only(text: str) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def _change(change: AttributeChange) -> str:
+def _change(change: AttributeChange, **how: Any) -> str:
     mark = " (forces replacement)" if change.forces_replace else ""
     if change.old is None:
-        return f"{change.name}: {_value(change.new)}{mark}"
-    return f"{change.name}: {_value(change.old)} → {_value(change.new)}{mark}"
+        return f"{change.name}: {_value(change.new, **how)}{mark}"
+    return f"{change.name}: {_value(change.old, **how)} → {_value(change.new, **how)}{mark}"
 
 
 _SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "noop": " "}
 
 
-def _changes(action: Action) -> str:
+def _change_lines(action: Action, *, plain: bool = False, full: bool = False) -> list[str]:
+    how: dict[str, Any] = {"full": full, "mark": _plain if plain else escape}
     if action.action is ActionKind.CREATE and action.changes:
-        lines = [f"{c.name}: {_value(c.new)}" for c in action.changes]
+        lines = [f"{c.name}: {_value(c.new, **how)}" for c in action.changes]
     elif action.action is ActionKind.CREATE:
-        lines = [f"{k}: {_value(v)}" for k, v in (action.desired or {}).items()]
+        lines = [f"{k}: {_value(v, **how)}" for k, v in (action.desired or {}).items()]
     elif action.action is ActionKind.DELETE:
         lines = []
     else:
-        lines = [_change(c) for c in action.changes]
+        lines = [_change(c, **how) for c in action.changes]
     if action.reason:
-        lines.append(f"[dim]({action.reason})[/dim]")
-    return "\n".join(lines)
+        lines.append(f"({action.reason})" if plain else f"[dim]({action.reason})[/dim]")
+    return lines
+
+
+def _by_module(changes: list[Action]) -> dict[str, list[Action]]:
+    by_module: dict[str, list[Action]] = defaultdict(list)
+    for action in changes:
+        by_module[action.module].append(action)
+    return by_module
+
+
+def _stateful_note(plan: Plan, module: str, actions: list[Action]) -> tuple[str, str]:
+    """(plain text, rich markup) after a module's name."""
+    if not (module in plan.stateful_modules or any(a.stateful for a in actions)):
+        return "", ""
+    if only_creates(plan, module):
+        note = " only creates: nothing exists yet, so no backup is needed"
+        return f" (stateful){note}", f" [bold red](stateful)[/bold red] [green]{note.strip()}[/green]"
+    return " (stateful)", " [bold red](stateful)[/bold red]"
+
+
+def _destruction(plan: Plan) -> list[str]:
+    """Deletes and replacements in stateful modules, one line each (plain text)."""
+    doomed = [a for a in plan.actions if a.stateful and a.action in (ActionKind.DELETE, ActionKind.REPLACE)]
+    lines = []
+    for action in doomed:
+        verb = "DELETES" if action.action is ActionKind.DELETE else "REPLACES (deletes, then creates)"
+        lines.append(
+            f"!! DATA LOSS RISK !! this plan {verb} {action.address} in stateful module '{action.module}'"
+        )
+    if doomed:
+        lines.append("Take a backup first: driftgate backup create <module>")
+    return lines
+
+
+def write_plan_lines(plan: Plan, *, full: bool = False) -> None:
+    """The plan as plain text for a pipe or a CI log: Terraform's symbols, no colour, no rich."""
+    lines = [f"error: {error}" for error in plan.errors]
+    changes = plan.changes
+    if not changes:
+        lines.append("No changes. Live state matches the specs." if plan.refreshed else "No changes.")
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    shown = 0
+    for module, actions in _by_module(changes).items():
+        if not full and shown >= ROW_LIMIT:
+            break  # no empty module headings after the cut
+        lines.append(f"module {module}{_stateful_note(plan, module, actions)[0]}")
+        for action in actions[: None if full else ROW_LIMIT - shown]:
+            shown += 1
+            verb = action.action.value
+            lines.append(f"  {_SYMBOL[verb]} {verb} {ascii_only(action.address)}")
+            lines.extend(f"      {line}" for line in _change_lines(action, plain=True, full=full))
+    if shown < len(changes):
+        lines.append(f"… {len(changes) - shown} more changes not shown (use --full, or --json).")
+    lines.extend(_destruction(plan))
+    lines.append(plan_summary(plan))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def plan_summary(plan: Plan) -> str:
@@ -69,61 +135,49 @@ def plan_summary(plan: Plan) -> str:
 
 
 def render_plan(plan: Plan, *, full: bool = False) -> None:
+    """On a terminal, a table per module in colour; piped, plain lines (``write_plan_lines``)."""
+    if not out.is_terminal:
+        write_plan_lines(plan, full=full)
+        return
+    from rich.table import Table
+
     for error in plan.errors:
         out.print(f"[red]error:[/red] {error}")
     changes = plan.changes
     if not changes:
         out.print("No changes. Live state matches the specs." if plan.refreshed else "No changes.")
         return
-    by_module: dict[str, list[Action]] = defaultdict(list)
-    for action in changes:
-        by_module[action.module].append(action)
     shown = 0
-    for module, actions in by_module.items():
-        is_stateful = module in plan.stateful_modules or any(a.stateful for a in actions)
-        stateful = " [bold red](stateful)[/bold red]" if is_stateful else ""
-        if is_stateful and only_creates(plan, module):
-            stateful += " [green]only creates: nothing exists yet, so no backup is needed[/green]"
+    for module, actions in _by_module(changes).items():
         if not full and shown >= ROW_LIMIT:
             break  # no empty module tables after the cut
-        table = Table(title=f"module {module}{stateful}", title_justify="left", show_lines=False)
+        title = f"module {module}{_stateful_note(plan, module, actions)[1]}"
+        table = Table(title=title, title_justify="left", show_lines=False)
         table.add_column("address", no_wrap=True)
         table.add_column("action")
         table.add_column("changes", overflow="fold")
-        for action in actions:
-            if not full and shown >= ROW_LIMIT:
-                break
+        for action in actions[: None if full else ROW_LIMIT - shown]:
             shown += 1
             style = _STYLE[action.action.value]
             verb = action.action.value
             table.add_row(
                 escape(ascii_only(action.address)),
                 f"[{style}]{escape(_SYMBOL[verb])} {verb}[/{style}]",
-                _changes(action),
+                "\n".join(_change_lines(action, full=full)),
             )
         out.print(table)
     if shown < len(changes):
         out.print(f"… {len(changes) - shown} more changes not shown (use --full, or --json).")
-    _call_out_destruction(plan)
+    for line in _destruction(plan):
+        out.print(f"[bold red]{escape(line)}[/bold red]")
     out.print(plan_summary(plan))
-
-
-def _call_out_destruction(plan: Plan) -> None:
-    """Deletes and replacements in stateful modules: impossible to miss."""
-    doomed = [a for a in plan.actions if a.stateful and a.action in (ActionKind.DELETE, ActionKind.REPLACE)]
-    for action in doomed:
-        verb = "DELETES" if action.action is ActionKind.DELETE else "REPLACES (deletes, then creates)"
-        out.print(
-            f"[bold white on red] !! DATA LOSS RISK !! [/bold white on red] [bold red]this plan {verb} "
-            f"{action.address} in stateful module '{action.module}'[/bold red]"
-        )
-    if doomed:
-        out.print("[bold red]Take a backup first: driftgate backup create <module>[/bold red]")
 
 
 def render_result(result: ApplyResult, run_id: str) -> None:
     failed = [o for o in result.actions if o.status.value != "SUCCESS"]
     if failed:
+        from rich.table import Table
+
         table = Table(title="actions that did not succeed", title_justify="left")
         for col in ("#", "address", "action", "status", "reason"):
             table.add_column(col, overflow="fold")
@@ -174,6 +228,8 @@ def render_ledger(run: dict[str, Any], *, full: bool = False) -> None:
         f"run {run['id']}  stack {run['stack']}  {run['kind']}  "
         f"[bold]{run['status']}[/bold]  by {run['actor']}"
     )
+    from rich.table import Table
+
     columns = LEDGER_COLUMNS
     rows = [ledger_row(entry) for entry in run["ledger"]]
     table = Table(show_lines=False)
