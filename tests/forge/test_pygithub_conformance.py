@@ -41,7 +41,7 @@ def gh(forge: LocalForge) -> Iterator[Github]:
 
 def _every_answer_fits_github(forge: LocalForge) -> None:
     host = urlsplit(forge.base).netloc
-    for answer in forge.answers:
+    for answer in forge.recorded_answers():
         where = f"{answer.method} {answer.route} -> {answer.status}"
         if not answer.route:  # a path the forge has no route for: GitHub's plain 404
             assert answer.status == 404, f"an answer without a route: {answer}"
@@ -158,6 +158,9 @@ def test_pull_requests_github_would_refuse(forge: LocalForge, gh: Github, tmp_pa
     with pytest.raises(GithubException) as gone:
         repo.get_pull(99)
     assert gone.value.status == 404
+    with pytest.raises(GithubException) as bad_base:
+        repo.get_pull(1).edit(base="nope")
+    assert bad_base.value.status == 422 and repo.get_pull(1).base.ref == "main"
 
 
 def test_lists_page_like_github(forge: LocalForge, gh: Github, tmp_path: Path) -> None:
@@ -173,9 +176,9 @@ def test_lists_page_like_github(forge: LocalForge, gh: Github, tmp_path: Path) -
                 "updated_at": "2026-01-01T00:00:00Z",
             }
         )
-    forge.answers.clear()
+    forge.forget_answers()
     assert [c.body for c in pr.get_issue_comments()] == [f"c{i}" for i in range(35)]
-    pages = [a for a in forge.answers if a.route.endswith("/comments")]
+    pages = [a for a in forge.recorded_answers() if a.route.endswith("/comments")]
     assert [len(a.body) for a in pages] == [30, 5]  # GitHub's default page of 30
 
     small = Github(base_url=forge.api_url, auth=Auth.Token(TOKEN), per_page=10, retry=None)

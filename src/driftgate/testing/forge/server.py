@@ -132,9 +132,10 @@ class LocalForge:
         self.token = token
         self.owner = owner
         self.lock = threading.Lock()
+        self.records_lock = threading.Lock()  # calls and answers, appended by every handler thread
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str, int]] = []
-        self.answers: deque[Answer] = deque(maxlen=5000)
+        self.answers: deque[Answer] = deque(maxlen=5000)  # read through recorded_answers()
         self.repos: dict[str, RepoState] = {}
         self.rate_remaining = 5000
         self.created_at = _now()
@@ -309,6 +310,15 @@ class LocalForge:
             self._comment_ids += 1
             return 5000 + self._comment_ids
 
+    def recorded_answers(self) -> list[Answer]:
+        """The REST answers given so far (the last 5,000), a snapshot safe while requests run."""
+        with self.records_lock:
+            return list(self.answers)
+
+    def forget_answers(self) -> None:
+        with self.records_lock:
+            self.answers.clear()
+
     def inject(self, *faults: Fault) -> None:
         with self.lock:
             self.faults.extend(faults)
@@ -408,9 +418,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, data: Any, extra: dict[str, str] | None = None, route: str = "") -> None:
         headers = {"Content-Type": "application/json; charset=utf-8", **self._rate_headers(), **(extra or {})}
+        with (
+            self.forge.records_lock
+        ):  # recorded before it is sent: a client that has its answer finds it here
+            self.forge.calls.append((self.command, urlsplit(self.path).path, status))
+            self.forge.answers.append(Answer(self.command, route, status, data))
         self._send(status, json.dumps(data).encode() if data is not None else b"", headers)
-        self.forge.calls.append((self.command, urlsplit(self.path).path, status))
-        self.forge.answers.append(Answer(self.command, route, status, data))
 
     def _error(self, status: int, message: str, extra: dict[str, str] | None = None, route: str = "") -> None:
         body = {"message": message, "documentation_url": DOCS, "status": str(status)}
@@ -726,13 +739,17 @@ class _Api:
         pr = self._pull(number)
         if pr is None:
             return
+        base = self.payload.get("base")
+        if base is not None and self.forge.branch_sha(self.repo, str(base)) is None:
+            self.invalid("PullRequest", {"field": "base", "code": "invalid"})
+            return
         for key in ("title", "body"):
             if key in self.payload:
                 setattr(pr, key, str(self.payload[key]))
         if self.payload.get("state") in ("open", "closed"):
             pr.state = self.payload["state"]
-        if "base" in self.payload and self.forge.branch_sha(self.repo, str(self.payload["base"])):
-            pr.base = str(self.payload["base"])
+        if base is not None:
+            pr.base = str(base)
         pr.updated_at = _now()
         self.ok(200, self.pull_doc(pr))
 
