@@ -114,6 +114,14 @@ class PlanInvalidError(TerminalError):
     code = PLAN_INVALID
 
 
+class PlanHasErrors(PlanInvalidError):
+    """The plan found problems (a refresh failed, a provider is missing): nothing was applied."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
 class ContractViolation(TerminalError):
     code = CONTRACT_VIOLATION
 

@@ -62,23 +62,20 @@ def plan(body: PlanIn, ws: WS, _: Operator) -> dict[str, Any]:
 @router.post("/stacks/apply", responses={207: {"description": "applied, but commit-back diverged"}})
 def apply(body: ApplyIn, ws: WS, _: Operator) -> Any:
     from driftgate.gate.decision import GateRequest
-    from driftgate.services.commitback import commit_back_report
-    from driftgate.services.runs import apply_session
+    from driftgate.services.apply_stack import ApplyRequest, apply_stack
 
-    request = GateRequest(body.lane, tuple(body.modules), body.allow_stateful, body.confirm, body.backup_ref)
-    with apply_session(ws, stack_dir(ws, body.stack)) as session:
-        if session.plan.errors:
-            raise CodedError(errors.PLAN_INVALID, "; ".join(session.plan.errors))
-        decision = session.decide_gate(request)
-        if decision.refused:
-            session.refuse(decision)
-        report = session.execute(gate=decision)
-        committed = commit_back_report(ws, session.planned.stack, report) if body.commit_back else None
+    gate = GateRequest(body.lane, tuple(body.modules), body.allow_stateful, body.confirm, body.backup_ref)
+    request = ApplyRequest(
+        stack_dir(ws, body.stack), gate=gate, commit_back=body.commit_back, skip_no_changes=False
+    )
+    outcome = apply_stack(ws, request)
+    report, committed = outcome.report, outcome.commit_back
+    assert report is not None  # the API records every apply, a plan without changes included
     payload = {
         "run_id": report.run_id,
         "full_success": report.full_success,
         "result": report.result.to_dict(),
-        "gate": decision.to_dict(),
+        "gate": outcome.decision.to_dict(),
         "commit_back": committed.to_dict() if committed else None,
         "state_diverged": bool(committed and committed.state_diverged),
     }

@@ -1,6 +1,8 @@
 """``driftgate apply [PLANFILE]`` and ``driftgate gate``."""
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,9 +12,10 @@ from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
 
 if TYPE_CHECKING:
+    from driftgate.apply.executor import ProgressCallback
     from driftgate.apply.result import ActionOutcome
     from driftgate.gate.decision import GateDecision, GateRequest
-    from driftgate.services.runs import ApplyReport, ApplySession
+    from driftgate.services.runs import ApplyReport
 
 LaneOption = typer.Option("manual", "--lane", help="manual (a person) or auto (CI, a push, a schedule).")
 ModuleOption = typer.Option([], "--module", help="Limit the apply to this module (repeatable).")
@@ -63,66 +66,67 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Apply the specs (or a saved plan) through the gate, record a ledger, then commit back."""
         from driftgate.cli.render import render_commit_back, render_plan, render_result
-        from driftgate.errors import TerminalError
+        from driftgate.errors import PlanHasErrors
         from driftgate.plan.model import read_plan
-        from driftgate.services.commitback import Overrides, commit_back_report, resolve_target
-        from driftgate.services.runs import apply_session
+        from driftgate.services.apply_stack import ApplyRequest, apply_stack
+        from driftgate.services.commitback import Overrides
 
         ws = workspace()
         saved = read_plan(plan_file, key=ws.plan_key()) if plan_file is not None else None
-        overrides = Overrides(target=target, remote=repo_url, branch=branch)
-        request = gate_request(lane, modules, allow_stateful, confirm, backup_ref)
-        directory = from_path or stack
-        if (
-            from_path is not None
-            and do_commit_back
-            and resolve_target(ws, ws.load_stack(directory), overrides) is None
-        ):
-            raise TerminalError(
-                f"{from_path} is not in a git repository: "
-                "name the config repo with --repo or commit_back.remote"
+        request = ApplyRequest(
+            directory=from_path or stack,
+            gate=gate_request(lane, modules, allow_stateful, confirm, backup_ref),
+            saved_plan=saved,
+            refresh=refresh,
+            parallelism=parallelism,
+            commit_back=do_commit_back,
+            overrides=Overrides(target=target, remote=repo_url, branch=branch),
+            from_path=from_path is not None,
+            dry_run=dry_run,
+        )
+        request_progress = not as_json and err.is_terminal
+        try:
+            outcome = apply_stack(
+                ws,
+                request,
+                on_plan=None if as_json else lambda plan: render_plan(plan, full=full),
+                confirm=None if saved is not None or auto_approve else lambda _plan, _gate: _confirm(),
+                progress=_progress_bar if request_progress else None,
             )
-        with apply_session(ws, directory, saved_plan=saved, refresh=refresh) as session:
-            if not as_json:
-                render_plan(session.plan, full=full)
-            if session.plan.errors:
-                if as_json:
-                    from driftgate.cli.jsonout import diagnostic, print_diagnostics
+        except PlanHasErrors as exc:
+            if as_json:
+                from driftgate.cli.jsonout import diagnostic, print_diagnostics
 
-                    print_diagnostics([diagnostic(e, code="PLAN_INVALID") for e in session.plan.errors])
-                else:
-                    err.print("error: the plan has errors; nothing was applied")
-                return codes.ERROR
-            decision = session.decide_gate(request)
-            if dry_run:
-                return show_decision(decision, as_json=as_json)
-            if decision.refused:
-                session.refuse(decision)
-            if not session.plan.has_changes and not any(a.adopt for a in session.plan.actions):
-                if as_json:
-                    print_json({"run_id": None, "plan": session.plan.counts(), "result": None})
-                return codes.OK
-            if saved is None and not auto_approve and not _confirm():
-                return codes.ERROR
-            report = _execute(session, parallelism=parallelism, quiet=as_json, gate=decision)
-            committed = (
-                commit_back_report(ws, session.planned.stack, report, overrides) if do_commit_back else None
-            )
+                print_diagnostics([diagnostic(e, code=exc.code) for e in exc.errors])
+            else:
+                err.print("error: the plan has errors; nothing was applied")
+            return codes.ERROR
+        if dry_run:
+            return show_decision(outcome.decision, as_json=as_json)
+        if outcome.declined:
+            return codes.ERROR
+        report, committed = outcome.report, outcome.commit_back
+        if report is None:  # nothing to do
+            if as_json:
+                print_json({"run_id": None, "plan": outcome.plan.counts(), "result": None})
+            return codes.OK
         if as_json:
             print_json(
                 {
                     "run_id": report.run_id,
                     "plan": report.plan.counts(),
                     "result": report.result.to_dict(),
-                    "gate": decision.to_dict(),
+                    "gate": outcome.decision.to_dict(),
                     "commit_back": committed.to_dict() if committed else None,
                 }
             )
         else:
+            if request_progress:
+                out.print()  # after the bar
             render_result(report.result, report.run_id)
             if committed is not None:
                 render_commit_back(committed)
-        return _exit_code(report, decision, committed)
+        return _exit_code(report, outcome.decision, committed)
 
     @app.command("gate")
     def gate(
@@ -135,11 +139,10 @@ def register(app: typer.Typer) -> None:
         backup_ref: str | None = BackupOption,
     ) -> int:
         """Print the gate's decision for the current plan (like `apply --dry-run`): exit 0 allowed, 4 not."""
-        from driftgate.services.runs import apply_session
+        from driftgate.services.apply_stack import gate_decision
 
         request = gate_request(lane, modules, allow_stateful, confirm, backup_ref)
-        with apply_session(workspace(), stack) as session:
-            return show_decision(session.decide_gate(request), as_json=as_json)
+        return show_decision(gate_decision(workspace(), stack, request), as_json=as_json)
 
 
 def _exit_code(report: "ApplyReport", decision: "GateDecision", committed: object) -> int:
@@ -199,12 +202,9 @@ def _confirm() -> bool:
     return True
 
 
-def _execute(
-    session: "ApplySession", *, parallelism: int | None, quiet: bool, gate: "GateDecision"
-) -> "ApplyReport":
-    total = len(session.plan.actions)
-    if quiet or not err.is_terminal:
-        return session.execute(parallelism=parallelism, gate=gate)
+@contextmanager
+def _progress_bar(total: int) -> Iterator["ProgressCallback"]:
+    """A bar on the terminal's stderr while the actions run (gone when they are done)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -214,6 +214,4 @@ def _execute(
         def advance(_outcome: "ActionOutcome") -> None:
             progress.advance(task)
 
-        report = session.execute(parallelism=parallelism, progress=advance, gate=gate)
-    out.print()
-    return report
+        yield advance

@@ -17,9 +17,10 @@ from typing import Protocol
 from driftgate.errors import DriftgateError
 from driftgate.gitops.gitcmd import add_remote, commit_all, init_repo, push
 from driftgate.plan.model import Plan
-from driftgate.services.commitback import commit_back_report
+from driftgate.services.apply_stack import ApplyRequest, apply_stack
+from driftgate.services.commitback import CommitBackResult
 from driftgate.services.identity import move_stack
-from driftgate.services.runs import ApplyReport, apply_session, plan_stack
+from driftgate.services.runs import ApplyReport, plan_stack
 from driftgate.services.scaffold import scaffold_repo
 from driftgate.services.workspace import Workspace
 
@@ -71,17 +72,15 @@ def validate(ctx: QuickstartContext) -> None:
 
 
 def _plan_and_apply(ctx: QuickstartContext, number: int, why: str) -> None:
-    planned = plan_stack(ctx.ws, ctx.repo)
-    counts = planned.plan.counts()
-    ctx.narrator.say(
-        f"{number}. Planned {why}: {counts['create']} to create, {counts['update']} to update, "
-        f"{counts['replace']} to replace, {counts['delete']} to delete, {counts['noop']} unchanged."
-    )
-    ctx.narrator.plan(planned.plan)
-    with apply_session(ctx.ws, ctx.repo) as session:
-        report = session.execute()
-        result = commit_back_report(ctx.ws, session.planned.stack, report)
-    ctx.reports.append(report)
+    def narrate(plan: Plan) -> None:
+        counts = plan.counts()
+        ctx.narrator.say(
+            f"{number}. Planned {why}: {counts['create']} to create, {counts['update']} to update, "
+            f"{counts['replace']} to replace, {counts['delete']} to delete, {counts['noop']} unchanged."
+        )
+        ctx.narrator.plan(plan)
+
+    report, result = _apply(ctx, ctx.repo, on_plan=narrate)
     verdict = "every action succeeded" if report.full_success else "NOT every action succeeded"
     ctx.narrator.say(
         f"{number + 1}. Applied it as run {report.run_id}: {verdict}. "
@@ -92,6 +91,16 @@ def _plan_and_apply(ctx: QuickstartContext, number: int, why: str) -> None:
         ctx.narrator.say("   Commit-back: git already matches what was applied (these specs came from git).")
     elif result.state_diverged:
         raise DriftgateError(f"commit-back diverged: {result.reason}")
+
+
+def _apply(
+    ctx: QuickstartContext, directory: Path, on_plan: Callable[[Plan], None] | None = None
+) -> tuple[ApplyReport, CommitBackResult]:
+    """Apply through the manual lane and commit back, as `driftgate apply --auto-approve` does."""
+    outcome = apply_stack(ctx.ws, ApplyRequest(directory, skip_no_changes=False), on_plan=on_plan)
+    assert outcome.report is not None and outcome.commit_back is not None
+    ctx.reports.append(outcome.report)
+    return outcome.report, outcome.commit_back
 
 
 def first_apply(ctx: QuickstartContext) -> None:
@@ -160,10 +169,7 @@ def hotfix_from_outside_git(ctx: QuickstartContext) -> None:
         f"repo now lives on the forge, so the stack's state was moved there on purpose ({old} -> {new}, "
         "`driftgate state move-stack`): the same stack name from any other place is refused."
     )
-    with apply_session(ctx.ws, hotfix) as session:
-        report = session.execute()
-        result = commit_back_report(ctx.ws, session.planned.stack, report)
-    ctx.reports.append(report)
+    report, result = _apply(ctx, hotfix)
     if not result.pr_url:
         raise DriftgateError(f"commit-back did not open a pull request: {result.reason}")
     ctx.narrator.say(
@@ -204,9 +210,10 @@ def gate_holds_back_stateful(ctx: QuickstartContext) -> None:
 
     hotfix = ctx.workdir / "hotfix"
     (hotfix / "modules" / "db.yaml").write_text(STATEFUL_MODULE)
-    with apply_session(ctx.ws, hotfix) as session:
-        decision = session.decide_gate(GateRequest("auto"))
-        report = session.execute(gate=decision)
+    request = ApplyRequest(hotfix, gate=GateRequest("auto"), commit_back=False, skip_no_changes=False)
+    outcome = apply_stack(ctx.ws, request)
+    decision, report = outcome.decision, outcome.report
+    assert report is not None
     ctx.reports.append(report)
     held = "; ".join(decision.blocked.values())
     ctx.narrator.say(

@@ -29,7 +29,6 @@ from driftgate.gitops.seal import Checkout, prepare_for_write, publish
 from driftgate.services.commitback import Overrides, Target, no_remote_hint, resolve_target, start_at_base
 from driftgate.services.drift import known_secret_values, scan_drift
 from driftgate.services.identity import stack_row
-from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import repositories as repo
@@ -85,10 +84,14 @@ def reconcile(
 
 def _heal(ws: Workspace, directory: Path, modules: list[str], report: DriftReport) -> list[str]:
     """Re-apply the desired state of ``heal`` modules through the auto lane (never a stateful one)."""
-    with apply_session(ws, directory) as session:
-        decision = session.decide_gate(GateRequest("auto", tuple(modules)))
-        outcome = session.execute(gate=decision)
-    healed = {o.address for o in outcome.result.actions if o.status.value == "SUCCESS" and o.action != "noop"}
+    from driftgate.services.apply_stack import ApplyRequest, apply_stack
+
+    request = ApplyRequest(
+        directory, gate=GateRequest("auto", tuple(modules)), commit_back=False, skip_no_changes=False
+    )
+    applied = apply_stack(ws, request).report
+    assert applied is not None
+    healed = {o.address for o in applied.result.actions if o.status.value == "SUCCESS" and o.action != "noop"}
     return sorted(i.address for i in report.items if i.address in healed)
 
 

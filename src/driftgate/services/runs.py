@@ -197,27 +197,36 @@ def _summary(plan: Plan, result: ApplyResult) -> dict[str, object]:
 
 @contextmanager
 def apply_session(
-    ws: Workspace, directory: Path, *, saved_plan: Plan | None = None, refresh: bool = True
+    ws: Workspace,
+    directory: Path,
+    *,
+    saved_plan: Plan | None = None,
+    refresh: bool = True,
+    stack: Stack | None = None,
 ) -> Iterator[ApplySession]:
     """Lock the stack, then plan it (or check that the saved plan is still current)."""
-    stack = ws.load_stack(directory)
+    stack = stack or ws.load_stack(directory)
     with ws.transaction() as session:
         row = stack_row(session, stack, bind=True)
     run_id = str(uuid.uuid4())
     with stack_lock(ws, stack_id=row.id, stack_name=stack.name, run_id=run_id):
-        planned = plan_stack(ws, directory, refresh=refresh and saved_plan is None, stack=stack)
-        if saved_plan is not None:
-            _check_fresh(saved_plan, planned)
-            planned = PlannedStack(planned.stack, saved_plan, planned.stack_id, planned.providers)
+        if saved_plan is None:
+            planned = plan_stack(ws, directory, refresh=refresh, stack=stack)
+        else:
+            planned = _saved(ws, stack, row.id, saved_plan)
         yield ApplySession(ws, planned, run_id)
 
 
-def _check_fresh(saved: Plan, current: PlannedStack) -> None:
-    if saved.stack != current.stack.name:
-        raise StalePlanError(f"the plan is for stack {saved.stack!r}, not {current.stack.name!r}")
-    if saved.spec_digest != spec_digest(current.stack):
+def _saved(ws: Workspace, stack: Stack, stack_id: int, saved: Plan) -> PlannedStack:
+    """A saved plan, if it still matches the specs and the recorded state (no plan is rebuilt)."""
+    if saved.stack != stack.name:
+        raise StalePlanError(f"the plan is for stack {saved.stack!r}, not {stack.name!r}")
+    if saved.spec_digest != spec_digest(stack):
         raise StalePlanError("the specs changed since this plan was made; plan again")
-    if saved.state_serial != current.plan.state_serial:
+    with ws.transaction() as session:
+        serial = repo.state_serial(session, stack_id)
+    if saved.state_serial != serial:
         raise StalePlanError(
             "the recorded state changed since this plan was made (another apply ran); plan again"
         )
+    return PlannedStack(stack, saved, stack_id, ws.providers_for(stack))
