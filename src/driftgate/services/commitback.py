@@ -15,23 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.errors import DriftgateError, TerminalError
+from driftgate.gitops.branches import continue_or_start, forget_remote_branch
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import (
     RUN_TRAILER,
     Credential,
-    GitError,
     current_branch,
     remote_url,
-    run_git,
     toplevel,
 )
-from driftgate.gitops.objects import commit_changes, read_files, resolve
+from driftgate.gitops.objects import read_files, resolve
+from driftgate.gitops.publish import Published, commit_and_push
 from driftgate.gitops.seal import (
     Checkout,
     drop_unpushed,
-    fetch,
     prepare_for_write,
-    publish,
     unpulled_paths,
     unpushed_paths,
 )
@@ -178,17 +176,14 @@ def spec_changes(current: dict[str, bytes], files: dict[str, str]) -> dict[str, 
     return changes
 
 
-def _commit_specs(co: Checkout, stack: Stack, target: Target, message: str) -> str | None:
-    """Commit the canonical specs on the local branch, from content: no working tree is written."""
-    parent = resolve(co.path, co.local)
-    current = read_files(co.path, parent, target.path)
-    changes = spec_changes(current, render_stack(stack))
-    if not changes:
-        return None
-    in_repo = {_in_repo(target, rel): content for rel, content in changes.items()}
-    return commit_changes(
-        co.path, branch=co.branch, parent=parent, changes=in_repo, message=message, identity=co.identity
-    )
+def _specs_published(co: Checkout, stack: Stack, target: Target, message: str) -> Published:
+    """Commit the canonical specs where they differ from the branch's, then push (``commit_and_push``)."""
+
+    def changes(parent: str | None) -> dict[str, bytes | None]:
+        differing = spec_changes(read_files(co.path, parent, target.path), render_stack(stack))
+        return {_in_repo(target, rel): content for rel, content in differing.items()}
+
+    return commit_and_push(co, changes, message)
 
 
 def commit_back(
@@ -244,8 +239,8 @@ def _branch_push(
             elif not seal.can_write:
                 return _diverged(target, seal.reason)
             reset_to_remote(co)
-            sha = _commit_specs(co, stack, target, message)
-            if sha is None:
+            published = _specs_published(co, stack, target, message)
+            if not published.committed:
                 return CommitBackResult(
                     False,
                     NO_CHANGES,
@@ -253,12 +248,14 @@ def _branch_push(
                     target=target.kind,
                     pushed_pending=seal.pushed_pending,
                 )
-            pushed = publish(co)
-            if not pushed.ok:
-                return _diverged(target, f"push failed: {pushed.detail}", commit=sha)
-            sha = resolve(co.path, co.local)  # a replay onto a moved remote changes the commit id
+            if not published.ok:
+                return _diverged(target, f"push failed: {published.detail}", commit=published.commit)
             return CommitBackResult(
-                True, commit=sha, branch=target.branch, target=target.kind, pushed_pending=seal.pushed_pending
+                True,
+                commit=published.commit,
+                branch=target.branch,
+                target=target.kind,
+                pushed_pending=seal.pushed_pending,
             )
     except DriftgateError as exc:
         return _diverged(target, str(exc))
@@ -318,27 +315,12 @@ def _pr_body(stack: Stack, run_id: str, message: str) -> str:
     )
 
 
-def start_at_base(co: Checkout, base_branch: str) -> None:
-    """Point the local branch at the remote base branch's tip (a new draft or PR branch)."""
-    base = Checkout(
-        path=co.path, branch=base_branch, credential=co.credential, identity=co.identity, timeout=co.timeout
-    )
-    fetched = fetch(base)
-    tip = resolve(co.path, base.tracking) if fetched.ok else None
-    if tip is None:
-        raise GitError(("fetch", base_branch), 1, fetched.detail or f"no branch {base_branch} on the remote")
-    run_git("update-ref", co.local, tip, cwd=co.path)
-
-
 def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
     """Continue the open pull request's branch, or start a new one at the base's tip."""
-    if has_remote_branch(co) and forge.find_open_pull_request(co.branch) is not None:
-        reset_to_remote(co)
-        return
-    if has_remote_branch(co):
+    if has_remote_branch(co) and forge.find_open_pull_request(co.branch) is None:
         forge.delete_branch(co.branch)  # driftgate's own branch of a closed or merged PR: start afresh
-        run_git("update-ref", "-d", co.tracking, cwd=co.path)
-    start_at_base(co, target.branch)
+        forget_remote_branch(co)
+    continue_or_start(co, target.branch)
 
 
 def _pull_request(
@@ -361,11 +343,10 @@ def _pull_request(
             if not seal.can_write:
                 return _diverged(target, seal.reason)
             _start_pr_branch(co, target, forge)
-            sha = _commit_specs(co, stack, target, message)
-            if sha is not None:
-                pushed = publish(co)
-                if not pushed.ok:
-                    return _diverged(target, f"push failed: {pushed.detail}", commit=sha)
+            published = _specs_published(co, stack, target, message)
+            if not published.ok:
+                return _diverged(target, f"push failed: {published.detail}", commit=published.commit)
+            sha = published.commit
             pr = forge.find_open_pull_request(head)
             branch_pushed = sha is not None or has_remote_branch(co)  # now, or by an earlier run
             if pr is None and branch_pushed:

@@ -16,20 +16,22 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from driftgate import errors
 from driftgate.errors import DriftgateError, TerminalError, TransientError
+from driftgate.gitops.branches import start_at_base
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import Credential, GitError
-from driftgate.gitops.objects import commit_changes, read_paths, resolve
-from driftgate.gitops.seal import Checkout, fetch, publish
+from driftgate.gitops.objects import read_paths, resolve
+from driftgate.gitops.publish import Published, commit_and_push
+from driftgate.gitops.seal import Checkout, fetch
 from driftgate.proposals.chart import render_png
 from driftgate.proposals.edits import Edit, EditError, apply_edits
 from driftgate.proposals.render import chart_table, pr_body
 from driftgate.security.redact import redact
-from driftgate.services.commitback import start_at_base
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 
@@ -217,13 +219,11 @@ def _open(
                 raise errors.CodedError(BRANCH_EXISTS, f"branch {branch} already exists on the remote")
             reset_to_remote(co)  # our own push from an interrupted attempt: open its PR now
         else:
-            _commit_edits(co, proposal, repo)
-            # A new branch, just cut from the base's tip: publish pushes it, and if the remote
-            # moved meanwhile it replays and retries (never forced).
-            lease.check(before="pushing")
-            pushed = publish(co)
-            if not pushed.ok:
-                raise TransientError(f"push failed: {pushed.detail}")
+            # A new branch, just cut from the base's tip: pushed, and if the remote moved meanwhile
+            # replayed and pushed again (never forced).
+            published = _publish_edits(co, proposal, repo, before_push=lambda: lease.check(before="pushing"))
+            if not published.ok:
+                raise TransientError(f"push failed: {published.detail}")
         lease.check(before="opening the pull request")
         pr = forge.open_pull_request(
             head=branch, base=repo.default_branch, title=proposal["title"], body=pr_body(proposal)
@@ -257,28 +257,31 @@ def _is_ours(co: Checkout, proposal_id: int) -> bool:
     return f"{PROPOSAL_TRAILER}: {proposal_id}" in commit_message(co.path, tip)
 
 
-def _commit_edits(co: Checkout, proposal: dict[str, Any], repo: registry.ConfigRepoRow) -> str:
+def _publish_edits(
+    co: Checkout, proposal: dict[str, Any], repo: registry.ConfigRepoRow, *, before_push: Callable[[], None]
+) -> Published:
     try:
         start_at_base(co, repo.default_branch)
     except GitError as exc:
         raise TransientError(str(exc)) from None
-    parent = resolve(co.path, co.local)
-    assert parent is not None
     edits = [Edit(e["path"], e["format"], e["pointer"], e["from"], e["to"]) for e in proposal["edits"]]
-    files = read_paths(co.path, parent, sorted({e.path for e in edits}))
-    changed = dict(apply_edits(files, edits))
-    png = render_png(proposal["chart"]) if proposal.get("chart") else None
-    if png is not None:
-        changed[chart_path(proposal)] = png
+
+    def changes(parent: str | None) -> dict[str, bytes | None]:
+        assert parent is not None
+        files = read_paths(co.path, parent, sorted({e.path for e in edits}))
+        changed: dict[str, bytes | None] = dict(apply_edits(files, edits))
+        png = render_png(proposal["chart"]) if proposal.get("chart") else None
+        if png is not None:
+            changed[chart_path(proposal)] = png
+        return {path: content for path, content in changed.items() if files.get(path) != content}
+
     message = f"{proposal['title']}\n\n{proposal['rationale']}\n\n{PROPOSAL_TRAILER}: {proposal['id']}\n"
-    return commit_changes(
-        co.path,
-        branch=co.branch,
-        parent=parent,
-        changes=dict(changed),
-        message=redact(message),
-        identity=co.identity,
-    )
+    published = commit_and_push(co, changes, redact(message), before_push=before_push)
+    if not published.committed:
+        raise errors.CodedError(
+            errors.INVALID_INPUT, "the edits leave every file as they were: nothing to propose"
+        )
+    return published
 
 
 def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int, lease: RepoLease) -> OpenPrOutcome:

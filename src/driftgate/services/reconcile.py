@@ -23,10 +23,12 @@ from driftgate.drift.detect import UNMANAGED, DriftItem, DriftReport
 from driftgate.drift.snapshot import render_module, render_unmanaged
 from driftgate.errors import DriftgateError
 from driftgate.gate.decision import GateRequest
-from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
-from driftgate.gitops.objects import commit_changes, read_files, resolve
-from driftgate.gitops.seal import Checkout, prepare_for_write, publish
-from driftgate.services.commitback import Overrides, Target, no_remote_hint, resolve_target, start_at_base
+from driftgate.gitops.branches import continue_or_start
+from driftgate.gitops.clones import cached_checkout
+from driftgate.gitops.objects import read_files, resolve
+from driftgate.gitops.publish import commit_and_push
+from driftgate.gitops.seal import prepare_for_write
+from driftgate.services.commitback import Overrides, Target, no_remote_hint, resolve_target
 from driftgate.services.drift import known_secret_values, scan_drift
 from driftgate.services.identity import stack_row
 from driftgate.services.workspace import Workspace
@@ -127,14 +129,6 @@ def _files(stack: Stack, items: list[DriftItem], ws: Workspace, run_id: str) -> 
     return files
 
 
-def _start_branch(co: Checkout, target: Target) -> None:
-    """Continue the draft branch if it exists on the remote, else start it at the base's tip."""
-    if has_remote_branch(co):
-        reset_to_remote(co)
-    else:
-        start_at_base(co, target.branch)
-
-
 def _publish(
     ws: Workspace, stack: Stack, items: list[DriftItem], run_id: str, overrides: Overrides
 ) -> ReconcileResult:
@@ -158,28 +152,28 @@ def _publish(
             seal = prepare_for_write(co)
             if not seal.can_write:
                 return ReconcileResult(False, len(items), state_diverged=True, reason=seal.reason)
-            _start_branch(co, target)
-            parent = resolve(co.path, co.local)
+            continue_or_start(co, target.branch)  # the draft branch goes on, or starts at the base
             prefix = target.path
-            current = read_files(co.path, parent, prefix)
             files = _files(stack, items, ws, run_id)
-            changes: dict[str, bytes | None] = {
-                (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
-                for rel, text in files.items()
-                if current.get(rel) != text.encode()
-            }
+
+            def changes(parent: str | None) -> dict[str, bytes | None]:
+                current = read_files(co.path, parent, prefix)
+                return {
+                    (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
+                    for rel, text in files.items()
+                    if current.get(rel) != text.encode()
+                }
+
             message = (
                 f"driftgate: drift snapshot of stack {stack.name} (run {run_id[:8]})\n\n{WARNING}\n"
                 f"{len(items)} drifted resource(s).\n\nDriftgate-Run: {run_id}\n"
             )
-            sha = commit_changes(
-                co.path, branch=branch, parent=parent, changes=changes, message=message, identity=co.identity
-            )
-            pushed = publish(co)
-            if not pushed.ok:
+            published = commit_and_push(co, changes, message)
+            if not published.ok:
                 return ReconcileResult(
-                    False, len(items), state_diverged=True, reason=f"push failed: {pushed.detail}"
+                    False, len(items), state_diverged=True, reason=f"push failed: {published.detail}"
                 )
+            sha = published.commit or resolve(co.path, co.local)  # unchanged snapshot: the branch's tip
             pr_url = (
                 _draft_pr(target, branch, stack, run_id, items) if target.kind == "pull-request" else None
             )
