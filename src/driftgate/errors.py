@@ -1,32 +1,48 @@
-"""The one error tree of driftgate.
+"""The one error tree of driftgate, and every error code it exposes.
 
 ::
 
-    DriftgateError
-    ├── TerminalError            the user must fix something; retrying will not help
-    │   ├── SpecError            specs failed validation (carries every Problem found)
-    │   ├── UnsafePathError      a path escapes its root or holds forbidden characters
-    │   ├── UnsafeRefError       a branch name git would refuse or read as an option
-    │   ├── SecretError          a secret:// reference is invalid or cannot be resolved
-    │   ├── StalePlanError       a saved plan no longer matches specs or recorded state
-    │   ├── ContractViolation    an ApplyResult breaks the ledger contract
-    │   ├── StackLockedError     another run holds the stack lock
-    │   ├── StackElsewhereError  the stack's name is bound to another config repo or path
-    │   └── ProviderConfigError  a provider is unknown or misconfigured
-    └── TransientError           may succeed if tried again (timeouts, I/O, contention)
+    DriftgateError                  (INTERNAL unless a subclass says otherwise)
+    ├── TerminalError               the user must fix something; retrying will not help
+    │   ├── SpecError               specs failed validation (carries every Problem found)
+    │   ├── UnsafePathError         a path escapes its root or holds forbidden characters
+    │   ├── UnsafeRefError          a branch name git would refuse or read as an option
+    │   ├── SecretError             a secret:// reference is invalid or cannot be resolved
+    │   ├── StalePlanError          a saved plan no longer matches specs or recorded state
+    │   ├── PlanInvalidError        a plan cannot be applied
+    │   │   └── PlanHasErrors       the plan found problems (carries them)
+    │   ├── ContractViolation       an ApplyResult breaks the ledger contract
+    │   ├── StackLockedError        another run holds the stack lock
+    │   ├── StackElsewhereError     the stack's name is bound to another config repo or path
+    │   ├── ProviderConfigError     a provider is unknown or misconfigured
+    │   ├── NotFoundError           no such run, resource, stack, proposal
+    │   ├── GateRefused             the apply gate refused (carries its reasons)
+    │   ├── CodedError              a service input rule; the code is chosen where it is raised
+    │   ├── EditError               (proposals.edits) a proposal's edit does not apply
+    │   ├── BackupCorrupt           (services.backups) a backup fails verification
+    │   └── ForgeError              (forge.base) the forge refused a request
+    ├── ProviderError               a provider call failed (PROVIDER_FAILED)
+    │   ├── CompensatedError        ... and what it half-did was undone
+    │   └── CompensationFailedError ... and undoing it failed too
+    └── TransientError              may succeed if tried again (timeouts, I/O, contention)
         ├── ProviderTransientError
-        └── StoreUnavailable     the store did not answer or could not write (down, disk full)
+        ├── StoreUnavailable        the store did not answer or could not write (down, disk full)
+        ├── GitError, GitTimeout    (gitops.gitcmd) a git command failed or did not answer
+        ├── ForgeUnavailable        (forge.base) the forge did not answer, or answered 5xx/429
+        └── LockContended, RateLimited, LeaseLost   (services.open_pr) come back later
 
-Domain errors carry no HTTP status and no exit code: the edges map them. Each
-error exposes a stable ``code`` (a named constant below) that the CLI's JSON
-output and, later, the API expose.
+Domain errors carry no HTTP status and no exit code: the edges map them, from the tables in
+``api/errors.py`` (``STATUS``) and ``cli/exitcodes.py`` (``BY_CODE``), which cover every code in
+``CODES`` (a test checks it). The CLI's ``--json`` diagnostics and the API's error envelope expose
+the codes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Exposed error codes.
+# -- exposed error codes -----------------------------------------------------------
+# specs, plans and the apply
 SPEC_INVALID = "SPEC_INVALID"
 UNSAFE_PATH = "UNSAFE_PATH"
 SECRET_INVALID = "SECRET_INVALID"
@@ -34,24 +50,57 @@ PLAN_STALE = "PLAN_STALE"
 PLAN_INVALID = "PLAN_INVALID"
 CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
 STACK_LOCKED = "STACK_LOCKED"
+STACK_ELSEWHERE = "STACK_ELSEWHERE"
+STACK_NOT_FOUND = "STACK_NOT_FOUND"
+GATE_REFUSED = "GATE_REFUSED"
+BACKUP_CORRUPT = "BACKUP_CORRUPT"
+# providers
 PROVIDER_CONFIG = "PROVIDER_CONFIG"
 PROVIDER_FAILED = "PROVIDER_FAILED"
+UNSUPPORTED_PROVIDER = "UNSUPPORTED_PROVIDER"
+# input and lookups
 NOT_FOUND = "NOT_FOUND"
-GATE_REFUSED = "GATE_REFUSED"
 INVALID_INPUT = "INVALID_INPUT"
 INVALID_URL = "INVALID_URL"
-UNSUPPORTED_PROVIDER = "UNSUPPORTED_PROVIDER"
+INVALID_CURSOR = "INVALID_CURSOR"
+USAGE = "USAGE"  # a command-line mistake (the CLI's usage errors)
+# config repos, proposals and their edits
 CONFIG_REPO_NAME_TAKEN = "CONFIG_REPO_NAME_TAKEN"
 CREDENTIAL_NOT_FOUND = "CREDENTIAL_NOT_FOUND"
 CREDENTIAL_NOT_CONFIGURED = "CREDENTIAL_NOT_CONFIGURED"
 REPO_NOT_CONFIGURED = "REPO_NOT_CONFIGURED"
 INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+VALUE_DRIFT = "VALUE_DRIFT"
+PATH_NOT_FOUND = "PATH_NOT_FOUND"
+FILE_INVALID = "FILE_INVALID"
+PATH_INVALID = "PATH_INVALID"
+BRANCH_EXISTS = "BRANCH_EXISTS"
+LOCK_CONTENDED = "LOCK_CONTENDED"
+PR_RATE_LIMITED = "PR_RATE_LIMITED"
+# forges and webhooks
+FORGE_REJECTED = "FORGE_REJECTED"
+FORGE_UNAVAILABLE = "FORGE_UNAVAILABLE"
+SIGNATURE_INVALID = "SIGNATURE_INVALID"
+WEBHOOK_REPLAYED = "WEBHOOK_REPLAYED"
+WEBHOOK_UNKNOWN_REPO = "WEBHOOK_UNKNOWN_REPO"
+WEBHOOK_INVALID = "WEBHOOK_INVALID"
+# the API's own
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+VALIDATION_FAILED = "VALIDATION_FAILED"
+REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+BODY_TOO_DEEP = "BODY_TOO_DEEP"
+HTTP_ERROR = "HTTP_ERROR"
+# infrastructure
 QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
-STACK_NOT_FOUND = "STACK_NOT_FOUND"
 STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
-STACK_ELSEWHERE = "STACK_ELSEWHERE"
 TRANSIENT = "TRANSIENT"
 INTERNAL = "INTERNAL"
+
+CODES = frozenset(
+    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
+)
+"""Every code above: each one has an HTTP status and a CLI exit code."""
 
 
 class DriftgateError(Exception):

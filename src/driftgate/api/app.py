@@ -14,7 +14,7 @@ from fastapi import FastAPI, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response as StarletteResponse
 
-from driftgate import __version__
+from driftgate import __version__, errors
 from driftgate.api.auth import Admin, Operator, Viewer
 from driftgate.api.errors import ApiError, envelope, install
 from driftgate.api.limits import BodyLimits
@@ -90,7 +90,7 @@ def _cursor(cursor: str | None) -> int:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         value = -1
     if not 0 <= value <= MAX_ID:
-        raise ApiError(400, "INVALID_CURSOR", "the cursor is not one this API gave out")
+        raise ApiError(400, errors.INVALID_CURSOR, "the cursor is not one this API gave out")
     return value
 
 
@@ -161,7 +161,7 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
             with ws.transaction() as conn:
                 conn.exec_driver_sql("SELECT 1")
         except Exception:  # noqa: BLE001 - readiness reports, it does not raise
-            return envelope(503, "STORE_UNAVAILABLE", "the store does not answer")
+            return envelope(503, errors.STORE_UNAVAILABLE, "the store does not answer")
         return {"status": "ready", "store": "ok"}
 
     @app.post("/api/v1/config-repos", status_code=201, tags=["config repos"])

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from driftgate.api.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
+from driftgate.api.errors import ApiError
+from driftgate.errors import FORBIDDEN, UNAUTHENTICATED
 from driftgate.services.tokens import Principal, authenticate
 from driftgate.services.workspace import Workspace
 

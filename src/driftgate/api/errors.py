@@ -10,38 +10,67 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from driftgate import errors
+from driftgate.errors import (
+    HTTP_ERROR,
+    VALIDATION_FAILED,
+)
 from driftgate.security.redact import redact
 
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
-VALIDATION_FAILED = "VALIDATION_FAILED"
-REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
-BODY_TOO_DEEP = "BODY_TOO_DEEP"
-HTTP_ERROR = "HTTP_ERROR"
-
-STATUS = {
-    errors.NOT_FOUND: 404,
-    errors.INVALID_INPUT: 400,
-    errors.INVALID_URL: 400,
-    errors.UNSUPPORTED_PROVIDER: 400,
-    errors.CONFIG_REPO_NAME_TAKEN: 409,
-    errors.INVALID_STATE_TRANSITION: 409,
-    errors.CREDENTIAL_NOT_FOUND: 422,
-    errors.REPO_NOT_CONFIGURED: 422,
-    errors.CREDENTIAL_NOT_CONFIGURED: 503,
-    errors.QUEUE_UNAVAILABLE: 503,
-    errors.TRANSIENT: 503,
-    errors.STORE_UNAVAILABLE: 503,
-    errors.GATE_REFUSED: 409,
+STATUS = {  # every code in errors.CODES (a test checks it)
+    # specs, plans and the apply
+    errors.SPEC_INVALID: 422,
+    errors.UNSAFE_PATH: 400,
+    errors.SECRET_INVALID: 400,
+    errors.PLAN_STALE: 400,
+    errors.PLAN_INVALID: 422,
+    errors.CONTRACT_VIOLATION: 400,
     errors.STACK_LOCKED: 409,
     errors.STACK_ELSEWHERE: 409,
     errors.STACK_NOT_FOUND: 404,
-    errors.SPEC_INVALID: 422,
-    errors.PLAN_INVALID: 422,
-    "SIGNATURE_INVALID": 401,
-    "WEBHOOK_REPLAYED": 409,
-    "WEBHOOK_UNKNOWN_REPO": 404,
-    "WEBHOOK_INVALID": 422,
+    errors.GATE_REFUSED: 409,
+    errors.BACKUP_CORRUPT: 400,
+    # providers
+    errors.PROVIDER_CONFIG: 400,
+    errors.PROVIDER_FAILED: 500,
+    errors.UNSUPPORTED_PROVIDER: 400,
+    # input and lookups
+    errors.NOT_FOUND: 404,
+    errors.INVALID_INPUT: 400,
+    errors.INVALID_URL: 400,
+    errors.INVALID_CURSOR: 400,
+    errors.USAGE: 400,
+    # config repos, proposals and their edits
+    errors.CONFIG_REPO_NAME_TAKEN: 409,
+    errors.CREDENTIAL_NOT_FOUND: 422,
+    errors.CREDENTIAL_NOT_CONFIGURED: 503,
+    errors.REPO_NOT_CONFIGURED: 422,
+    errors.INVALID_STATE_TRANSITION: 409,
+    errors.VALUE_DRIFT: 400,
+    errors.PATH_NOT_FOUND: 400,
+    errors.FILE_INVALID: 400,
+    errors.PATH_INVALID: 400,
+    errors.BRANCH_EXISTS: 400,
+    errors.LOCK_CONTENDED: 503,
+    errors.PR_RATE_LIMITED: 429,
+    # forges and webhooks
+    errors.FORGE_REJECTED: 400,
+    errors.FORGE_UNAVAILABLE: 503,
+    errors.SIGNATURE_INVALID: 401,
+    errors.WEBHOOK_REPLAYED: 409,
+    errors.WEBHOOK_UNKNOWN_REPO: 404,
+    errors.WEBHOOK_INVALID: 422,
+    # the API's own
+    errors.UNAUTHENTICATED: 401,
+    errors.FORBIDDEN: 403,
+    errors.VALIDATION_FAILED: 422,
+    errors.REQUEST_TOO_LARGE: 413,
+    errors.BODY_TOO_DEEP: 422,
+    errors.HTTP_ERROR: 400,  # nominal: an HTTP error keeps its own status
+    # infrastructure
+    errors.QUEUE_UNAVAILABLE: 503,
+    errors.STORE_UNAVAILABLE: 503,
+    errors.TRANSIENT: 503,
+    errors.INTERNAL: 500,
 }
 
 

@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from driftgate import errors
-from driftgate.api.errors import BODY_TOO_DEEP, REQUEST_TOO_LARGE, envelope
+from driftgate.api.errors import envelope
+from driftgate.errors import BODY_TOO_DEEP, REQUEST_TOO_LARGE
 
 _TOKENS = re.compile(rb'["\\\[\]{}NI]')
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperOption
 
-from driftgate import __version__
+from driftgate import __version__, errors
 from driftgate.cli import (
     apply,
     backup,
@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         # click's protocol (typer may vendor its own copy): usage errors exit 2 there, 64 here.
         usage = getattr(exc, "exit_code", 1) == 2
         message = exc.format_message()  # type: ignore[attr-defined]
-        return _fail(codes.USAGE if usage else codes.ERROR, [message], as_json, "USAGE" if usage else None)
+        code = errors.USAGE if usage else None
+        return _fail(codes.USAGE if usage else codes.ERROR, [message], as_json, code)
     return int(result) if isinstance(result, int) else codes.OK
 
 
@@ -180,7 +181,7 @@ def _fail(code: int, messages: list[str], as_json: bool, error_code: str | None 
     if as_json:
         print_diagnostics([diagnostic(m, code=error_code) for m in messages])
     else:
-        prefix = "usage error" if error_code == "USAGE" else "error"
+        prefix = "usage error" if error_code == errors.USAGE else "error"
         for message in messages:
             shown = message if message in ("aborted", "interrupted") else f"{prefix}: {message}"
             err.print(shown, markup=False)

@@ -16,13 +16,15 @@ ELSEWHERE = 8  # the stack's name is bound to another config repo or path (see s
 USAGE = 64  # bad command-line usage
 INTERRUPTED = 130  # Ctrl-C
 
-_BY_CODE = {
+BY_CODE = {  # every code in errors.CODES (a test checks it): ERROR unless named here
+    **dict.fromkeys(errors.CODES, ERROR),
     errors.GATE_REFUSED: REFUSED,
     errors.STACK_LOCKED: LOCKED,
     errors.PLAN_STALE: STALE_PLAN,
     errors.STACK_ELSEWHERE: ELSEWHERE,
+    errors.USAGE: USAGE,
 }
 
 
 def for_error(error: errors.DriftgateError) -> int:
-    return _BY_CODE.get(error.code, ERROR)
+    return BY_CODE.get(error.code, ERROR)

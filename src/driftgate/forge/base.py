@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from driftgate import errors
 from driftgate.errors import TerminalError, TransientError
 
 
@@ -23,7 +24,7 @@ class PullRequestInfo:
 class ForgeError(TerminalError):
     """The forge refused the request (4xx other than rate limits). Retrying will not help."""
 
-    code = "FORGE_REJECTED"
+    code = errors.FORGE_REJECTED
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -33,7 +34,7 @@ class ForgeError(TerminalError):
 class ForgeUnavailable(TransientError):
     """The forge could not be reached or kept failing (5xx, rate limits) after every retry."""
 
-    code = "FORGE_UNAVAILABLE"
+    code = errors.FORGE_UNAVAILABLE
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)

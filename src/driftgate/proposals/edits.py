@@ -25,13 +25,8 @@ import tomlkit
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from driftgate.errors import TerminalError
+from driftgate.errors import FILE_INVALID, PATH_INVALID, PATH_NOT_FOUND, VALUE_DRIFT, TerminalError
 from driftgate.security.paths import check_relative_path
-
-VALUE_DRIFT = "VALUE_DRIFT"
-PATH_NOT_FOUND = "PATH_NOT_FOUND"
-FILE_INVALID = "FILE_INVALID"
-PATH_INVALID = "PATH_INVALID"
 
 Format = Literal["json", "yaml", "toml"]
 _MISSING = object()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from driftgate import __version__
+from driftgate import __version__, errors
 from driftgate.errors import DriftgateError, NotFoundError, TerminalError
 from driftgate.gate.decision import BackupRecord
 from driftgate.providers.base import Provider
@@ -35,7 +35,7 @@ MANIFEST = "manifest.json"
 
 
 class BackupCorrupt(TerminalError):
-    code = "BACKUP_CORRUPT"
+    code = errors.BACKUP_CORRUPT
 
 
 def backup_dir(ws: Workspace, stack: str) -> Path:

@@ -35,22 +35,17 @@ from driftgate.security.redact import redact
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 
-BRANCH_EXISTS = "BRANCH_EXISTS"
-LOCK_CONTENDED = "LOCK_CONTENDED"
 PROPOSAL_TRAILER = "Driftgate-Proposal"
 
 
-RATE_LIMITED = "PR_RATE_LIMITED"
-
-
 class LockContended(TransientError):
-    code = LOCK_CONTENDED
+    code = errors.LOCK_CONTENDED
 
 
 class RateLimited(TransientError):
     """The repo's PR budget is spent; ``retry_in`` seconds until it frees (or a poll interval)."""
 
-    code = RATE_LIMITED
+    code = errors.PR_RATE_LIMITED
 
     def __init__(self, message: str, retry_in: float) -> None:
         super().__init__(message)
@@ -216,7 +211,7 @@ def _open(
             raise TransientError(f"cannot reach {repo.url}")
         if has_remote_branch(co):
             if not _is_ours(co, proposal["id"]):
-                raise errors.CodedError(BRANCH_EXISTS, f"branch {branch} already exists on the remote")
+                raise errors.CodedError(errors.BRANCH_EXISTS, f"branch {branch} already exists on the remote")
             reset_to_remote(co)  # our own push from an interrupted attempt: open its PR now
         else:
             # A new branch, just cut from the base's tip: pushed, and if the remote moved meanwhile

@@ -9,15 +9,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from driftgate import errors
-from driftgate.errors import CodedError, DriftgateError
+from driftgate.errors import SIGNATURE_INVALID, CodedError, DriftgateError
+from driftgate.errors import WEBHOOK_INVALID as INVALID_DELIVERY
+from driftgate.errors import WEBHOOK_REPLAYED as REPLAYED
+from driftgate.errors import WEBHOOK_UNKNOWN_REPO as UNKNOWN_REPO
 from driftgate.security.limits import loads_json
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
-
-SIGNATURE_INVALID = "SIGNATURE_INVALID"
-REPLAYED = "WEBHOOK_REPLAYED"
-UNKNOWN_REPO = "WEBHOOK_UNKNOWN_REPO"
-INVALID_DELIVERY = "WEBHOOK_INVALID"
 
 
 def _same_repo(a: str, b: str) -> bool:
