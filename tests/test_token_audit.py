@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from driftgate.api.app import create_app
 from driftgate.jobs.queue import Jobs
+from driftgate.localforge import LocalForge
 from driftgate.security.logs import configure_logging
 from driftgate.services import proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
 from driftgate.store.tables import metadata
 from driftgate.testing.audit import ArgvWatcher, leaks, secret_forms, tree_text
-from driftgate.testing.forge import LocalForge
 from driftgate.testing.gitrepos import git
 
 TOKEN = "ghp_" + "Z8k2" * 9

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from driftgate.api.app import create_app
+from driftgate.localforge import LocalForge
 from driftgate.services import proposals
 from driftgate.services.pr_state import poll_pr_states
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
-from driftgate.testing.forge import LocalForge
 from driftgate.testing.service import seed_proposal, seed_repo
 
 SECRET = "whsec-for-tests-0123456789"

@@ -49,3 +49,68 @@ def test_git_env_overrides_replace_inherited_values_and_hide_host_config(monkeyp
     assert env["PATH"] == "/opt/custom" and list(env).count("PATH") == 1
     assert env["GIT_CONFIG_GLOBAL"] == "/dev/null" and env["GIT_CONFIG_NOSYSTEM"] == "1"
     assert env["GIT_TERMINAL_PROMPT"] == "0" and env["GIT_AUTHOR_NAME"] == "driftgate"
+
+
+def test_faults_from_the_command_line_answer_the_next_matching_requests(tmp_path: Path) -> None:
+    import httpx
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "driftgate.cli.app",
+            "local-forge",
+            "--root",
+            str(tmp_path / "lf"),
+            "--fault",
+            "GET /rate_limit 503 x2",
+            "--fault",
+            "GET /repos/* 429 retry-after=7",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_ignore_sigint,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        api = proc.stdout.readline().split()[2].rstrip(";")
+        token = (tmp_path / "lf" / "token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        statuses = [httpx.get(f"{api}/rate_limit", headers=headers).status_code for _ in range(3)]
+        assert statuses == [503, 503, 200]
+        limited = httpx.get(f"{api}/repos/driftgate/infra", headers=headers)
+        assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+        assert httpx.get(f"{api}/repos/driftgate/infra", headers=headers).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+
+
+def test_a_malformed_fault_is_a_clear_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driftgate.cli.app",
+            "local-forge",
+            "--root",
+            str(tmp_path / "lf"),
+            "--fault",
+            "POST /repos/*/pulls lots",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and "--fault: a fault is METHOD PATH-GLOB STATUS" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -13,7 +13,7 @@ from driftgate.forge.base import ForgeError, ForgeUnavailable
 from driftgate.forge.github import GitHubClient, api_for_repo_url
 from driftgate.forge.retry import RetryPolicy
 from driftgate.gitops.gitcmd import Credential, run_git
-from driftgate.testing.forge import Fault, LocalForge
+from driftgate.localforge import Fault, LocalForge
 from tests.forge.contract import validate_request
 
 TOKEN = "ghp_" + "B" * 36

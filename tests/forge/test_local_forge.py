@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from driftgate.gitops.gitcmd import Credential, GitError, run_git
-from driftgate.testing.forge import Fault, LocalForge
+from driftgate.localforge import Fault, LocalForge
 from tests.forge.contract import has_json_body, validate_response
 
 TOKEN = "ghp_" + "A" * 36

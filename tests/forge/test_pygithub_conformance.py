@@ -18,7 +18,7 @@ import pytest
 from github import Auth, Github, GithubException
 
 from driftgate.gitops.gitcmd import Credential, run_git
-from driftgate.testing.forge import LocalForge
+from driftgate.localforge import LocalForge
 from tests.forge.contract import has_json_body, validate_response
 
 TOKEN = "ghp_" + "C" * 36

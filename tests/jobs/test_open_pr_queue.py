@@ -13,11 +13,11 @@ from huey import RedisHuey, SqliteHuey
 
 from driftgate.api.app import create_app
 from driftgate.jobs.queue import Jobs, sweep_stale
+from driftgate.localforge import LocalForge
 from driftgate.services import proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
-from driftgate.testing.forge import LocalForge
 
 TOKEN = "ghp_" + "Q4" * 18
 SVC = "service:\n  replicas: 3\n  image: api:1.0\n"

@@ -13,10 +13,10 @@ import redis
 from huey import RedisHuey
 
 from driftgate.jobs.queue import Jobs
+from driftgate.localforge import LocalForge
 from driftgate.services import proposals
 from driftgate.services.proposals import request_open_pr
 from driftgate.services.workspace import Workspace
-from driftgate.testing.forge import LocalForge
 from driftgate.testing.service import seed_proposal, seed_repo
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

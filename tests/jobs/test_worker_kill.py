@@ -13,10 +13,10 @@ import pytest
 
 from driftgate.config import Settings
 from driftgate.jobs.queue import Jobs, make_huey, sweep_stale
+from driftgate.localforge import Fault, LocalForge
 from driftgate.services import proposals
 from driftgate.services.proposals import request_open_pr
 from driftgate.services.workspace import Workspace
-from driftgate.testing.forge import Fault, LocalForge
 from driftgate.testing.service import seed_proposal, seed_repo
 
 TOKEN = "ghp_" + "K1" * 18

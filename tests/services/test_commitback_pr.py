@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from driftgate.gitops.clones import clone_dir
+from driftgate.localforge import Fault, LocalForge
 from driftgate.services.commitback import CommitBackResult, commit_back
 from driftgate.services.runs import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.testing.audit import ArgvWatcher
-from driftgate.testing.forge import Fault, LocalForge
 from driftgate.testing.gitrepos import git
 from driftgate.testing.stacks import write_stack
 

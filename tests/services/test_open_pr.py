@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from driftgate.gitops.gitcmd import Credential, run_git
+from driftgate.localforge import LocalForge
 from driftgate.services import config_repos, open_pr, proposals
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
-from driftgate.testing.forge import LocalForge
 
 TOKEN = "ghp_" + "P9" * 18
 SVC = "# owned by platform\nservice:\n  replicas: 3   # scale here\n  image: api:1.0\n"
@@ -251,7 +251,7 @@ def test_forge_rate_limits_are_retried_and_persistent_trouble_is_transient(
     ws: Workspace, repo_id: int, forge: LocalForge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from driftgate.errors import TransientError
-    from driftgate.testing.forge import Fault
+    from driftgate.localforge import Fault
 
     monkeypatch.setattr("driftgate.forge.retry.time.sleep", lambda _s: None)
     pid = proposal(ws, repo_id)

@@ -13,13 +13,26 @@ def register(app: typer.Typer) -> None:
         root: Path = typer.Option(Path("local-forge"), "--root", help="Where its bare repositories live."),
         port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
         repo: list[str] = typer.Option(["infra"], "--repo", help="Repositories to create (repeatable)."),
+        fault: list[str] = typer.Option(
+            [],
+            "--fault",
+            help="Answer matching requests with a fault (repeatable), e.g. 'POST /repos/*/pulls 503 x3', "
+            "'GET /repos/* 429 retry-after=2', '* /repos/* 403 secondary', "
+            "'POST /repos/*/pulls 200 delay=5'.",
+        ),
     ) -> int:
         """Serve git over smart HTTP and GitHub's REST subset on 127.0.0.1 until Ctrl-C."""
         import secrets
         import signal
         import time
 
-        from driftgate.testing.forge import LocalForge
+        from driftgate.errors import INVALID_INPUT, CodedError
+        from driftgate.localforge import LocalForge, parse_fault
+
+        try:
+            faults = [parse_fault(text) for text in fault]
+        except ValueError as exc:
+            raise CodedError(INVALID_INPUT, f"--fault: {exc}") from None
 
         # Stop on Ctrl-C and on SIGTERM even when started with SIGINT ignored (a background job of
         # a non-interactive shell inherits that, and Python then installs no Ctrl-C handler).
@@ -32,6 +45,7 @@ def register(app: typer.Typer) -> None:
             token_file.chmod(0o600)
         forge = LocalForge(root.resolve(), token=token_file.read_text().strip(), port=port)
         forge.adopt_existing()
+        forge.inject(*faults)
         forge.start()
         try:
             for name in repo:

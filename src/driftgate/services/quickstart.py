@@ -127,7 +127,7 @@ def second_apply(ctx: QuickstartContext) -> None:
 
 
 def start_forge(ctx: QuickstartContext) -> None:
-    from driftgate.testing.forge import LocalForge
+    from driftgate.localforge import LocalForge
 
     token = "ghp_" + secrets.token_hex(18)
     secrets_dir = ctx.ws.settings.effective_secrets_dir
