@@ -223,15 +223,15 @@ def create_app(ws: Workspace, jobs: proposals.JobQueue | None = None) -> FastAPI
         x_github_delivery: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         """Pull-request events, verified by HMAC with the repo's webhook secret (no bearer token)."""
-        from driftgate.services.pr_state import receive_github
+        from driftgate.services.pr_state import receive_webhook
 
+        del x_hub_signature_256, x_github_event, x_github_delivery  # declared for the API's description
         body = await request.body()
-        status, answer = receive_github(
+        status, answer = receive_webhook(
             ws,
+            kind=forge,
             body=body,
-            signature=x_hub_signature_256,
-            event=x_github_event,
-            delivery=x_github_delivery,
+            headers=request.headers,
             content_type=request.headers.get("content-type", "application/json"),
         )
         response.status_code = status

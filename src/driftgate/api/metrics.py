@@ -39,7 +39,7 @@ class _StoreCollector(Collector):
         self.ws = ws
 
     def collect(self):  # type: ignore[no-untyped-def]
-        from driftgate.forge.github import FORGE_CALLS
+        from driftgate.forge.base import FORGE_CALLS
 
         with self.ws.transaction() as conn:
             jobs = service_store.job_counts(conn)

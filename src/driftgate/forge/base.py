@@ -1,12 +1,17 @@
-"""What driftgate needs from a forge, whichever it is."""
+"""What driftgate needs from a forge, whichever it is: a client, and how its webhooks are read."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from driftgate import errors
 from driftgate.errors import TerminalError, TransientError
+
+FORGE_CALLS: Counter[str] = Counter()
+"""Every forge client's calls, by status ("error" for no answer): for /metrics."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,14 @@ class ForgeUnavailable(TransientError):
 
 
 class ForgeClient(Protocol):
+    """One repository on one forge; draft PRs, comments, branch deletion, PR state, file URLs."""
+
+    def __enter__(self) -> ForgeClient: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def close(self) -> None: ...
+
     def open_pull_request(
         self, *, head: str, base: str, title: str, body: str, draft: bool = False
     ) -> PullRequestInfo: ...
@@ -57,3 +70,43 @@ class ForgeClient(Protocol):
     def pull_request_state(self, number: int) -> str: ...
 
     def delete_branch(self, branch: str) -> None: ...
+
+    def file_url(self, branch: str, path: str) -> str:
+        """Where a person (or a PR comment's image) reads ``path`` on ``branch``, raw."""
+        ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook delivery's envelope: its signature, event and id (from the forge's headers)."""
+
+    signature: str
+    event: str | None
+    id: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """What driftgate reads in a delivery. ``repo_url`` is None for hooks not about one repository
+    (an organization's ``ping``, an app installation); ``state`` None when it says no PR state."""
+
+    kind: str | None
+    repo_url: str | None
+    number: int | None
+    state: str | None
+    updated_at: float | None
+    is_ping: bool
+
+
+class Webhooks(Protocol):
+    def delivery(self, headers: Mapping[str, str]) -> Delivery:
+        """The envelope; raises CodedError(SIGNATURE_INVALID) when the delivery is unsigned."""
+        ...
+
+    def verify(self, body: bytes, signature: str, secret: str) -> bool: ...
+
+    def parse(self, body: bytes, content_type: str) -> dict[str, Any]:
+        """The delivery's JSON object (CodedError with INVALID_INPUT or WEBHOOK_INVALID if not)."""
+        ...
+
+    def event(self, delivery: Delivery, payload: Mapping[str, Any]) -> WebhookEvent: ...

@@ -326,7 +326,7 @@ def _start_pr_branch(co: Checkout, target: Target, forge: ForgeClient) -> None:
 def _pull_request(
     ws: Workspace, stack: Stack, target: Target, message: str, *, run_id: str
 ) -> CommitBackResult:
-    from driftgate.forge.github import GitHubClient  # httpx is imported only when a forge is used
+    from driftgate.forge import forge_for  # httpx is imported only when a forge is used
 
     head = pr_branch(stack)
     if target.credential is None:
@@ -334,7 +334,7 @@ def _pull_request(
     clones = ws.settings.home / "clones"
     try:
         with (
-            GitHubClient.for_repo_url(target.url, target.credential.token) as forge,
+            forge_for(target.url, target.credential.token) as forge,
             cached_checkout(
                 clones, target.url, head, credential=target.credential, timeout=ws.settings.git_timeout
             ) as co,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
-from urllib.parse import urlsplit
 
 from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError, NotFoundError
@@ -13,30 +12,12 @@ from driftgate.services.workspace import Workspace
 from driftgate.spec.refs import check_secret_ref, is_secret_ref
 from driftgate.store import registry
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-UNSUPPORTED_HOSTS = ("gitlab", "bitbucket", "gitea", "codeberg", "forgejo", "sourcehut", "dev.azure")
-
 
 def forge_kind(url: str) -> str:
-    """``github`` for github.com, GitHub Enterprise hosts and the local forge; else refused."""
-    if url.startswith("git@") or "://" not in url:
-        raise CodedError(errors.INVALID_URL, f"{url!r}: SSH and scp-style URLs are not supported; use HTTPS")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CodedError(errors.INVALID_URL, f"{url!r}: only https:// repository URLs are supported")
-    if parts.username or parts.password:
-        raise CodedError(errors.INVALID_URL, "credentials must not be in the URL; name them with auth_ref")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        raise CodedError(errors.INVALID_URL, f"{url!r}: plain http:// is only accepted for a local forge")
-    if parts.query or parts.fragment:
-        raise CodedError(errors.INVALID_URL, f"{url!r}: a repository URL has no query or fragment")
-    segments = [s for s in parts.path.split("/") if s]
-    if len(segments) != 2:
-        raise CodedError(errors.INVALID_URL, f"{url!r}: expected https://<host>/<owner>/<repo>")
-    host = parts.hostname.lower()
-    if any(name in host for name in UNSUPPORTED_HOSTS):
-        raise CodedError(errors.UNSUPPORTED_PROVIDER, f"{host}: no forge client for this provider yet")
-    return "github"
+    """The forge kind for a repository URL, the URL checked by the forge package's shared rules."""
+    from driftgate.forge import kind_of
+
+    return kind_of(url)
 
 
 def check_auth_ref(ws: Workspace, auth_ref: str) -> None:

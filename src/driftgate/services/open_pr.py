@@ -196,12 +196,12 @@ def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
 def _open(
     ws: Workspace, proposal: dict[str, Any], repo: registry.ConfigRepoRow, cred: Credential, lease: RepoLease
 ) -> tuple[str, int]:
-    from driftgate.forge.github import GitHubClient  # httpx only when a forge is used
+    from driftgate.forge import forge_for  # httpx only when a forge is used
 
     branch = branch_for(proposal)
     clones = ws.settings.home / "clones"
     with (
-        GitHubClient.for_repo_url(repo.url, cred.token) as forge,
+        forge_for(repo.url, cred.token, repo.forge) as forge,
         cached_checkout(clones, repo.url, branch, credential=cred, timeout=ws.settings.git_timeout) as co,
     ):
         existing = forge.find_open_pull_request(branch)
@@ -227,7 +227,8 @@ def _open(
             has_png = (
                 read_paths(co.path, co.local, [chart_path(proposal)]).get(chart_path(proposal)) is not None
             )
-            forge.comment(pr.number, chart_comment(proposal, repo, branch, has_png))
+            image = forge.file_url(branch, chart_path(proposal)) if has_png else None
+            forge.comment(pr.number, chart_comment(proposal, image))
         return pr.url, pr.number
 
 
@@ -235,11 +236,11 @@ def chart_path(proposal: dict[str, Any]) -> str:
     return f".driftgate/charts/proposal-{proposal['id']}.png"
 
 
-def chart_comment(proposal: dict[str, Any], repo: registry.ConfigRepoRow, branch: str, has_png: bool) -> str:
+def chart_comment(proposal: dict[str, Any], image_url: str | None) -> str:
+    """The chart's PNG, as the forge serves it from the PR branch; or its data, when it has none."""
     title = proposal["chart"].get("title") or "Chart"
-    if has_png:
-        web = repo.url.removesuffix(".git")
-        return f"**{title}**\n\n![{title}]({web}/blob/{branch}/{chart_path(proposal)}?raw=true)\n"
+    if image_url is not None:
+        return f"**{title}**\n\n![{title}]({image_url})\n"
     return f"**{title}** (the image could not be rendered; the data):\n\n{chart_table(proposal['chart'])}\n"
 
 

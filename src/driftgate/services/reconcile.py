@@ -183,7 +183,7 @@ def _publish(
 
 
 def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: list[DriftItem]) -> str:
-    from driftgate.forge.github import GitHubClient
+    from driftgate.forge import forge_for
 
     if target.credential is None:
         raise DriftgateError("a draft pull request needs commit_back.auth (a token for the forge API)")
@@ -193,7 +193,7 @@ def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: lis
         "This is a draft: review it, fix what the import could not know, and merge only what should "
         "become the authored specs.\n"
     )
-    with GitHubClient.for_repo_url(target.url, target.credential.token) as forge:
+    with forge_for(target.url, target.credential.token) as forge:
         pr = forge.find_open_pull_request(branch)
         if pr is None:
             pr = forge.open_pull_request(
@@ -210,12 +210,12 @@ def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: lis
 
 
 def _no_drift(target: Target, branch: str) -> ReconcileResult:
-    from driftgate.forge.github import GitHubClient
+    from driftgate.forge import forge_for
 
     """No drift: no branch, no PR; an open draft from earlier drift is told it is resolved."""
     if target.kind != "pull-request" or target.credential is None:
         return ReconcileResult(False, 0)
-    with GitHubClient.for_repo_url(target.url, target.credential.token) as forge:
+    with forge_for(target.url, target.credential.token) as forge:
         pr = forge.find_open_pull_request(branch)
         if pr is None:
             return ReconcileResult(False, 0)

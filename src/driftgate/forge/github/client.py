@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from driftgate.forge.base import ForgeError, ForgeUnavailable, PullRequestInfo
+from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable, PullRequestInfo
 from driftgate.forge.retry import RetryPolicy, is_retryable
+from driftgate.forge.urls import parse_repo_url
 from driftgate.security.redact import redact, register_secret
 
 API_VERSION = "2022-11-28"
-FORGE_CALLS: Counter[str] = Counter()  # by status ("error" for no response), for /metrics
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def api_for_repo_url(url: str) -> tuple[str, str, str]:
     """(API base URL, owner, repo) for a GitHub or GitHub Enterprise clone URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ForgeError(f"not an HTTPS repository URL: {url!r}")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        raise ForgeError(f"refusing plain http:// for a non-local forge: {url!r}")
-    if parts.username or parts.password:
-        raise ForgeError("credentials must not be embedded in the repository URL")
-    segments = [s for s in parts.path.split("/") if s]
-    if len(segments) != 2:
-        raise ForgeError(f"expected https://host/<owner>/<repo>, got {url!r}")
-    owner, repo = segments[0], segments[1].removesuffix(".git")
-    host = parts.netloc
-    api = "https://api.github.com" if host == "github.com" else f"{parts.scheme}://{host}/api/v3"
-    return api, owner, repo
+    repo = parse_repo_url(url)
+    api = "https://api.github.com" if repo.netloc == "github.com" else f"{repo.scheme}://{repo.netloc}/api/v3"
+    return api, repo.owner, repo.name
 
 
 class GitHubClient:
@@ -46,9 +33,11 @@ class GitHubClient:
         policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        web_url: str = "",
     ) -> None:
         register_secret(token)
         self.owner, self.repo = owner, repo
+        self.web_url = web_url
         self.policy = policy or RetryPolicy()
         self.calls: list[tuple[str, str, int | None]] = []
         self._http = httpx.Client(
@@ -66,7 +55,8 @@ class GitHubClient:
     @classmethod
     def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GitHubClient:
         api, owner, repo = api_for_repo_url(url)
-        return cls(api_url=api, owner=owner, repo=repo, token=token, **kwargs)
+        web = parse_repo_url(url).web
+        return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
     def close(self) -> None:
         self._http.close()
@@ -140,6 +130,10 @@ class GitHubClient:
         except ForgeError as exc:
             if exc.status != 422:  # 422: it is already gone
                 raise
+
+    def file_url(self, branch: str, path: str) -> str:
+        """GitHub's raw view of a file on a branch (``/blob/<branch>/<path>?raw=true``)."""
+        return f"{self.web_url}/blob/{branch}/{path}?raw=true"
 
 
 def _message(response: httpx.Response) -> str:

@@ -1,0 +1,75 @@
+"""The forge seam: kinds by URL, one client per kind, each kind's webhooks, shared URL rules."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+
+from driftgate import errors
+from driftgate.errors import CodedError
+from driftgate.forge import KINDS, forge_for, kind_of, webhooks_for
+from driftgate.forge.urls import RepoUrlError, parse_repo_url
+from driftgate.localforge import LocalForge
+
+TOKEN = "ghp_" + "S" * 36
+
+
+def test_kinds_by_url_and_the_shared_url_rules() -> None:
+    assert kind_of("https://github.com/acme/infra.git") == "github"
+    assert kind_of("https://git.corp.example/acme/infra") == "github"  # GitHub Enterprise
+    with pytest.raises(CodedError) as unsupported:
+        kind_of("https://gitlab.com/acme/infra")
+    assert unsupported.value.code == errors.UNSUPPORTED_PROVIDER
+    for bad in (
+        "git@github.com:a/b.git",
+        "http://github.com/a/b",
+        "https://u:p@github.com/a/b",
+        "https://h/a",
+    ):
+        with pytest.raises(RepoUrlError) as refused:
+            parse_repo_url(bad)
+        assert refused.value.code == errors.INVALID_URL
+    url = parse_repo_url("http://127.0.0.1:9/acme/infra.git")
+    assert (url.owner, url.name, url.web) == ("acme", "infra", "http://127.0.0.1:9/acme/infra")
+    with pytest.raises(CodedError, match="no forge client of kind 'svn'"):
+        forge_for("https://github.com/a/b", TOKEN, kind="svn")
+    assert set(KINDS) == {"github"}
+
+
+def test_a_client_from_the_seam_talks_to_the_forge(tmp_path: Path) -> None:
+    with LocalForge(tmp_path / "forge", token=TOKEN) as forge:
+        url = forge.create_repo("infra")
+        with forge_for(url, TOKEN) as client:
+            assert client.find_open_pull_request("nope") is None
+            assert client.file_url("b", "c/d.png") == f"{forge.base}/driftgate/infra/blob/b/c/d.png?raw=true"
+
+
+def test_github_webhooks_verify_parse_and_read_a_delivery() -> None:
+    hooks = webhooks_for("github")
+    body = json.dumps(
+        {
+            "number": 3,
+            "pull_request": {"state": "closed", "merged": True, "updated_at": "2026-01-01T00:00:00Z"},
+            "repository": {"clone_url": "https://github.com/acme/infra.git"},
+        }
+    ).encode()
+    signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    delivery = hooks.delivery(
+        {"X-Hub-Signature-256": signature, "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-1"}
+    )
+    assert hooks.verify(body, delivery.signature, "s3cret") and not hooks.verify(body, signature, "other")
+    event = hooks.event(delivery, hooks.parse(body, "application/json"))
+    assert (event.kind, event.number, event.state, event.repo_url) == (
+        "pull_request",
+        3,
+        "merged",
+        "https://github.com/acme/infra.git",
+    )
+    assert event.updated_at == 1767225600.0
+    with pytest.raises(CodedError) as unsigned:
+        hooks.delivery({"X-GitHub-Event": "ping"})
+    assert unsigned.value.code == errors.SIGNATURE_INVALID
