@@ -292,3 +292,30 @@ def test_a_retry_after_a_failed_attempt_runs_again(ws: Workspace, repo_id: int, 
     assert open_pr.open_pr(ws, pid).error["code"] == "VALUE_DRIFT"  # type: ignore[index]
     second = request_open_pr(ws, pid, jobs)
     assert second != first and proposals.get(ws, pid)["job_status"] == "queued"
+
+
+def test_the_job_verdicts_and_the_job_status_they_leave(
+    ws: Workspace, repo_id: int, forge: LocalForge
+) -> None:
+    """The use case decides (done, retry in N seconds, failed) and writes the job status; the queue's
+    actor only maps the verdict onto its retries."""
+    from driftgate.localforge import Fault
+
+    pid = proposal(ws, repo_id)
+    forge.inject(Fault("POST /repos/*/pulls", status=503, times=3))  # the forge is down for a while
+    retry = open_pr.run_open_pr_job(ws, pid, attempt=2, attempts_left=3, base_delay=5.0)
+    assert (retry.status, retry.spends_attempt, retry.retry_in) == ("retry", True, 10.0)  # 5 s x 2^(2-1)
+    row = proposals.get(ws, pid)
+    assert row["job_status"] == "queued" and row["pr_open_error"]["transient"] is True
+    assert row["pr_open_error"]["code"] == "FORGE_UNAVAILABLE"
+
+    forge.inject(Fault("POST /repos/*/pulls", status=503, times=3))
+    last = open_pr.run_open_pr_job(ws, pid, attempt=6, attempts_left=0, base_delay=5.0)
+    assert last.status == "failed" and proposals.get(ws, pid)["job_status"] == "failed"
+
+    done = open_pr.run_open_pr_job(ws, pid, attempt=1, attempts_left=5, base_delay=5.0)
+    assert (done.status, done.detail) == ("done", "pr_opened")
+    settled = proposals.get(ws, pid)
+    assert settled["status"] == "pr_opened" and settled["job_status"] == "done"
+    again = open_pr.run_open_pr_job(ws, pid, attempt=1, attempts_left=5, base_delay=5.0)
+    assert (again.status, again.detail) == ("done", "skipped") and proposals.get(ws, pid) == settled

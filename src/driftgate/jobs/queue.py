@@ -7,8 +7,6 @@ transaction that recorded their work has committed.
 
 from __future__ import annotations
 
-import random
-import time
 from functools import cache
 from typing import Any
 
@@ -17,13 +15,10 @@ from huey.api import Task
 from huey.exceptions import RetryTask
 
 from driftgate.config import Settings, load_settings
-from driftgate.errors import TransientError
 from driftgate.services.workspace import Workspace
 
 MAX_ATTEMPTS = 6
 BASE_DELAY = 5.0
-MAX_DELAY = 300.0
-CONTENDED_DELAY = 1.0  # seconds (jittered) before a job retries a busy repo
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -53,51 +48,22 @@ class Jobs:
 
         @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=base_delay, context=True, name="open_pr")
         def open_pr_task(proposal_id: int, task: Task | None = None) -> str:
-            from driftgate.services.open_pr import LockContended, RateLimited, open_pr
-            from driftgate.store import registry
+            """The open-PR use case decides; this maps its verdict onto huey's retries."""
+            from driftgate.services.open_pr import run_open_pr_job
 
-            ws = ws_of()
-            with ws.transaction() as conn:  # a duplicate job for a settled proposal leaves it as it is
-                running = registry.update_proposal_if_pending(
-                    conn, proposal_id, job_status="running", job_heartbeat=time.time()
-                )
-            if not running:
-                return "skipped"
-            try:
-                return open_pr(ws, proposal_id).status
-            except LockContended:  # another job holds this repo: not a failure, come back shortly
-                with ws.transaction() as conn:
-                    registry.update_proposal(
-                        conn, proposal_id, job_status="queued", job_heartbeat=time.time()
-                    )
-                self.open_pr.schedule((proposal_id,), delay=CONTENDED_DELAY * (0.5 + random.random()))
-                return "contended"
-            except RateLimited as exc:  # wait for the budget without spending the retry budget
-                with ws.transaction() as conn:
-                    registry.update_proposal(
-                        conn,
-                        proposal_id,
-                        job_status="queued",
-                        job_heartbeat=time.time(),
-                        pr_open_error={"code": exc.code, "message": str(exc), "transient": True},
-                    )
-                self.open_pr.schedule((proposal_id,), delay=exc.retry_in)
-                return "rate_limited"
-            except TransientError as exc:
-                attempt = MAX_ATTEMPTS - (task.retries if task else 0)
-                delay = min(MAX_DELAY, base_delay * 2 ** (attempt - 1))
-                with ws.transaction() as conn:
-                    status = "queued" if task and task.retries else "failed"
-                    registry.update_proposal(
-                        conn,
-                        proposal_id,
-                        job_status=status,
-                        job_heartbeat=time.time(),
-                        pr_open_error={"code": exc.code, "message": str(exc), "transient": True},
-                    )
-                if task and task.retries:
-                    raise RetryTask(delay=delay) from None
-                return "failed"
+            retries = task.retries if task else 0
+            verdict = run_open_pr_job(
+                ws_of(),
+                proposal_id,
+                attempt=MAX_ATTEMPTS - retries,
+                attempts_left=retries,
+                base_delay=base_delay,
+            )
+            if verdict.status == "retry" and verdict.spends_attempt:
+                raise RetryTask(delay=verdict.retry_in)
+            if verdict.status == "retry":
+                self.open_pr.schedule((proposal_id,), delay=verdict.retry_in)
+            return verdict.detail
 
         @huey.periodic_task(_every_minute(), name="sweep_stale_jobs")
         def sweep() -> int:
@@ -151,18 +117,12 @@ def _every_minutes(n: int) -> Any:
 
 def sweep_stale(ws: Workspace, jobs: Jobs) -> int:
     """Re-queue open-PR jobs whose worker vanished (killed mid-job): a proposal is never lost."""
-    from driftgate.store import registry
+    from driftgate.services.open_pr import lapsed_jobs
 
-    now = time.time()
-    requeued = 0
-    with ws.transaction() as conn:
-        stale = registry.stale_jobs(conn, older_than=now - ws.settings.job_stale_seconds)
-    for proposal_id in stale:
-        with ws.transaction() as conn:
-            registry.update_proposal(conn, proposal_id, job_status="queued", job_heartbeat=now)
+    lapsed = lapsed_jobs(ws)
+    for proposal_id in lapsed:
         jobs.enqueue_open_pr(proposal_id)
-        requeued += 1
-    return requeued
+    return len(lapsed)
 
 
 def reconcile_all(ws: Workspace) -> list[str]:

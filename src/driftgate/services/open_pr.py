@@ -12,6 +12,7 @@ proposal (which stays ``pending`` for a retry); transient ones are raised as
 from __future__ import annotations
 
 import os
+import random
 import re
 import threading
 import time
@@ -162,6 +163,69 @@ def _fail(
         ):
             return OpenPrOutcome(proposal_id, "lease_lost")
     return OpenPrOutcome(proposal_id, "failed", error=error)
+
+
+MAX_DELAY = 300.0  # the longest wait between two attempts after a transient failure
+CONTENDED_DELAY = 1.0  # seconds (jittered) before a job retries a busy repo
+
+
+@dataclass(frozen=True)
+class JobVerdict:
+    """What the queue's actor does next: ``done`` (whatever the outcome, nothing to retry), ``retry``
+    in ``retry_in`` seconds (``spends_attempt``: a transient failure, counted against the job's
+    attempts; a busy repo or a spent PR budget is not), or ``failed`` (attempts exhausted)."""
+
+    status: str  # done | retry | failed
+    detail: str
+    retry_in: float = 0.0
+    spends_attempt: bool = False
+
+
+def run_open_pr_job(
+    ws: Workspace, proposal_id: int, *, attempt: int, attempts_left: int, base_delay: float
+) -> JobVerdict:
+    """One attempt of the open-PR job, with its job status written here and only here (besides the
+    fenced ``done``/``failed`` that ``open_pr`` records with the proposal itself)."""
+    with ws.transaction() as conn:  # a duplicate job for a settled proposal leaves it as it is
+        running = registry.update_proposal_if_pending(
+            conn, proposal_id, job_status="running", job_heartbeat=time.time()
+        )
+    if not running:
+        return JobVerdict("done", "skipped")
+    try:
+        return JobVerdict("done", open_pr(ws, proposal_id).status)
+    except LockContended:  # another job holds this repo: not a failure, come back shortly
+        _job_status(ws, proposal_id, "queued")
+        return JobVerdict("retry", "contended", retry_in=CONTENDED_DELAY * (0.5 + random.random()))
+    except RateLimited as exc:  # wait for the budget without spending the retry budget
+        _job_status(ws, proposal_id, "queued", error=exc)
+        return JobVerdict("retry", "rate_limited", retry_in=exc.retry_in)
+    except TransientError as exc:
+        if attempts_left <= 0:
+            _job_status(ws, proposal_id, "failed", error=exc)
+            return JobVerdict("failed", "failed")
+        _job_status(ws, proposal_id, "queued", error=exc)
+        delay = min(MAX_DELAY, base_delay * 2 ** (attempt - 1))
+        return JobVerdict("retry", "transient", retry_in=delay, spends_attempt=True)
+
+
+def lapsed_jobs(ws: Workspace) -> list[int]:
+    """Open-PR jobs silent for longer than ``job_stale_seconds`` (their worker vanished), marked
+    ``queued`` again: the caller enqueues each."""
+    now = time.time()
+    with ws.transaction() as conn:
+        stale = registry.stale_jobs(conn, older_than=now - ws.settings.job_stale_seconds)
+    for proposal_id in stale:
+        _job_status(ws, proposal_id, "queued")
+    return list(stale)
+
+
+def _job_status(ws: Workspace, proposal_id: int, status: str, *, error: DriftgateError | None = None) -> None:
+    values: dict[str, Any] = {"job_status": status, "job_heartbeat": time.time()}
+    if error is not None:
+        values["pr_open_error"] = {"code": error.code, "message": redact(str(error)), "transient": True}
+    with ws.transaction() as conn:
+        registry.update_proposal(conn, proposal_id, **values)
 
 
 def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
