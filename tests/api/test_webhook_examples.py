@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,24 +20,21 @@ from driftgate.services import proposals
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 from driftgate.testing.service import seed_proposal, seed_repo
+from tests.testdata import fetched
 
 SECRET = "whsec-examples-0123456789"
 URL = "https://GitHub.com/Codertocat/Hello-World.git"  # the examples' repository, another spelling
-_FETCHED = Path(__file__).resolve().parents[2] / ".cache" / "test-data"
 
 
 def examples() -> list[dict[str, Any]]:
-    named = os.environ.get("DRIFTGATE_WEBHOOK_EXAMPLES")
-    found = (
-        [Path(named)]
-        if named
-        else sorted(_FETCHED.glob("octokit-webhooks-examples-*/package/api.github.com/index.json"))
+    found = fetched(
+        "DRIFTGATE_WEBHOOK_EXAMPLES", "octokit-webhooks-examples-*/package/api.github.com/index.json"
     )
-    if not found or not found[-1].is_file():
+    if found is None:
         pytest.fail(
             "GitHub's webhook examples are not here: run ./scripts/test (scripts/test-data fetches them)"
         )
-    data: list[dict[str, Any]] = json.loads(found[-1].read_text())
+    data: list[dict[str, Any]] = json.loads(found.read_text())
     return data
 
 

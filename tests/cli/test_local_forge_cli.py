@@ -3,6 +3,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from driftgate.gitops.gitcmd import BOT, Credential, git_env, run_git
@@ -12,17 +14,47 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a non-interactive shell has it
 
 
-def test_local_forge_command_serves_git_with_its_token(tmp_path: Path) -> None:
+class Running:
+    """A ``driftgate local-forge`` process; ``code`` is its exit code once it has stopped."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.code: int | None = None
+
+    def line(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline()
+
+
+@contextmanager
+def local_forge(root: Path, *args: str) -> Iterator[Running]:
+    """Run the command as a background job of a shell would (SIGINT ignored), then stop it with
+    Ctrl-C, as a user does."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "driftgate.cli.app", "local-forge", "--root", str(tmp_path / "lf")],
+        [sys.executable, "-m", "driftgate.cli.app", "local-forge", "--root", str(root), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         preexec_fn=_ignore_sigint,
     )
+    running = Running(proc)
     try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
+        yield running
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            running.code = proc.wait(timeout=60)  # generous: a loaded 2-core CI machine is slow to tear down
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+
+
+def test_local_forge_command_serves_git_with_its_token(tmp_path: Path) -> None:
+    with local_forge(tmp_path / "lf") as forge:
+        first = forge.line()
         assert first.startswith("repository http://127.0.0.1:")
         url = first.split()[1]
         token = (tmp_path / "lf" / "token").read_text().strip()
@@ -31,17 +63,7 @@ def test_local_forge_command_serves_git_with_its_token(tmp_path: Path) -> None:
             "clone", "-q", url, str(tmp_path / "c"), cwd=tmp_path, credential=Credential(url=url, token=token)
         )
         assert (tmp_path / "c" / "README.md").exists()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=60)  # generous: a loaded 2-core CI machine is slow to tear down
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
-        assert code == 0
+    assert forge.code == 0
 
 
 def test_git_env_overrides_replace_inherited_values_and_hide_host_config(monkeypatch: object) -> None:
@@ -54,28 +76,10 @@ def test_git_env_overrides_replace_inherited_values_and_hide_host_config(monkeyp
 def test_faults_from_the_command_line_answer_the_next_matching_requests(tmp_path: Path) -> None:
     import httpx
 
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "driftgate.cli.app",
-            "local-forge",
-            "--root",
-            str(tmp_path / "lf"),
-            "--fault",
-            "GET /rate_limit 503 x2",
-            "--fault",
-            "GET /repos/* 429 retry-after=7",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=_ignore_sigint,
-    )
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        api = proc.stdout.readline().split()[2].rstrip(";")
+    faults = ("--fault", "GET /rate_limit 503 x2", "--fault", "GET /repos/* 429 retry-after=7")
+    with local_forge(tmp_path / "lf", *faults) as forge:
+        forge.line()
+        api = forge.line().split()[2].rstrip(";")
         token = (tmp_path / "lf" / "token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         statuses = [httpx.get(f"{api}/rate_limit", headers=headers).status_code for _ in range(3)]
@@ -83,16 +87,6 @@ def test_faults_from_the_command_line_answer_the_next_matching_requests(tmp_path
         limited = httpx.get(f"{api}/repos/driftgate/infra", headers=headers)
         assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
         assert httpx.get(f"{api}/repos/driftgate/infra", headers=headers).status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
 
 
 def test_a_malformed_fault_is_a_clear_usage_error(tmp_path: Path) -> None:

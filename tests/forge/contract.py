@@ -7,7 +7,6 @@ npm package ``@octokit/openapi``; ``scripts/test`` exports its path as ``DRIFTGA
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,24 +15,20 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from tests.testdata import fetched
+
 URI = "urn:github:api.github.com"
-_FETCHED = Path(__file__).resolve().parents[2] / ".cache" / "test-data"
 
 
 def contract_path() -> Path:
     """GitHub's OpenAPI description: ``$DRIFTGATE_GITHUB_OPENAPI``, else what scripts/test-data fetched."""
-    named = os.environ.get("DRIFTGATE_GITHUB_OPENAPI")
-    found = (
-        [Path(named)]
-        if named
-        else sorted(_FETCHED.glob("octokit-openapi-*/package/generated/api.github.com.json"))
-    )
-    if not found or not found[-1].is_file():
+    found = fetched("DRIFTGATE_GITHUB_OPENAPI", "octokit-openapi-*/package/generated/api.github.com.json")
+    if found is None:
         raise FileNotFoundError(
             "GitHub's OpenAPI description is not here: run ./scripts/test (scripts/test-data fetches the "
             "npm package @octokit/openapi) or set DRIFTGATE_GITHUB_OPENAPI to its api.github.com.json"
         )
-    return found[-1]
+    return found
 
 
 @cache
