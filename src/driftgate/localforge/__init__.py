@@ -5,7 +5,8 @@ answer built from the forge's own state (``forge``, ``documents``), faults on de
 ``driftgate local-forge`` runs one; ``LocalForge(root, token=...)`` starts one in Python.
 """
 
+from driftgate.localforge.documents import Pull
 from driftgate.localforge.faults import Fault, parse_fault
-from driftgate.localforge.forge import Answer, LocalForge, PullRequest
+from driftgate.localforge.forge import Answer, LocalForge
 
-__all__ = ["Answer", "Fault", "LocalForge", "PullRequest", "parse_fault"]
+__all__ = ["Answer", "Fault", "LocalForge", "Pull", "parse_fault"]

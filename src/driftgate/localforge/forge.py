@@ -31,7 +31,6 @@ from driftgate.localforge.faults import Fault
 
 API = "/api/v3"
 ZERO = "0" * 40
-PullRequest = Pull  # the name tests and callers know the forge's pull requests by
 
 _PRE_RECEIVE = """#!/bin/sh
 # The local forge: the default branch cannot be deleted (GitHub refuses it too).
@@ -234,10 +233,11 @@ class LocalForge:
             )
         return commits
 
-    def pull_git(self, repo: str, pr: Pull) -> PullGit:
+    def pull_git(self, repo: str, pr: Pull, *, counts: bool = True) -> PullGit:
+        """The two tips and, with ``counts``, the size of the diff (commits, lines, files)."""
         head = self.branch_sha(repo, pr.head) or ZERO
         base = self.branch_sha(repo, pr.base) or ZERO
-        if ZERO in (head, base):
+        if ZERO in (head, base) or not counts:
             return PullGit(head, base, 0, 0, 0, 0)
         files = self.pull_files(repo, pr)
         count = git(self.repo_path(repo), "rev-list", "--count", f"{base}..{head}").strip()

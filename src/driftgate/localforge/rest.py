@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -102,7 +103,9 @@ class RepoRoutes:
         query["page"] = str(number)
         return f"{self.forge.api_url}{quote(self.path)}?{urlencode(query)}"
 
+    @cached_property
     def repo_doc(self) -> dict[str, Any]:
+        """The repository's document, built once per request (every pull request embeds it)."""
         state = self.forge.repos[self.repo]
         pushed = self.forge.commit(self.repo, "HEAD").committer["date"]
         doc = gh.repository(self.site, self.repo, state.id, created_at=state.created_at, pushed_at=pushed)
@@ -111,10 +114,10 @@ class RepoRoutes:
         return doc
 
     def pull_doc(self, pr: Pull, *, simple: bool = False) -> dict[str, Any]:
-        tips = self.forge.pull_git(self.repo, pr)
+        tips = self.forge.pull_git(self.repo, pr, counts=not simple)  # a list shows no diff counts
         if simple:
-            return gh.pull_simple(self.site, self.repo, self.repo_doc(), pr, tips)
-        return gh.pull(self.site, self.repo, self.repo_doc(), pr, tips, len(pr.comments))
+            return gh.pull_simple(self.site, self.repo, self.repo_doc, pr, tips)
+        return gh.pull(self.site, self.repo, self.repo_doc, pr, tips, len(pr.comments))
 
     def _pull(self, number: str) -> Pull | None:
         pr = self.pulls.get(int(number))
@@ -125,7 +128,7 @@ class RepoRoutes:
     # -- repository and branches ---------------------------------------------------------
 
     def get_repo(self) -> None:
-        self.ok(200, self.repo_doc())
+        self.ok(200, self.repo_doc)
 
     def list_branches(self) -> None:
         default = f"refs/heads/{self.forge.default_branch(self.repo)}"
@@ -245,7 +248,7 @@ class RepoRoutes:
     def get_issue(self, number: str) -> None:
         pr = self._pull(number)
         if pr is not None:
-            self.ok(200, gh.issue(self.site, self.repo, self.repo_doc(), pr, len(pr.comments)))
+            self.ok(200, gh.issue(self.site, self.repo, self.repo_doc, pr, len(pr.comments)))
 
     def list_comments(self, number: str) -> None:
         pr = self._pull(number)

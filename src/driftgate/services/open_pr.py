@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from driftgate import errors
 from driftgate.errors import DriftgateError, TerminalError, TransientError
@@ -175,7 +175,7 @@ class JobVerdict:
     in ``retry_in`` seconds (``spends_attempt``: a transient failure, counted against the job's
     attempts; a busy repo or a spent PR budget is not), or ``failed`` (attempts exhausted)."""
 
-    status: str  # done | retry | failed
+    status: Literal["done", "retry", "failed"]
     detail: str
     retry_in: float = 0.0
     spends_attempt: bool = False

@@ -79,14 +79,17 @@ class GitHubWebhooks:
 
     def event(self, delivery: Delivery, payload: Mapping[str, Any]) -> WebhookEvent:
         repository = payload.get("repository")
-        url = repository.get("clone_url") if isinstance(repository, dict) else None
+        repo_url: str | None = None  # a hook about no repository (an organization's, an app's)
+        if isinstance(repository, dict):
+            url = repository.get("clone_url")
+            repo_url = url if isinstance(url, str) else ""  # a repository we cannot name: no match
         is_pr = delivery.event == "pull_request"
         number = payload.get("number")
         if isinstance(number, bool):
             number = None
         return WebhookEvent(
             kind=delivery.event,
-            repo_url=url if isinstance(url, str) else ("" if isinstance(repository, dict) else None),
+            repo_url=repo_url,
             number=number if is_pr and isinstance(number, int) else None,
             state=pr_state_of(payload) if is_pr else None,
             updated_at=_updated_at(payload),
