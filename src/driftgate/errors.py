@@ -19,7 +19,7 @@
     │   ├── GateRefused             the apply gate refused (carries its reasons)
     │   ├── CodedError              a service input rule; the code is chosen where it is raised
     │   ├── EditError               (proposals.edits) a proposal's edit does not apply
-    │   ├── BackupCorrupt           (services.backups) a backup fails verification
+    │   ├── BackupCorrupt           (backup.archive) a backup fails verification
     │   └── ForgeError              (forge.base) the forge refused a request
     ├── ProviderError               a provider call failed (PROVIDER_FAILED)
     │   ├── CompensatedError        ... and what it half-did was undone

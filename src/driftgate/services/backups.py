@@ -10,19 +10,16 @@ its artifact exists and its checksum verifies.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
-import tarfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from driftgate import __version__, errors
-from driftgate.errors import DriftgateError, NotFoundError, TerminalError
+from driftgate import __version__
+from driftgate.backup import archive
+from driftgate.backup.archive import BackupCorrupt
+from driftgate.errors import DriftgateError, NotFoundError
 from driftgate.gate.decision import BackupRecord
 from driftgate.providers.base import Provider
 from driftgate.services.identity import stack_row
@@ -30,32 +27,9 @@ from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import repositories as repo
 
-SUFFIX = ".tar.gz"
-MANIFEST = "manifest.json"
-
-
-class BackupCorrupt(TerminalError):
-    code = errors.BACKUP_CORRUPT
-
 
 def backup_dir(ws: Workspace, stack: str) -> Path:
     return ws.settings.home / "backups" / stack
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mtime = int(time.time())
-    info.mode = 0o600
-    tar.addfile(info, io.BytesIO(data))
 
 
 @dataclass(frozen=True)
@@ -81,16 +55,13 @@ def create_backup(ws: Workspace, directory: Path, module: str) -> repo.BackupRow
     if loaded.stack.module(module) is None and not recorded:  # a removed module can still be backed up
         raise NotFoundError(f"stack {loaded.stack.name!r} has no module {module!r}")
     created = time.time()
-    stamp = datetime.fromtimestamp(created, UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    ref = f"{module}-{stamp}{SUFFIX}"
-    target = backup_dir(ws, loaded.stack.name) / ref
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ref = archive.name_for(module, created)
     entries: list[dict[str, Any]] = []
-    blobs: list[tuple[str, bytes]] = []
-    for index, res in enumerate(sorted(recorded, key=lambda r: r.address)):
+    files: list[dict[str, bytes]] = []
+    for res in sorted(recorded, key=lambda r: r.address):
         provider = loaded.providers.get(res.type.split(".", 1)[0])
-        files = provider.backup_resource(res.type, res.attributes, res.outputs) if provider else None
-        if files is None:
+        found = provider.backup_resource(res.type, res.attributes, res.outputs) if provider else None
+        if found is None:
             continue
         entries.append(
             {
@@ -98,12 +69,12 @@ def create_backup(ws: Workspace, directory: Path, module: str) -> repo.BackupRow
                 "type": res.type,
                 "attributes": res.attributes,
                 "outputs": res.outputs,
-                "files": sorted(files),
+                "files": sorted(found),
             }
         )
-        blobs.extend((f"resources/{index}/{name}", data) for name, data in sorted(files.items()))
+        files.append(found)
     manifest: dict[str, Any] = {
-        "format": "driftgate-backup/v1",
+        "format": archive.FORMAT,
         "stack": loaded.stack.name,
         "module": module,
         "ref": ref,
@@ -111,14 +82,9 @@ def create_backup(ws: Workspace, directory: Path, module: str) -> repo.BackupRow
         "driftgate_version": __version__,
         "resources": entries,
     }
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        _add(tar, MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-        for name, data in blobs:
-            _add(tar, name, data)
-    sha, size = _sha256(target), target.stat().st_size
-    manifest.update({"sha256": sha, "size": size})
-    Path(str(target) + ".manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    target = backup_dir(ws, loaded.stack.name) / ref
+    manifest = archive.write(target, manifest, files)
+    sha, size = manifest["sha256"], manifest["size"]
     row = repo.BackupRow(ref, module, str(target), sha, size, created, manifest)
     with ws.transaction() as conn:
         repo.add_backup(conn, loaded.stack_id, row)
@@ -134,7 +100,8 @@ def list_backups(ws: Workspace, directory: Path, module: str | None = None) -> l
 def check_backup(row: repo.BackupRow) -> BackupRecord:
     path = Path(row.path)
     exists = path.is_file()
-    return BackupRecord(row.ref, row.module, row.created_at, exists, exists and _sha256(path) == row.sha256)
+    checksum_ok = exists and archive.sha256(path) == row.sha256
+    return BackupRecord(row.ref, row.module, row.created_at, exists, checksum_ok)
 
 
 def backup_records(ws: Workspace, stack_id: int, refs: list[str]) -> dict[str, BackupRecord]:
@@ -163,27 +130,14 @@ def restore_backup(ws: Workspace, directory: Path, ref: str) -> list[str]:
     """Put the module's live data back as the backup holds it; refuse a corrupt artifact."""
     row = verify_backup(ws, directory, ref)
     loaded = _load(ws, directory)
-    with tarfile.open(row.path, mode="r:gz") as tar:
-        members = {m.name: m for m in tar.getmembers() if m.isfile()}
-        manifest = json.loads(_read(tar, members, MANIFEST))
-        restored: list[tuple[Any, Any]] = []
-        for index, entry in enumerate(manifest["resources"]):
-            provider = loaded.providers.get(entry["type"].split(".", 1)[0])
-            if provider is None:
-                raise DriftgateError(f"{entry['address']}: provider for {entry['type']} is not configured")
-            files = {name: _read(tar, members, f"resources/{index}/{name}") for name in entry["files"]}
-            observed = provider.restore_resource(entry["type"], entry["attributes"], files)
-            restored.append((entry, observed))
+    restored: list[tuple[Any, Any]] = []
+    for entry, files in archive.read(Path(row.path)):
+        provider = loaded.providers.get(entry["type"].split(".", 1)[0])
+        if provider is None:
+            raise DriftgateError(f"{entry['address']}: provider for {entry['type']} is not configured")
+        restored.append((entry, provider.restore_resource(entry["type"], entry["attributes"], files)))
     _record_restored(ws, loaded.stack_id, restored)
     return [entry["address"] for entry, _ in restored]
-
-
-def _read(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str) -> bytes:
-    member = members.get(name)
-    handle = tar.extractfile(member) if member is not None else None
-    if handle is None:
-        raise BackupCorrupt(f"the backup has no {name}")
-    return handle.read()
 
 
 def _record_restored(ws: Workspace, stack_id: int, restored: list[tuple[Any, Any]]) -> None:
