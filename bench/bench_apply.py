@@ -93,7 +93,7 @@ def bench_driftgate(count: int, work: Path) -> dict[str, float]:
 def engine_create(count: int, work: Path) -> float:
     """Plan + apply of a fresh create inside one process, after imports: the engine without startup."""
     from driftgate.config import Settings
-    from driftgate.services.runs import apply_session
+    from driftgate.services.stacks.session import apply_session
     from driftgate.services.workspace import Workspace
 
     stack = work / f"engine-{count}"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from driftgate.apply.result import ApplyResult  # noqa: E402
 from driftgate.config import Settings  # noqa: E402
 from driftgate.plan.model import Plan  # noqa: E402
-from driftgate.services.commitback import Overrides, commit_back, render_stack  # noqa: E402
+from driftgate.services.stacks.commitback import Overrides, commit_back, render_stack  # noqa: E402
 from driftgate.services.workspace import Workspace  # noqa: E402
 from driftgate.testing.gitrepos import git, make_remote  # noqa: E402
 from driftgate.testing.stacks import fast_write_module, write_stack  # noqa: E402

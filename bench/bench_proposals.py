@@ -25,8 +25,9 @@ from huey import SqliteHuey  # noqa: E402
 from driftgate.config import Settings  # noqa: E402
 from driftgate.jobs.queue import Jobs  # noqa: E402
 from driftgate.localforge import LocalForge  # noqa: E402
-from driftgate.services import config_repos, proposals  # noqa: E402
-from driftgate.services.proposals import request_open_pr  # noqa: E402
+from driftgate.services.proposals import config_repos  # noqa: E402
+from driftgate.services.proposals import lifecycle as proposals  # noqa: E402
+from driftgate.services.proposals.lifecycle import request_open_pr  # noqa: E402
 from driftgate.services.workspace import Workspace  # noqa: E402
 from driftgate.store import registry  # noqa: E402
 

@@ -13,9 +13,9 @@ import pytest
 
 from driftgate.config import Settings
 from driftgate.plan.model import ActionKind
-from driftgate.services import history
-from driftgate.services.locking import break_lock
-from driftgate.services.runs import apply_session, plan_stack
+from driftgate.services.stacks import history
+from driftgate.services.stacks.locking import break_lock
+from driftgate.services.stacks.session import apply_session, plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.testing.stacks import write_stack
 
@@ -98,9 +98,9 @@ def test_kill_mid_apply_leaves_an_honest_ledger_and_the_next_plan_refreshes(
             action = actions[entry["address"]]
             name = entry["address"].rsplit(".", 1)[1]
             if name in written:
-                assert action.action is ActionKind.NOOP and action.adopt, action
+                assert action.kind is ActionKind.NOOP and action.adopt, action
                 assert "read from live state" in action.reason
-        creates = {a.address.rsplit(".", 1)[1] for a in plan.actions if a.action is ActionKind.CREATE}
+        creates = {a.address.rsplit(".", 1)[1] for a in plan.actions if a.kind is ActionKind.CREATE}
         assert creates == {f"f{i}" for i in range(COUNT)} - written
 
         with apply_session(ws, stack) as session:

@@ -30,8 +30,8 @@ def test_every_error_class_exposes_a_known_code() -> None:
 
     import driftgate.forge.base  # noqa: F401 - the classes register as subclasses on import
     import driftgate.gitops.gitcmd  # noqa: F401
-    import driftgate.services.backups  # noqa: F401
-    import driftgate.services.open_pr  # noqa: F401
+    import driftgate.services.proposals.open_pr  # noqa: F401
+    import driftgate.services.stacks.backups  # noqa: F401
 
     for cls in subclasses(errors.DriftgateError):
         code = cls.__dict__.get("code")

@@ -16,7 +16,7 @@ from driftgate.api.app import create_app
 from driftgate.jobs.queue import Jobs
 from driftgate.localforge import LocalForge
 from driftgate.security.logs import configure_logging
-from driftgate.services import proposals
+from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
 from driftgate.store.tables import metadata

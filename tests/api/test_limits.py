@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from driftgate.api.app import MAX_BODY, create_app
 from driftgate.errors import UnsafeRefError
 from driftgate.gitops.seal import Checkout
-from driftgate.services import config_repos, proposals
+from driftgate.services.proposals import config_repos
+from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry

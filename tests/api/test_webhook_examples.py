@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from driftgate.api.app import create_app
-from driftgate.services import proposals
+from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 from driftgate.testing.service import seed_proposal, seed_repo

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from driftgate.api.app import create_app
 from driftgate.localforge import LocalForge
-from driftgate.services import proposals
-from driftgate.services.pr_state import poll_pr_states
+from driftgate.services.proposals import lifecycle as proposals
+from driftgate.services.proposals.pr_state import poll_pr_states
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 from driftgate.testing.service import seed_proposal, seed_repo
@@ -34,7 +34,7 @@ def setup(
         url = forge.create_repo("infra", {"a.yaml": "x: 1\n"})
         repo_id = seed_repo(ws, url, auth_env="REPO_TOKEN", webhook_secret_ref="secret://env/HOOK_SECRET")
         pid = seed_proposal(ws, repo_id, title="t")
-        from driftgate.services.open_pr import open_pr
+        from driftgate.services.proposals.open_pr import open_pr
 
         assert open_pr(ws, pid).status == "pr_opened"
         with TestClient(create_app(ws)) as client:

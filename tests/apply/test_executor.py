@@ -83,7 +83,7 @@ def act(
         address=f"m/mem.thing.{name}",
         module="m",
         type="mem.thing",
-        action=kind,
+        kind=kind,
         desired=None if kind is ActionKind.DELETE else {"value": value if value is not None else name},
         prior={"name": name} if kind is not ActionKind.CREATE else None,
         prior_outputs={} if kind is not ActionKind.CREATE else None,
@@ -275,7 +275,7 @@ def test_threaded_actions_finishing_during_an_inline_one_end_the_run_cleanly(tmp
         address="m/slow.thing.s",
         module="m",
         type="slow.thing",
-        action=ActionKind.CREATE,
+        kind=ActionKind.CREATE,
         desired={"value": "s"},
     )
     plan = plan_of(act(0, "a"), act(1, "b"), act(2, "c"), inline_action)

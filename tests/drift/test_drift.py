@@ -12,8 +12,8 @@ import pytest
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
 from driftgate.drift.detect import detect_drift
-from driftgate.services.drift import scan_drift
-from driftgate.services.runs import apply_session
+from driftgate.services.drift.scan import scan_drift
+from driftgate.services.stacks.session import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.store import repositories as repo
 from driftgate.testing.stacks import write_stack

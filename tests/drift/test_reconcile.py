@@ -12,10 +12,10 @@ from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
 from driftgate.drift.snapshot import HEADER, PLACEHOLDER
 from driftgate.localforge import Fault, LocalForge
-from driftgate.services import history
-from driftgate.services.identity import move_stack
-from driftgate.services.reconcile import reconcile
-from driftgate.services.runs import apply_session
+from driftgate.services.drift.reconcile import reconcile
+from driftgate.services.stacks import history
+from driftgate.services.stacks.identity import move_stack
+from driftgate.services.stacks.session import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.testing.gitrepos import git, make_remote
 from driftgate.testing.stacks import write_stack

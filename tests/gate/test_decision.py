@@ -15,7 +15,7 @@ HOUR = 3600.0
 
 def plan(*changes: tuple[str, ActionKind]) -> Plan:
     actions = tuple(
-        Action(index=i, address=f"{m}/data.value.r{i}", module=m, type="data.value", action=k)
+        Action(index=i, address=f"{m}/data.value.r{i}", module=m, type="data.value", kind=k)
         for i, (m, k) in enumerate(changes)
     )
     return Plan(stack="s", spec_digest="d", state_serial=0, refreshed=True, created_at="t", actions=actions)

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from driftgate.config import Settings
 from driftgate.jobs.queue import Jobs, make_huey, sweep_stale
 from driftgate.localforge import Fault, LocalForge
-from driftgate.services import proposals
-from driftgate.services.proposals import request_open_pr
+from driftgate.services.proposals import lifecycle as proposals
+from driftgate.services.proposals.lifecycle import request_open_pr
 from driftgate.services.workspace import Workspace
 from driftgate.store.tables import proposals as proposals_table
 from driftgate.store.tables import repo_leases

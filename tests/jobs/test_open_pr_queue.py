@@ -14,7 +14,7 @@ from huey import RedisHuey, SqliteHuey
 from driftgate.api.app import create_app
 from driftgate.jobs.queue import Jobs, sweep_stale
 from driftgate.localforge import LocalForge
-from driftgate.services import proposals
+from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry

@@ -14,8 +14,8 @@ import pytest
 from driftgate.config import Settings
 from driftgate.jobs.queue import Jobs, make_huey, sweep_stale
 from driftgate.localforge import Fault, LocalForge
-from driftgate.services import proposals
-from driftgate.services.proposals import request_open_pr
+from driftgate.services.proposals import lifecycle as proposals
+from driftgate.services.proposals.lifecycle import request_open_pr
 from driftgate.services.workspace import Workspace
 from driftgate.testing.service import seed_proposal, seed_repo
 

@@ -52,7 +52,7 @@ def test_a_new_stack_plans_creates_in_listing_order_with_unknown_outputs(
     ws: Workspace, tmp_path: Path
 ) -> None:
     plan = plan_of(ws, two_modules(tmp_path), {})
-    assert [(a.address, a.action) for a in plan.actions] == [
+    assert [(a.address, a.kind) for a in plan.actions] == [
         ("a/data.value.copy", ActionKind.CREATE),
         ("b/data.value.greeting", ActionKind.CREATE),
     ]
@@ -70,9 +70,9 @@ def test_recorded_state_that_matches_is_a_noop_and_a_change_is_an_update(
         "a/data.value.copy": recorded("a/data.value.copy", "hi!", depends_on=("b/data.value.greeting",)),
     }
     same = plan_of(ws, two_modules(tmp_path), state)
-    assert {a.action for a in same.actions} == {ActionKind.NOOP} and not same.has_changes
+    assert {a.kind for a in same.actions} == {ActionKind.NOOP} and not same.has_changes
     changed = plan_of(ws, two_modules(tmp_path, greeting="hello"), state)
-    kinds = {a.address: a.action for a in changed.actions}
+    kinds = {a.address: a.kind for a in changed.actions}
     assert kinds["b/data.value.greeting"] is ActionKind.UPDATE
     (change,) = [a for a in changed.actions if a.address == "b/data.value.greeting"][0].changes
     assert (change.name, change.old, change.new) == ("input", "hi", "hello")
@@ -86,7 +86,7 @@ def test_recorded_resources_no_longer_in_the_specs_are_deleted_last(ws: Workspac
         "gone/data.value.top": recorded("gone/data.value.top", 2, depends_on=("gone/data.value.base",)),
     }
     plan = plan_of(ws, two_modules(tmp_path), state)
-    deletes = [a.address for a in plan.actions if a.action is ActionKind.DELETE]
+    deletes = [a.address for a in plan.actions if a.kind is ActionKind.DELETE]
     assert deletes == ["gone/data.value.top", "gone/data.value.base"]  # dependents first
     assert [a.address for a in plan.actions][-2:] == deletes
 

@@ -12,9 +12,9 @@ from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionStatus
 from driftgate.errors import PlanInvalidError, StackLockedError, StalePlanError, TerminalError
 from driftgate.plan.model import ActionKind, read_plan, write_plan
-from driftgate.services import history
-from driftgate.services.locking import break_lock, stack_lock
-from driftgate.services.runs import ApplyReport, apply_session, plan_stack
+from driftgate.services.stacks import history
+from driftgate.services.stacks.locking import break_lock, stack_lock
+from driftgate.services.stacks.session import ApplyReport, apply_session, plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.testing.stacks import write_stack
 
@@ -44,7 +44,7 @@ def test_create_then_in_sync_then_update(ws: Workspace, tmp_path: Path) -> None:
     stack = files_stack(tmp_path / "stack")
     first = plan_stack(ws, stack).plan
     assert first.exit_code() == 2
-    assert [a.action for a in first.actions] == [ActionKind.CREATE] * 3
+    assert [a.kind for a in first.actions] == [ActionKind.CREATE] * 3
 
     report = apply(ws, stack)
     assert report.full_success
@@ -53,7 +53,7 @@ def test_create_then_in_sync_then_update(ws: Workspace, tmp_path: Path) -> None:
 
     files_stack(tmp_path / "stack", content="changed")
     plan = plan_stack(ws, stack).plan
-    kinds = {a.address: a.action for a in plan.actions}
+    kinds = {a.address: a.kind for a in plan.actions}
     assert kinds["web/data.value.greeting"] is ActionKind.UPDATE
     assert kinds["web/file.file.index"] is ActionKind.UPDATE  # its input is known only after apply
     assert kinds["web/file.directory.site"] is ActionKind.NOOP
@@ -68,7 +68,7 @@ def test_refresh_sees_hand_edits_and_deletions(ws: Workspace, tmp_path: Path) ->
     (stack / "live/site/index.html").write_text("edited by hand")
     plan = plan_stack(ws, stack).plan
     index = next(a for a in plan.actions if a.address == "web/file.file.index")
-    assert index.action is ActionKind.UPDATE
+    assert index.kind is ActionKind.UPDATE
     assert index.changes[0].name == "content" and index.changes[0].old == "edited by hand"
     assert "drift" in index.reason
     assert plan_stack(ws, stack, refresh=False).plan.exit_code() == 0  # without refresh, no drift is seen
@@ -76,7 +76,7 @@ def test_refresh_sees_hand_edits_and_deletions(ws: Workspace, tmp_path: Path) ->
     (stack / "live/site/index.html").unlink()
     plan = plan_stack(ws, stack).plan
     index = next(a for a in plan.actions if a.address == "web/file.file.index")
-    assert index.action is ActionKind.CREATE and index.reason == "deleted out of band"
+    assert index.kind is ActionKind.CREATE and index.reason == "deleted out of band"
     assert apply(ws, stack).full_success
     assert (stack / "live/site/index.html").read_text() == "<h1>hello</h1>"
 
@@ -89,13 +89,13 @@ def test_replace_and_delete(ws: Workspace, tmp_path: Path) -> None:
     files_stack(tmp_path / "stack", extra=moved)
     plan = plan_stack(ws, stack).plan
     other = next(a for a in plan.actions if a.address == "web/file.file.other")
-    assert other.action is ActionKind.REPLACE and other.changes[0].forces_replace
+    assert other.kind is ActionKind.REPLACE and other.changes[0].forces_replace
     assert apply(ws, stack).full_success
     assert not (stack / "live/other.txt").exists() and (stack / "live/moved.txt").exists()
 
     files_stack(tmp_path / "stack")
     plan = plan_stack(ws, stack).plan
-    assert [a.action for a in plan.actions if a.address == "web/file.file.other"] == [ActionKind.DELETE]
+    assert [a.kind for a in plan.actions if a.address == "web/file.file.other"] == [ActionKind.DELETE]
     assert apply(ws, stack).full_success
     assert not (stack / "live/moved.txt").exists()
     assert "web/file.file.other" not in {r["address"] for r in history.list_state(ws, "test")}
@@ -139,7 +139,7 @@ def test_provider_error_mid_apply_gives_a_complete_ledger(ws: Workspace, tmp_pat
 
     chaos_stack(tmp_path / "stack", fail_on=[])
     plan = plan_stack(ws, stack).plan
-    assert {a.address: a.action for a in plan.actions if a.action is not ActionKind.NOOP} == {
+    assert {a.address: a.kind for a in plan.actions if a.kind is not ActionKind.NOOP} == {
         "m/chaos.file.b": ActionKind.CREATE,
         "m/chaos.file.c": ActionKind.CREATE,
     }

@@ -13,9 +13,9 @@ import pytest
 from driftgate.errors import GateRefused, PlanHasErrors, StalePlanError, TerminalError
 from driftgate.gate.decision import GateRequest
 from driftgate.plan.model import Plan
-from driftgate.services import history
-from driftgate.services.apply_stack import ApplyRequest, apply_stack, gate_decision
-from driftgate.services.runs import plan_stack
+from driftgate.services.stacks import history
+from driftgate.services.stacks.apply import ApplyRequest, apply_stack, gate_decision
+from driftgate.services.stacks.session import plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.testing.stacks import write_stack
 
@@ -119,7 +119,7 @@ def test_a_saved_plan_is_checked_without_planning_again(
     d = two_modules(tmp_path)
     auto = ApplyRequest(d, gate=GateRequest("auto", ("web",)), commit_back=False)
     saved: Plan = plan_stack(ws, d).plan
-    import driftgate.services.runs as runs_module
+    import driftgate.services.stacks.session as runs_module
 
     def no_planning(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("a saved plan must not be planned again")

@@ -13,10 +13,10 @@ from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
 from driftgate.errors import SpecError
 from driftgate.gitops.gitcmd import is_driftgate_commit
-from driftgate.services import history
-from driftgate.services.commitback import Overrides, commit_back
-from driftgate.services.commitback_runs import recommit
-from driftgate.services.runs import apply_session, plan_stack
+from driftgate.services.stacks import history
+from driftgate.services.stacks.commitback import Overrides, commit_back
+from driftgate.services.stacks.commitback_runs import recommit
+from driftgate.services.stacks.session import apply_session, plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.testing.gitrepos import Remote, git, human_commit, make_remote
 from driftgate.testing.stacks import write_stack
@@ -164,7 +164,7 @@ def test_git_failure_after_apply_diverges_and_a_rerun_converges(
     assert "v2" not in remote.show("stacks/site/modules/web.yaml")
 
     remote.reject(False)
-    from driftgate.services.commitback import record_commit_back
+    from driftgate.services.stacks.commitback import record_commit_back
 
     record_commit_back(ws, report.run_id, result)
     assert history.show_run(ws, report.run_id)["status"] == "diverged"

@@ -10,8 +10,8 @@ import pytest
 
 from driftgate.gitops.clones import clone_dir
 from driftgate.localforge import Fault, LocalForge
-from driftgate.services.commitback import CommitBackResult, commit_back
-from driftgate.services.runs import apply_session
+from driftgate.services.stacks.commitback import CommitBackResult, commit_back
+from driftgate.services.stacks.session import apply_session
 from driftgate.services.workspace import Workspace
 from driftgate.testing.audit import ArgvWatcher
 from driftgate.testing.gitrepos import git
@@ -86,7 +86,7 @@ def test_forge_failure_during_pr_creation_diverges_then_converges(
     failed = apply_and_commit(ws, source)
     assert failed.state_diverged and not failed.committed and "502" in (failed.reason or "")
     assert forge.pulls["infra"] == {}
-    from driftgate.services.commitback_runs import recommit
+    from driftgate.services.stacks.commitback_runs import recommit
 
     _, again = recommit(ws, source)
     assert again.pr_url and not again.state_diverged
@@ -123,8 +123,8 @@ def test_token_never_in_argv_config_files_or_results(
         if path.is_file():
             data = path.read_bytes()
             assert not any(f.encode() in data for f in forms), path
-    from driftgate.services import history
-    from driftgate.services.commitback import record_commit_back
+    from driftgate.services.stacks import history
+    from driftgate.services.stacks.commitback import record_commit_back
 
     record_commit_back(ws, history.list_runs(ws)[0]["id"], result)
     stored = repr(history.list_runs(ws)) + repr(history.show_run(ws, history.list_runs(ws)[0]["id"]))

@@ -10,7 +10,8 @@ import pytest
 
 from driftgate.gitops.gitcmd import Credential, run_git
 from driftgate.localforge import LocalForge
-from driftgate.services import config_repos, open_pr, proposals
+from driftgate.services.proposals import config_repos, open_pr
+from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.workspace import Workspace
 from driftgate.store import registry
 
@@ -279,7 +280,7 @@ def test_a_retry_after_a_failed_attempt_runs_again(ws: Workspace, repo_id: int, 
     from huey import SqliteHuey
 
     from driftgate.jobs.queue import Jobs
-    from driftgate.services.proposals import request_open_pr
+    from driftgate.services.proposals.lifecycle import request_open_pr
 
     jobs = Jobs(SqliteHuey("r", filename=str(tmp_path / "q.db"), results=False), workspace=lambda: ws)
     pid = proposal(

@@ -18,9 +18,9 @@ from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
 from driftgate.errors import PlanInvalidError, SecretError
 from driftgate.plan.model import SENSITIVE, write_plan
-from driftgate.services import history
-from driftgate.services.reconcile import reconcile
-from driftgate.services.runs import apply_session, plan_stack
+from driftgate.services.drift.reconcile import reconcile
+from driftgate.services.stacks import history
+from driftgate.services.stacks.session import apply_session, plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.testing.gitrepos import git, make_remote
 from driftgate.testing.stacks import write_stack

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from driftgate.demo.scaffold import scaffold_repo
 from driftgate.errors import SpecError
 from driftgate.providers.registry import default_registry
-from driftgate.services.scaffold import scaffold_repo
 from driftgate.spec.loader import load_stack
 from driftgate.spec.model import Stack
 from driftgate.testing.stacks import write_stack

@@ -17,7 +17,7 @@ from driftgate.api.limits import BodyLimits
 from driftgate.api.metrics import HTTP_REQUESTS, request_labels
 from driftgate.api.routes import ROUTERS
 from driftgate.security.logs import get_logger
-from driftgate.services.proposals import JobQueue
+from driftgate.services.proposals.lifecycle import JobQueue
 from driftgate.services.workspace import Workspace
 
 MAX_BODY = 1024 * 1024

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Path, Query, Request, Response
 from driftgate import errors
 from driftgate.api.errors import ApiError
 from driftgate.api.schemas import MAX_ID
-from driftgate.services.proposals import JobQueue
+from driftgate.services.proposals.lifecycle import JobQueue
 from driftgate.services.tokens import Principal, authenticate
 from driftgate.services.workspace import Workspace
 

@@ -106,7 +106,7 @@ class Executor:
 
     def prepare(self, action: Action) -> Started:
         """Resolve output references (dependencies have finished); raises if one is unknown."""
-        if action.action is _DELETE:
+        if action.kind is _DELETE:
             return Started(action, None)
         return Started(action, substitute_outputs(action.desired or {}, self._lookup, action.module))
 
@@ -116,7 +116,7 @@ class Executor:
         provider = self._providers[action.type.split(".", 1)[0]]
         outputs: dict[str, Any] = {}
         try:
-            if action.action is _DELETE or attributes is None:
+            if action.kind is _DELETE or attributes is None:
                 provider.delete(
                     action.type,
                     self._secrets.resolve_all(action.prior or {}),
@@ -133,13 +133,13 @@ class Executor:
         except CompensationFailedError as exc:
             status, error = ActionStatus.COMPENSATION_FAILED, redact(str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
-            status = ActionStatus.DELETE_FAILED if action.action is _DELETE else ActionStatus.ERROR
+            status = ActionStatus.DELETE_FAILED if action.kind is _DELETE else ActionStatus.ERROR
             error = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
             outputs, attributes = {}, None
         outcome = ActionOutcome(
             index=action.index,
             address=action.address,
-            action=action.action.value,
+            action=action.kind.value,
             status=status,
             error=error,
             outputs=outputs,
@@ -154,9 +154,9 @@ class Executor:
 
     def _call(self, provider: Provider, action: Action, attributes: dict[str, Any]) -> dict[str, Any]:
         name = action.name
-        if action.action is _CREATE:
+        if action.kind is _CREATE:
             return provider.create(action.type, name, attributes)
-        if action.action is _UPDATE:
+        if action.kind is _UPDATE:
             return provider.update(action.type, name, attributes, action.prior_outputs or {})
         prior = self._secrets.resolve_all(action.prior or {})
         provider.delete(action.type, prior, action.prior_outputs or {})
@@ -299,7 +299,7 @@ class _Run:
                     f"not attempted: dependency {self.actions[blocker].address} did not succeed",
                 )
                 continue
-            if action.action is _NOOP:
+            if action.kind is _NOOP:
                 self.instant += 1
                 self._complete(_noop(action))
                 continue
@@ -318,7 +318,7 @@ class _Run:
 
     def _is_instant(self, action: Action) -> bool:
         return (
-            action.action is _NOOP
+            action.kind is _NOOP
             or self.ex.is_inline(action)
             or any(i in self.failed for i in self.waits[action.index])
         )
@@ -382,7 +382,7 @@ class _Run:
         self.outcomes[index] = finished.outcome
         self.buffer.append(finished)
         if finished.outcome.status is ActionStatus.SUCCESS:
-            if finished.action.action is not _DELETE:
+            if finished.action.kind is not _DELETE:
                 self.ex.remember_outputs(finished.action.address, finished.outcome.outputs)
         else:
             self.failed.add(index)
@@ -426,7 +426,7 @@ def _noop(action: Action) -> Finished:
     outcome = ActionOutcome(
         index=action.index,
         address=action.address,
-        action=action.action.value,
+        action=action.kind.value,
         status=ActionStatus.SUCCESS,
         outputs=dict(action.prior_outputs or {}),
         started_at=now,
@@ -436,11 +436,11 @@ def _noop(action: Action) -> Finished:
 
 
 def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
-    status = ActionStatus.DELETE_FAILED if action.action is _DELETE and attempted else ActionStatus.ERROR
+    status = ActionStatus.DELETE_FAILED if action.kind is _DELETE and attempted else ActionStatus.ERROR
     outcome = ActionOutcome(
         index=action.index,
         address=action.address,
-        action=action.action.value,
+        action=action.kind.value,
         status=status,
         error=reason,
         attempted=attempted,
@@ -454,12 +454,12 @@ def _dependency_graph(
     by_address = {a.address: a.index for a in actions}
     waits: dict[int, set[int]] = {a.index: set() for a in actions}
     for action in actions:
-        if action.action is _DELETE:
+        if action.kind is _DELETE:
             continue
         for dep in action.depends_on:
             if dep in by_address and dep != action.address:
                 waits[action.index].add(by_address[dep])
-    deleted = {a.address: a.index for a in actions if a.action is _DELETE}
+    deleted = {a.address: a.index for a in actions if a.kind is _DELETE}
     for action in actions:
         for dep in action.depends_on:
             if dep in deleted and dep != action.address:

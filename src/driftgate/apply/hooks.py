@@ -23,9 +23,9 @@ class ApplyHooks:
     on_resource_deleted: list[Subscriber] = field(default_factory=list)
 
     def notify(self, action: Action, outcome: ActionOutcome) -> None:
-        if outcome.status is not ActionStatus.SUCCESS or action.action is ActionKind.NOOP:
+        if outcome.status is not ActionStatus.SUCCESS or action.kind is ActionKind.NOOP:
             return
-        targets = self.on_resource_deleted if action.action is ActionKind.DELETE else self.on_resource_applied
+        targets = self.on_resource_deleted if action.kind is ActionKind.DELETE else self.on_resource_applied
         for subscriber in targets:
             try:
                 subscriber(action, outcome)

@@ -91,7 +91,7 @@ def output(
     """Print recorded outputs, like `terraform output`: one resource's, or every resource's by address."""
     from driftgate.cli.common import print_json, stack_name, workspace
     from driftgate.cli.state import as_yaml
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     ws, name = workspace(), stack_name(stack)
     rows = [history.show_state(ws, name, address)] if address else history.list_state(ws, name)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from driftgate.apply.executor import ProgressCallback
     from driftgate.apply.result import ActionOutcome
     from driftgate.gate.decision import GateDecision, GateRequest
-    from driftgate.services.runs import ApplyReport
+    from driftgate.services.stacks.session import ApplyReport
 
 LaneOption = typer.Option("manual", "--lane", help="manual (a person) or auto (CI, a push, a schedule).")
 ModuleOption = typer.Option([], "--module", help="Limit the apply to this module (repeatable).")
@@ -68,8 +68,8 @@ def register(app: typer.Typer) -> None:
         from driftgate.cli.render import render_commit_back, render_plan, render_result
         from driftgate.errors import PlanHasErrors
         from driftgate.plan.model import read_plan
-        from driftgate.services.apply_stack import ApplyRequest, apply_stack
-        from driftgate.services.commitback import Overrides
+        from driftgate.services.stacks.apply import ApplyRequest, apply_stack
+        from driftgate.services.stacks.commitback import Overrides
 
         ws = workspace()
         saved = read_plan(plan_file, key=ws.plan_key()) if plan_file is not None else None
@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
         backup_ref: str | None = BackupOption,
     ) -> int:
         """Print the gate's decision for the current plan (like `apply --dry-run`): exit 0 allowed, 4 not."""
-        from driftgate.services.apply_stack import gate_decision
+        from driftgate.services.stacks.apply import gate_decision
 
         request = gate_request(lane, modules, allow_stateful, confirm, backup_ref)
         return show_decision(gate_decision(workspace(), stack, request), as_json=as_json)

@@ -14,7 +14,7 @@ app = typer.Typer(help="Backups of stateful modules.", no_args_is_help=True, ric
 @app.command("create")
 def create(module: str, stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """Back up every backup-capable resource of MODULE; prints the backup's ref."""
-    from driftgate.services.backups import create_backup
+    from driftgate.services.stacks.backups import create_backup
 
     row = create_backup(workspace(), stack, module)
     if as_json:
@@ -34,7 +34,7 @@ def list_(
     stack: Path = StackOption, module: str | None = typer.Option(None, "--module"), as_json: bool = JsonOption
 ) -> int:
     """List recorded backups, newest first."""
-    from driftgate.services.backups import list_backups
+    from driftgate.services.stacks.backups import list_backups
 
     rows = list_backups(workspace(), stack, module)
     if as_json:
@@ -59,7 +59,7 @@ def list_(
 @app.command("verify")
 def verify(ref: str, stack: Path = StackOption) -> int:
     """Check that REF is recorded, its artifact exists, and its checksum matches."""
-    from driftgate.services.backups import verify_backup
+    from driftgate.services.stacks.backups import verify_backup
 
     row = verify_backup(workspace(), stack, ref)
     out.print(f"OK: {row.ref} exists and matches sha256 {row.sha256}", markup=False)
@@ -73,7 +73,7 @@ def restore(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> int:
     """Put the live data of REF's module back as the backup holds it (a corrupt artifact is refused)."""
-    from driftgate.services.backups import restore_backup, verify_backup
+    from driftgate.services.stacks.backups import restore_backup, verify_backup
 
     ws = workspace()
     row = verify_backup(ws, stack, ref)

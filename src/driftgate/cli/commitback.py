@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Re-run commit-back for the last applied run (idempotent; specs must be what was applied)."""
         from driftgate.cli.render import render_commit_back
-        from driftgate.services.commitback import Overrides
-        from driftgate.services.commitback_runs import recommit
+        from driftgate.services.stacks.commitback import Overrides
+        from driftgate.services.stacks.commitback_runs import recommit
 
         run_id, result = recommit(
             workspace(),

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> int:
         """Compare live state with recorded state. Exit 0 no drift, 2 drift, 1 error."""
-        from driftgate.services.drift import scan_drift
+        from driftgate.services.drift.scan import scan_drift
 
         report = scan_drift(workspace(), stack, modules=modules)
         if as_json:

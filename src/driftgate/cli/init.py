@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Scaffold a config repo (a git repository) with one stack."""
-        from driftgate.services.identity import check_name_free, directory_url
-        from driftgate.services.scaffold import check_stack_name, default_stack_name, scaffold_repo
+        from driftgate.demo.scaffold import check_stack_name, default_stack_name, scaffold_repo
+        from driftgate.services.stacks.identity import check_name_free, directory_url
 
         directory = directory.absolute()
         name = name if name is not None else default_stack_name(directory)

@@ -12,7 +12,7 @@ app = typer.Typer(help="The stack lock.", no_args_is_help=True, rich_markup_mode
 @app.command("status")
 def status(stack: Path = StackOption) -> int:
     """Show who holds the stack's lock, if anyone."""
-    from driftgate.services.locking import lock_status
+    from driftgate.services.stacks.locking import lock_status
 
     holder = lock_status(workspace(), stack_name(stack))
     out.print(f"locked by {holder}" if holder else "not locked", markup=False)
@@ -25,7 +25,7 @@ def break_(
     force: bool = typer.Option(False, "--force", help="Break it even if its holder is alive on this host."),
 ) -> int:
     """Break a stale lock; the holder's run is marked interrupted."""
-    from driftgate.services.locking import break_lock, describe_holder
+    from driftgate.services.stacks.locking import break_lock, describe_holder
 
     ws = workspace()
     lock = break_lock(ws, name, force=force)

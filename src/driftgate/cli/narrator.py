@@ -5,8 +5,8 @@ from __future__ import annotations
 from driftgate.cli.common import out
 from driftgate.cli.render import render_ledger, render_plan, render_result
 from driftgate.plan.model import Plan
-from driftgate.services import history
-from driftgate.services.runs import ApplyReport
+from driftgate.services.stacks import history
+from driftgate.services.stacks.session import ApplyReport
 from driftgate.services.workspace import Workspace
 
 

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         """Show what apply would do. Exit 0 in sync, 2 changes present, 1 error."""
         from driftgate.cli.render import render_plan
         from driftgate.plan.model import write_plan
-        from driftgate.services.runs import plan_stack
+        from driftgate.services.stacks.session import plan_stack
 
         ws = workspace()
         planned = plan_stack(ws, stack, refresh=refresh)

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         """Run driftgate's main job end to end on embedded defaults (SQLite, a local git remote)."""
         from driftgate.cli.narrator import ConsoleNarrator
         from driftgate.config import load_settings
-        from driftgate.services.quickstart import prepare_workdir, run_quickstart
+        from driftgate.demo.quickstart import prepare_workdir, run_quickstart
         from driftgate.services.workspace import Workspace
 
         workdir = (directory or Path(tempfile.mkdtemp(prefix="driftgate-quickstart-"))).absolute()

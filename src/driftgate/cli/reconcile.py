@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
 
         Exit 0: no drift. 2: a draft was produced or updated. 7: drift, but no draft could be produced.
         """
-        from driftgate.services.commitback import Overrides
-        from driftgate.services.reconcile import reconcile as run_reconcile
+        from driftgate.services.drift.reconcile import reconcile as run_reconcile
+        from driftgate.services.stacks.commitback import Overrides
 
         run_id, result = run_reconcile(
             workspace(), stack, overrides=Overrides(target=target, remote=repo_url, branch=branch)

@@ -58,11 +58,11 @@ _SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "noop"
 
 def _change_lines(action: Action, *, plain: bool = False, full: bool = False) -> list[str]:
     how: dict[str, Any] = {"full": full, "mark": _plain if plain else escape}
-    if action.action is ActionKind.CREATE and action.changes:
+    if action.kind is ActionKind.CREATE and action.changes:
         lines = [f"{c.name}: {_value(c.new, **how)}" for c in action.changes]
-    elif action.action is ActionKind.CREATE:
+    elif action.kind is ActionKind.CREATE:
         lines = [f"{k}: {_value(v, **how)}" for k, v in (action.desired or {}).items()]
-    elif action.action is ActionKind.DELETE:
+    elif action.kind is ActionKind.DELETE:
         lines = []
     else:
         lines = [_change(c, **how) for c in action.changes]
@@ -90,10 +90,10 @@ def _stateful_note(plan: Plan, module: str, actions: list[Action]) -> tuple[str,
 
 def _destruction(plan: Plan) -> list[str]:
     """Deletes and replacements in stateful modules, one line each (plain text)."""
-    doomed = [a for a in plan.actions if a.stateful and a.action in (ActionKind.DELETE, ActionKind.REPLACE)]
+    doomed = [a for a in plan.actions if a.stateful and a.kind in (ActionKind.DELETE, ActionKind.REPLACE)]
     lines = []
     for action in doomed:
-        verb = "DELETES" if action.action is ActionKind.DELETE else "REPLACES (deletes, then creates)"
+        verb = "DELETES" if action.kind is ActionKind.DELETE else "REPLACES (deletes, then creates)"
         lines.append(
             f"!! DATA LOSS RISK !! this plan {verb} {action.address} in stateful module '{action.module}'"
         )
@@ -117,7 +117,7 @@ def write_plan_lines(plan: Plan, *, full: bool = False) -> None:
         lines.append(f"module {module}{_stateful_note(plan, module, actions)[0]}")
         for action in actions[: None if full else ROW_LIMIT - shown]:
             shown += 1
-            verb = action.action.value
+            verb = action.kind.value
             lines.append(f"  {_SYMBOL[verb]} {verb} {ascii_only(action.address)}")
             lines.extend(f"      {line}" for line in _change_lines(action, plain=True, full=full))
     if shown < len(changes):
@@ -158,8 +158,8 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
         table.add_column("changes", overflow="fold")
         for action in actions[: None if full else ROW_LIMIT - shown]:
             shown += 1
-            style = _STYLE[action.action.value]
-            verb = action.action.value
+            style = _STYLE[action.kind.value]
+            verb = action.kind.value
             table.add_row(
                 escape(ascii_only(action.address)),
                 f"[{style}]{escape(_SYMBOL[verb])} {verb}[/{style}]",

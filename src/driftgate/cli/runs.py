@@ -23,7 +23,7 @@ def list_(
     as_json: bool = JsonOption,
 ) -> int:
     """List recent runs, newest first."""
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     rows = history.list_runs(workspace(), stack=stack_name(stack) if stack else None, limit=limit)
     if as_json:
@@ -54,7 +54,7 @@ def show(
     full: bool = typer.Option(False, "--full", help="On a terminal, show every action (default: 200)."),
 ) -> int:
     """Show one run and its per-action ledger."""
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     if as_json:
         print_json(history.show_run(workspace(), run_id))

@@ -14,7 +14,7 @@ app = typer.Typer(help="Recorded state.", no_args_is_help=True, rich_markup_mode
 @app.command("list")
 def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """List the resources recorded for a stack."""
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     ws, name = workspace(), stack_name(stack)
     rows = history.list_state(ws, name) if as_json else history.list_addresses(ws, name)
@@ -34,7 +34,7 @@ def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
 @app.command("show")
 def show(address: str, stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """Show one resource's recorded attributes and outputs."""
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     row = history.show_state(workspace(), stack_name(stack), address)
     if as_json:
@@ -60,7 +60,7 @@ def move_stack(
     as_json: bool = JsonOption,
 ) -> int:
     """Bind a stack's recorded state to its new config repo or path, on purpose (recorded as a run)."""
-    from driftgate.services.identity import move_stack as move
+    from driftgate.services.stacks.identity import move_stack as move
 
     ws = workspace()
     run_id, old, new = move(ws, ws.load_stack(to))

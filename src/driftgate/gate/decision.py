@@ -81,7 +81,7 @@ class GateDecision:
 def _changed_modules(plan: Plan) -> list[str]:
     seen: dict[str, None] = {}
     for action in plan.actions:
-        if action.action is not ActionKind.NOOP:
+        if action.kind is not ActionKind.NOOP:
             seen.setdefault(action.module, None)
     return list(seen)
 
@@ -191,7 +191,7 @@ def _manual_stateful(
 def only_creates(plan: Plan, module: str) -> bool:
     """Every action of ``module`` creates something new: the module has no live resource yet."""
     actions = [a for a in plan.actions if a.module == module]
-    return bool(actions) and all(a.action is ActionKind.CREATE and not a.adopt for a in actions)
+    return bool(actions) and all(a.kind is ActionKind.CREATE and not a.adopt for a in actions)
 
 
 def _refuse(request: GateRequest, reasons: Sequence[str], out_of_scope: tuple[str, ...] = ()) -> GateDecision:

@@ -49,7 +49,7 @@ class Jobs:
         @huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=base_delay, context=True, name="open_pr")
         def open_pr_task(proposal_id: int, task: Task | None = None) -> str:
             """The open-PR use case decides; this maps its verdict onto huey's retries."""
-            from driftgate.services.open_pr import run_open_pr_job
+            from driftgate.services.proposals.open_pr import run_open_pr_job
 
             retries = task.retries if task else 0
             verdict = run_open_pr_job(
@@ -71,7 +71,7 @@ class Jobs:
 
         @huey.periodic_task(_every_minutes(10), name="poll_pr_states")
         def poll() -> int:
-            from driftgate.services.pr_state import poll_pr_states
+            from driftgate.services.proposals.pr_state import poll_pr_states
 
             return poll_pr_states(ws_of())
 
@@ -117,7 +117,7 @@ def _every_minutes(n: int) -> Any:
 
 def sweep_stale(ws: Workspace, jobs: Jobs) -> int:
     """Re-queue open-PR jobs whose worker vanished (killed mid-job): a proposal is never lost."""
-    from driftgate.services.open_pr import lapsed_jobs
+    from driftgate.services.proposals.open_pr import lapsed_jobs
 
     lapsed = lapsed_jobs(ws)
     for proposal_id in lapsed:
@@ -129,7 +129,7 @@ def reconcile_all(ws: Workspace) -> list[str]:
     """Reconcile every scheduled stack; one stack's failure does not stop the others."""
     from driftgate.errors import DriftgateError
     from driftgate.security.logs import get_logger
-    from driftgate.services.reconcile import reconcile
+    from driftgate.services.drift.reconcile import reconcile
 
     log = get_logger("driftgate.jobs")
     done: list[str] = []

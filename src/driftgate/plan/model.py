@@ -56,7 +56,7 @@ class Action:
     address: str
     module: str
     type: str
-    action: ActionKind
+    kind: ActionKind  # what happens to the resource; "action" in the plan file
     desired: dict[str, Any] | None = None
     prior: dict[str, Any] | None = None
     prior_outputs: dict[str, Any] | None = None
@@ -76,7 +76,7 @@ class Action:
             "address": self.address,
             "module": self.module,
             "type": self.type,
-            "action": self.action.value,
+            "action": self.kind.value,
             "desired": self.desired,
             "prior": self.prior,
             "prior_outputs": self.prior_outputs,
@@ -94,7 +94,7 @@ class Action:
             address=str(raw["address"]),
             module=str(raw["module"]),
             type=str(raw["type"]),
-            action=ActionKind(raw["action"]),
+            kind=ActionKind(raw["action"]),
             desired=raw.get("desired"),
             prior=raw.get("prior"),
             prior_outputs=raw.get("prior_outputs"),
@@ -120,16 +120,16 @@ class Plan:
 
     @property
     def changes(self) -> list[Action]:
-        return [a for a in self.actions if a.action is not ActionKind.NOOP]
+        return [a for a in self.actions if a.kind is not ActionKind.NOOP]
 
     @property
     def has_changes(self) -> bool:
-        return any(a.action is not ActionKind.NOOP for a in self.actions)
+        return any(a.kind is not ActionKind.NOOP for a in self.actions)
 
     def counts(self) -> dict[str, int]:
         counts = {kind.value: 0 for kind in ActionKind}
         for action in self.actions:
-            counts[action.action.value] += 1
+            counts[action.kind.value] += 1
         return counts
 
     def exit_code(self) -> int:

@@ -72,7 +72,7 @@ def build_plan(
     actions: list[Action] = []
     for address in topological_order(deps):
         action = _plan_resource(ctx, stack.resources[address], tuple(deps[address]), len(actions))
-        ctx.decided[address] = action.action
+        ctx.decided[address] = action.kind
         actions.append(action)
     actions.extend(_plan_deletes(ctx, start=len(actions)))
     actions = _listing_order(stack, actions)
@@ -141,13 +141,13 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
     }
     if rec is None:
         _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
-        return Action(action=_CREATE, changes=_creation(ctx, res, schema, desired), **base)  # type: ignore[arg-type]
+        return Action(kind=_CREATE, changes=_creation(ctx, res, schema, desired), **base)  # type: ignore[arg-type]
     current, live = _observe(ctx, rec)
     note = f"{_what_happened(rec)}; read from live state" if rec.uncertain else ""
     if current is None:
         reason = f"not found live: {_what_happened(rec)}" if rec.uncertain else "deleted out of band"
         _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
-        return Action(action=_CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
+        return Action(kind=_CREATE, reason=reason, adopt=rec.uncertain, **base)  # type: ignore[arg-type]
     changes, prior = _diff(ctx, res, schema, desired, current.attributes, live, recorded=rec.attributes)
     if not changes:
         kind = _NOOP
@@ -162,7 +162,7 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
     if live and kind is not _NOOP and _differs_from_record(rec, prior):
         note = note or "live state differs from the recorded state (drift)"
     return Action(
-        action=kind,
+        kind=kind,
         prior=prior,
         prior_outputs=current.outputs,
         changes=tuple(changes),
@@ -325,7 +325,7 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
                 address=address,
                 module=rec.module,
                 type=rec.type,
-                action=_DELETE,
+                kind=_DELETE,
                 prior=dict(rec.attributes),
                 prior_outputs=dict(rec.outputs),
                 depends_on=rec.depends_on,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from driftgate.services import config_repos, proposals
+from driftgate.services.proposals import config_repos
+from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.workspace import Workspace
 
 BUMP_X = {"path": "a.yaml", "format": "yaml", "pointer": "/x", "from": 1, "to": 2}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from driftgate.api.deps import WS, Admin, Cursor, Id, Limit, Viewer, after, page
 from driftgate.api.schemas import ConfigRepo, ConfigRepoIn, ConfigRepoPage, ConfigRepoPatch
-from driftgate.services import config_repos
+from driftgate.services.proposals import config_repos
 
 router = APIRouter(prefix="/api/v1/config-repos", tags=["config repos"])
 

@@ -21,7 +21,7 @@ def list_runs(
     stack: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     return {"items": history.list_runs(ws, stack=stack, limit=limit)}
 
@@ -29,6 +29,6 @@ def list_runs(
 @router.get("/{run_id}", response_model=RunDetail)
 def show_run(run_id: RunId, ws: WS, _: Viewer) -> dict[str, Any]:
     """The run and its ledger; ``run_id`` may be a prefix of at least 4 characters."""
-    from driftgate.services import history
+    from driftgate.services.stacks import history
 
     return history.show_run(ws, run_id)

@@ -32,7 +32,7 @@ def stack_dir(ws: Workspace, relative: str) -> Path:
 
 @router.post("/plan", response_model=PlanOut)
 def plan(body: PlanIn, ws: WS, _: Operator) -> dict[str, Any]:
-    from driftgate.services.runs import plan_stack
+    from driftgate.services.stacks.session import plan_stack
 
     result = plan_stack(ws, stack_dir(ws, body.stack), refresh=body.refresh).plan
     return {"exit_code": result.exit_code(), "plan": result.to_dict()}
@@ -46,7 +46,7 @@ def plan(body: PlanIn, ws: WS, _: Operator) -> dict[str, Any]:
 )
 def apply(body: ApplyIn, response: Response, ws: WS, _: Operator) -> dict[str, Any]:
     from driftgate.gate.decision import GateRequest
-    from driftgate.services.apply_stack import ApplyRequest, apply_stack
+    from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 
     gate = GateRequest(body.lane, tuple(body.modules), body.allow_stateful, body.confirm, body.backup_ref)
     request = ApplyRequest(
@@ -69,7 +69,7 @@ def apply(body: ApplyIn, response: Response, ws: WS, _: Operator) -> dict[str, A
 
 @router.post("/drift", response_model=DriftOut)
 def drift(body: StackIn, ws: WS, _: Operator) -> dict[str, Any]:
-    from driftgate.services.drift import scan_drift
+    from driftgate.services.drift.scan import scan_drift
 
     report = scan_drift(ws, stack_dir(ws, body.stack))
     return {"exit_code": report.exit_code(), **report.to_dict()}
@@ -82,7 +82,7 @@ def drift(body: StackIn, ws: WS, _: Operator) -> dict[str, Any]:
     responses={207: {"description": "drift, but no draft could be produced", "model": ReconcileOut}},
 )
 def reconcile(body: StackIn, response: Response, ws: WS, _: Operator) -> dict[str, Any]:
-    from driftgate.services.reconcile import reconcile as run
+    from driftgate.services.drift.reconcile import reconcile as run
 
     run_id, result = run(ws, stack_dir(ws, body.stack))
     response.status_code = 207 if result.state_diverged else 200

@@ -28,7 +28,7 @@ async def webhook(
     x_github_delivery: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Verify, de-duplicate and apply one delivery (the headers are declared for the description)."""
-    from driftgate.services.pr_state import receive_webhook
+    from driftgate.services.proposals.pr_state import receive_webhook
 
     del x_hub_signature_256, x_github_event, x_github_delivery
     status, answer = receive_webhook(

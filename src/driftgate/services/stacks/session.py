@@ -18,9 +18,9 @@ from driftgate.gate.decision import GateDecision, GateRequest, ModulePolicy, dec
 from driftgate.plan.model import Plan
 from driftgate.planner.planner import build_plan, spec_digest
 from driftgate.providers.base import Provider
-from driftgate.services.identity import stack_row
-from driftgate.services.ledger import StoreSink
-from driftgate.services.locking import stack_lock
+from driftgate.services.stacks.identity import stack_row
+from driftgate.services.stacks.ledger import StoreSink
+from driftgate.services.stacks.locking import stack_lock
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import repositories as repo
@@ -39,10 +39,10 @@ def plan_stack(
 ) -> PlannedStack:
     stack = stack or ws.load_stack(directory)
     providers = ws.providers_for(stack)
-    with ws.transaction() as session:
-        row = stack_row(session, stack, bind=False)
-        recorded = repo.load_state(session, row.id)
-        serial = repo.state_serial(session, row.id)
+    with ws.transaction() as conn:
+        row = stack_row(conn, stack, bind=False)
+        recorded = repo.load_state(conn, row.id)
+        serial = repo.state_serial(conn, row.id)
     plan = build_plan(
         stack,
         recorded=recorded,
@@ -87,7 +87,7 @@ class ApplySession:
 
     def decide_gate(self, request: GateRequest) -> GateDecision:
         """The gate's decision for this plan (pure rules; backups checked on disk now)."""
-        from driftgate.services.backups import backup_records
+        from driftgate.services.stacks.backups import backup_records
 
         stack = self.planned.stack
         policies = {
@@ -106,9 +106,9 @@ class ApplySession:
 
     def refuse(self, decision: GateDecision) -> None:
         """Record the refusal as a run (nothing touched) and raise GateRefused."""
-        with self.ws.transaction() as session:
+        with self.ws.transaction() as conn:
             repo.create_run(
-                session,
+                conn,
                 run_id=self.run_id,
                 stack_id=self.planned.stack_id,
                 kind="apply",
@@ -117,7 +117,7 @@ class ApplySession:
                 host=self.ws.settings.hostname,
             )
             repo.finish_run(
-                session,
+                conn,
                 self.run_id,
                 status="refused",
                 action_count=0,
@@ -142,9 +142,9 @@ class ApplySession:
                 self.refuse(gate)
             plan = gated_plan(plan, gate)
         stack_id = self.planned.stack_id
-        with self.ws.transaction() as session:
+        with self.ws.transaction() as conn:
             repo.create_run(
-                session,
+                conn,
                 run_id=self.run_id,
                 stack_id=stack_id,
                 kind="apply",
@@ -153,11 +153,10 @@ class ApplySession:
                 host=self.ws.settings.hostname,
             )
             planned = [
-                repo.PlannedRow(a.index, a.address, a.action.value, a.prior_outputs or {})
-                for a in plan.actions
+                repo.PlannedRow(a.index, a.address, a.kind.value, a.prior_outputs or {}) for a in plan.actions
             ]
-            repo.insert_planned_outcomes(session, self.run_id, planned, now=time.time())
-            known = {a: r.outputs for a, r in repo.load_state(session, stack_id).items()}
+            repo.insert_planned_outcomes(conn, self.run_id, planned, now=time.time())
+            known = {a: r.outputs for a, r in repo.load_state(conn, stack_id).items()}
         executor = Executor(
             providers=self.planned.providers,
             secrets=self.ws.secrets(),
@@ -173,12 +172,12 @@ class ApplySession:
         summary = _summary(plan, result)
         if gate is not None:
             summary["gate"] = gate.to_dict()
-        with self.ws.transaction() as session:
+        with self.ws.transaction() as conn:
             repo.set_module_statefulness(
-                session, stack_id, {m.name: m.spec.stateful for m in self.planned.stack.modules}
+                conn, stack_id, {m.name: m.spec.stateful for m in self.planned.stack.modules}
             )
             repo.finish_run(
-                session,
+                conn,
                 self.run_id,
                 status=status,
                 action_count=result.action_count,
@@ -206,8 +205,8 @@ def apply_session(
 ) -> Iterator[ApplySession]:
     """Lock the stack, then plan it (or check that the saved plan is still current)."""
     stack = stack or ws.load_stack(directory)
-    with ws.transaction() as session:
-        row = stack_row(session, stack, bind=True)
+    with ws.transaction() as conn:
+        row = stack_row(conn, stack, bind=True)
     run_id = str(uuid.uuid4())
     with stack_lock(ws, stack_id=row.id, stack_name=stack.name, run_id=run_id):
         if saved_plan is None:
@@ -223,8 +222,8 @@ def _saved(ws: Workspace, stack: Stack, stack_id: int, saved: Plan) -> PlannedSt
         raise StalePlanError(f"the plan is for stack {saved.stack!r}, not {stack.name!r}")
     if saved.spec_digest != spec_digest(stack):
         raise StalePlanError("the specs changed since this plan was made; plan again")
-    with ws.transaction() as session:
-        serial = repo.state_serial(session, stack_id)
+    with ws.transaction() as conn:
+        serial = repo.state_serial(conn, stack_id)
     if saved.state_serial != serial:
         raise StalePlanError(
             "the recorded state changed since this plan was made (another apply ran); plan again"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from driftgate.apply.result import ActionOutcome, ActionStatus, ApplyResult
 from driftgate.errors import NotFoundError, TerminalError
-from driftgate.services.commitback import CommitBackResult, Overrides, commit_back, record_commit_back
-from driftgate.services.runs import plan_stack
+from driftgate.services.stacks.commitback import CommitBackResult, Overrides, commit_back, record_commit_back
+from driftgate.services.stacks.session import plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.store import repositories as repo
 
@@ -30,9 +30,7 @@ def recommit(
         raise NotFoundError(f"stack {planned.stack.name!r} has no successful apply to commit back")
     in_sync = ApplyResult(
         actions=tuple(
-            ActionOutcome(
-                index=a.index, address=a.address, action=a.action.value, status=ActionStatus.SUCCESS
-            )
+            ActionOutcome(index=a.index, address=a.address, action=a.kind.value, status=ActionStatus.SUCCESS)
             for a in planned.plan.actions
         ),
         action_count=len(planned.plan.actions),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from driftgate.apply.executor import Finished, Started
 from driftgate.apply.result import ActionStatus
 from driftgate.plan.model import ActionKind
@@ -29,19 +31,19 @@ class StoreSink:
     def record(self, *, started: Sequence[Started], finished: Sequence[Finished]) -> None:
         if not started and not finished:
             return
-        with self._ws.transaction() as session:
-            changed = self._record_finished(session, finished)
-            changed |= self._record_started(session, started)
+        with self._ws.transaction() as conn:
+            changed = self._record_finished(conn, finished)
+            changed |= self._record_started(conn, started)
             if changed:
-                repo.bump_serial(session, self._stack_id)
+                repo.bump_serial(conn, self._stack_id)
 
-    def _record_started(self, session: Any, started: Sequence[Started]) -> bool:
+    def _record_started(self, conn: Connection, started: Sequence[Started]) -> bool:
         if not started:
             return False
-        repo.mark_in_flight(session, self._run_id, [s.action.index for s in started])
-        creates = [s for s in started if s.action.action is _CREATE and not s.action.adopt]
+        repo.mark_in_flight(conn, self._run_id, [s.action.index for s in started])
+        creates = [s for s in started if s.action.kind is _CREATE and not s.action.adopt]
         repo.upsert_states(
-            session,
+            conn,
             self._stack_id,
             self._run_id,
             (
@@ -58,18 +60,18 @@ class StoreSink:
                 for s in creates
             ),
         )
-        others = [s.action.address for s in started if s.action.action is not _CREATE or s.action.adopt]
-        repo.mark_uncertain(session, self._stack_id, self._run_id, others)
+        others = [s.action.address for s in started if s.action.kind is not _CREATE or s.action.adopt]
+        repo.mark_uncertain(conn, self._stack_id, self._run_id, others)
         return True
 
-    def _record_finished(self, session: Any, finished: Sequence[Finished]) -> bool:
+    def _record_finished(self, conn: Connection, finished: Sequence[Finished]) -> bool:
         if not finished:
             return False
         # No-op outcomes were recorded with the plan; only their adopted state is written here.
-        rows = [_outcome_row(f) for f in finished if f.action.action is not _NOOP]
-        repo.finish_outcomes(session, self._run_id, rows)
+        rows = [_outcome_row(f) for f in finished if f.action.kind is not _NOOP]
+        repo.finish_outcomes(conn, self._run_id, rows)
         ok = [f for f in finished if f.outcome.status is ActionStatus.SUCCESS]
-        deleted = [f.action.address for f in ok if f.action.action is _DELETE]
+        deleted = [f.action.address for f in ok if f.action.kind is _DELETE]
         writes = [
             repo.StateWrite(
                 address=f.action.address,
@@ -82,10 +84,10 @@ class StoreSink:
                 stateful=f.action.stateful,
             )
             for f in ok
-            if f.attributes is not None and f.action.action is not _DELETE
+            if f.attributes is not None and f.action.kind is not _DELETE
         ]
-        repo.delete_states(session, self._stack_id, deleted)
-        repo.upsert_states(session, self._stack_id, self._run_id, writes)
+        repo.delete_states(conn, self._stack_id, deleted)
+        repo.upsert_states(conn, self._stack_id, self._run_id, writes)
         return bool(deleted or writes)
 
 

@@ -28,9 +28,9 @@ from driftgate.gitops.clones import cached_checkout
 from driftgate.gitops.objects import read_files, resolve
 from driftgate.gitops.publish import commit_and_push
 from driftgate.gitops.seal import prepare_for_write
-from driftgate.services.commitback import Overrides, Target, no_remote_hint, resolve_target
-from driftgate.services.drift import known_secret_values, scan_drift
-from driftgate.services.identity import stack_row
+from driftgate.services.drift.scan import known_secret_values, scan_drift
+from driftgate.services.stacks.commitback import Overrides, Target, no_remote_hint, resolve_target
+from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import repositories as repo
@@ -86,7 +86,7 @@ def reconcile(
 
 def _heal(ws: Workspace, directory: Path, modules: list[str], report: DriftReport) -> list[str]:
     """Re-apply the desired state of ``heal`` modules through the auto lane (never a stateful one)."""
-    from driftgate.services.apply_stack import ApplyRequest, apply_stack
+    from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 
     request = ApplyRequest(
         directory, gate=GateRequest("auto", tuple(modules)), commit_back=False, skip_no_changes=False

@@ -22,7 +22,7 @@ from driftgate.backup.archive import BackupCorrupt
 from driftgate.errors import DriftgateError, NotFoundError
 from driftgate.gate.decision import BackupRecord
 from driftgate.providers.base import Provider
-from driftgate.services.identity import stack_row
+from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import repositories as repo

@@ -34,7 +34,7 @@ from driftgate.gitops.seal import (
     unpushed_paths,
 )
 from driftgate.plan.model import Plan
-from driftgate.services.runs import ApplyReport
+from driftgate.services.stacks.session import ApplyReport
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE, Stack
 from driftgate.spec.serialize import dump_module, dump_stack, load_module, load_stack_spec

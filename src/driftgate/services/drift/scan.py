@@ -9,7 +9,7 @@ from typing import Any
 from driftgate.drift.detect import DriftReport, detect_drift
 from driftgate.errors import DriftgateError, NotFoundError
 from driftgate.plan.state import RecordedResource
-from driftgate.services.identity import stack_row
+from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.spec.refs import secret_refs_in

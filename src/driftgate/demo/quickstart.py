@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from driftgate.demo.scaffold import scaffold_repo
 from driftgate.errors import DriftgateError
 from driftgate.gitops.gitcmd import add_remote, commit_all, init_repo, push
 from driftgate.plan.model import Plan
-from driftgate.services.apply_stack import ApplyRequest, apply_stack
-from driftgate.services.commitback import CommitBackResult
-from driftgate.services.identity import move_stack
-from driftgate.services.runs import ApplyReport, plan_stack
-from driftgate.services.scaffold import scaffold_repo
+from driftgate.services.stacks.apply import ApplyRequest, apply_stack
+from driftgate.services.stacks.commitback import CommitBackResult
+from driftgate.services.stacks.identity import move_stack
+from driftgate.services.stacks.session import ApplyReport, plan_stack
 from driftgate.services.workspace import Workspace
 
 
@@ -180,7 +180,7 @@ def hotfix_from_outside_git(ctx: QuickstartContext) -> None:
 
 
 def drift_by_hand(ctx: QuickstartContext) -> None:
-    from driftgate.services.drift import scan_drift
+    from driftgate.services.drift.scan import scan_drift
 
     page = ctx.repo / "live" / "site" / "index.html"
     page.write_text("<h1>edited by hand on the server</h1>\n")
@@ -193,7 +193,7 @@ def drift_by_hand(ctx: QuickstartContext) -> None:
 
 
 def reconcile_to_draft_pr(ctx: QuickstartContext) -> None:
-    from driftgate.services.reconcile import reconcile
+    from driftgate.services.drift.reconcile import reconcile
 
     _, result = reconcile(ctx.ws, ctx.workdir / "hotfix")
     if not result.draft:

@@ -32,9 +32,9 @@ def describe_holder(ws: Workspace, lock: repo.LockRow) -> str:
 @contextmanager
 def stack_lock(ws: Workspace, *, stack_id: int, stack_name: str, run_id: str) -> Iterator[HeldLock]:
     holder = ws.settings.actor
-    with ws.transaction() as session:
+    with ws.transaction() as conn:
         found = repo.try_lock(
-            session,
+            conn,
             stack_id=stack_id,
             run_id=run_id,
             holder=holder,
@@ -59,8 +59,8 @@ def _release(ws: Workspace, stack_id: int, run_id: str, stack_name: str, *, quie
     names this process and host, so the next run reports it as stale and says how to break it."""
     for attempt in range(3):
         try:
-            with ws.transaction() as session:
-                repo.release_lock(session, stack_id, run_id)
+            with ws.transaction() as conn:
+                repo.release_lock(conn, stack_id, run_id)
             return
         except StoreUnavailable as exc:
             if attempt < 2:
@@ -75,11 +75,11 @@ def _release(ws: Workspace, stack_id: int, run_id: str, stack_name: str, *, quie
 
 def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:
     """Remove a stack's lock; refuse while its holder is alive on this host unless forced."""
-    with ws.transaction() as session:
-        stack = repo.find_stack(session, stack_name)
+    with ws.transaction() as conn:
+        stack = repo.find_stack(conn, stack_name)
         if stack is None:
             raise NotFoundError(f"no stack named {stack_name!r} in this store")
-        lock = repo.get_lock(session, stack.id)
+        lock = repo.get_lock(conn, stack.id)
         if lock is None:
             raise NotFoundError(f"stack {stack_name!r} is not locked")
         alive_here = lock.host == ws.settings.hostname and pid_alive(lock.pid)
@@ -88,14 +88,14 @@ def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:
                 f"the holder of the lock is still running ({describe_holder(ws, lock)}); "
                 "use --force to break it anyway"
             )
-        repo.release_lock(session, stack.id, None)
+        repo.release_lock(conn, stack.id, None)
         if lock.run_id:
-            repo.mark_run_interrupted(session, lock.run_id)
+            repo.mark_run_interrupted(conn, lock.run_id)
         return lock
 
 
 def lock_status(ws: Workspace, stack_name: str) -> str | None:
-    with ws.transaction() as session:
-        stack = repo.find_stack(session, stack_name)
-        lock = repo.get_lock(session, stack.id) if stack else None
+    with ws.transaction() as conn:
+        stack = repo.find_stack(conn, stack_name)
+        lock = repo.get_lock(conn, stack.id) if stack else None
         return describe_holder(ws, lock) if lock else None

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from driftgate.errors import PlanHasErrors, TerminalError
 from driftgate.gate.decision import GateDecision, GateRequest
 from driftgate.plan.model import Plan
-from driftgate.services.runs import ApplyReport, apply_session
+from driftgate.services.stacks.session import ApplyReport, apply_session
 from driftgate.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from driftgate.apply.executor import ProgressCallback
-    from driftgate.services.commitback import CommitBackResult, Overrides
+    from driftgate.services.stacks.commitback import CommitBackResult, Overrides
     from driftgate.spec.model import Stack
 
 Confirm = Callable[[Plan, GateDecision], bool]
@@ -110,7 +110,7 @@ def gate_decision(ws: Workspace, directory: Path, request: GateRequest) -> GateD
 
 
 def _require_commit_back_target(ws: Workspace, stack: Stack, request: ApplyRequest) -> None:
-    from driftgate.services.commitback import Overrides, resolve_target
+    from driftgate.services.stacks.commitback import Overrides, resolve_target
 
     if resolve_target(ws, stack, request.overrides or Overrides()) is None:
         raise TerminalError(
@@ -120,6 +120,6 @@ def _require_commit_back_target(ws: Workspace, stack: Stack, request: ApplyReque
 
 
 def _commit_back(ws: Workspace, stack: Stack, report: ApplyReport, request: ApplyRequest) -> CommitBackResult:
-    from driftgate.services.commitback import commit_back_report
+    from driftgate.services.stacks.commitback import commit_back_report
 
     return commit_back_report(ws, stack, report, request.overrides)
