@@ -29,7 +29,7 @@ from driftgate.services.proposals import config_repos  # noqa: E402
 from driftgate.services.proposals import lifecycle as proposals  # noqa: E402
 from driftgate.services.proposals.lifecycle import request_open_pr  # noqa: E402
 from driftgate.services.workspace import Workspace  # noqa: E402
-from driftgate.store import registry  # noqa: E402
+from driftgate.store import proposals as proposals_db  # noqa: E402
 
 TOKEN = "ghp_" + "B" * 36
 
@@ -93,7 +93,7 @@ def run(count: int, repos: int, workers: int, work: Path) -> dict[str, float]:
         try:
             while True:
                 with ws.transaction() as conn:
-                    rows, _ = registry.list_proposals(conn, status="pr_opened", after=0, limit=count + 1)
+                    rows, _ = proposals_db.list_proposals(conn, status="pr_opened", after=0, limit=count + 1)
                 if len(rows) >= count:
                     break
                 time.sleep(0.25)

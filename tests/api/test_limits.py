@@ -23,7 +23,7 @@ from driftgate.services.proposals import config_repos
 from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import proposals as proposals_db
 from driftgate.testing.service import seed_proposal, seed_repo
 
 HOOK = "whsec-limits-0123456789"
@@ -163,7 +163,7 @@ def test_an_old_delivery_under_a_new_id_cannot_flip_the_state_back(api: Any, ws:
     client, _, repo_id = api
     pid = seed_proposal(ws, repo_id)
     with ws.transaction() as conn:
-        registry.update_proposal(conn, pid, status="pr_opened", pr_number=7, pr_state="open")
+        proposals_db.update_proposal(conn, pid, status="pr_opened", pr_number=7, pr_state="open")
 
     def event(action: str, at: str, delivery: str) -> Any:
         body = json.dumps(

@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from driftgate.api.app import create_app
 from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import config_repos as config_repos_db
+from driftgate.store import proposals as proposals_db
 from driftgate.testing.service import seed_proposal, seed_repo
 from tests.testdata import fetched
 
@@ -90,13 +91,13 @@ def test_every_published_example_gets_a_deliberate_answer(client: TestClient) ->
 def test_pull_request_examples_set_the_state_their_payload_states(client: TestClient, ws: Workspace) -> None:
     (group,) = [g for g in examples() if g["name"] == "pull_request"]
     with ws.transaction() as conn:
-        repo_id = registry.all_config_repos(conn)[0].id
+        repo_id = config_repos_db.all_config_repos(conn)[0].id
     for i, payload in enumerate(group["examples"]):
         if payload["repository"]["clone_url"].lower() != URL.lower():
             continue
         pid = seed_proposal(ws, repo_id, title=f"p{i}")
         with ws.transaction() as conn:
-            registry.update_proposal(
+            proposals_db.update_proposal(
                 conn, pid, status="pr_opened", pr_number=payload["number"], pr_state="open", pr_state_at=None
             )
         response = post(client, "pull_request", payload, f"pr-{i}", form=i % 2 == 1)
@@ -105,7 +106,7 @@ def test_pull_request_examples_set_the_state_their_payload_states(client: TestCl
         want = "merged" if pr.get("merged") or pr.get("merged_at") else pr["state"]
         assert proposals.get(ws, pid)["pr_state"] == want, (payload["action"], pr.get("merged"), pr["state"])
         with ws.transaction() as conn:  # the next example reuses the number: keep one proposal per PR
-            registry.update_proposal(conn, pid, pr_number=None)
+            proposals_db.update_proposal(conn, pid, pr_number=None)
 
 
 def test_an_edited_delivery_about_a_merged_pr_keeps_it_merged(client: TestClient, ws: Workspace) -> None:
@@ -114,10 +115,12 @@ def test_an_edited_delivery_about_a_merged_pr_keeps_it_merged(client: TestClient
     closed["pull_request"]["merged"] = True  # the examples hold no merge: make one of the closed ones
     closed["pull_request"]["merged_at"] = closed["pull_request"]["updated_at"]
     with ws.transaction() as conn:
-        repo_id = registry.all_config_repos(conn)[0].id
+        repo_id = config_repos_db.all_config_repos(conn)[0].id
     pid = seed_proposal(ws, repo_id)
     with ws.transaction() as conn:
-        registry.update_proposal(conn, pid, status="pr_opened", pr_number=closed["number"], pr_state="open")
+        proposals_db.update_proposal(
+            conn, pid, status="pr_opened", pr_number=closed["number"], pr_state="open"
+        )
     assert post(client, "pull_request", closed, "m-1").status_code == 200
     edited = json.loads(json.dumps(closed))
     edited["action"] = "edited"

@@ -17,7 +17,7 @@ from driftgate.localforge import LocalForge
 from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.proposals.pr_state import poll_pr_states
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import proposals as proposals_db
 from driftgate.testing.service import seed_proposal, seed_repo
 
 SECRET = "whsec-for-tests-0123456789"
@@ -95,7 +95,7 @@ def test_unsigned_wrong_and_replayed_deliveries_are_refused(setup: Any, ws: Work
 def test_the_poll_covers_missed_deliveries(setup: Any, ws: Workspace, tmp_path: Path) -> None:
     client, pid, repo_id, url = setup
     with ws.transaction() as conn:
-        assert registry.set_pr_state(conn, repo_id, 1, "open") == 1
+        assert proposals_db.set_pr_state(conn, repo_id, 1, "open") == 1
     # the PR is closed on the forge, and no delivery arrives
     import httpx
 

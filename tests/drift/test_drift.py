@@ -15,7 +15,8 @@ from driftgate.drift.detect import detect_drift
 from driftgate.services.drift.scan import scan_drift
 from driftgate.services.stacks.session import apply_session
 from driftgate.services.workspace import Workspace
-from driftgate.store import repositories as repo
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
 from driftgate.testing.stacks import write_stack
 
 
@@ -78,9 +79,9 @@ def test_results_are_matched_by_address_not_position(ws: Workspace, tmp_path: Pa
     stack_obj = ws.load_stack(d)
     providers: dict[str, Any] = ws.providers_for(stack_obj)
     with ws.transaction() as conn:
-        row = repo.find_stack(conn, "test")
+        row = stacks_db.find_stack(conn, "test")
         assert row is not None
-        recorded = repo.load_state(conn, row.id)
+        recorded = states_db.load_state(conn, row.id)
     reordered: Mapping[str, Any] = dict(reversed(list(recorded.items())))
     report = detect_drift("test", reordered, providers=providers, secrets=ws.secrets())
     by = report.by_address()

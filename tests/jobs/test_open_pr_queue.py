@@ -17,7 +17,7 @@ from driftgate.localforge import LocalForge
 from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.tokens import create_token
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import proposals as proposals_db
 
 TOKEN = "ghp_" + "Q4" * 18
 SVC = "service:\n  replicas: 3\n  image: api:1.0\n"
@@ -125,7 +125,7 @@ def test_preflight_order(client: Any, ws: Workspace, tmp_path: Path, monkeypatch
         cred = other.post(f"/api/v1/proposals/{pid}/open_pr")
         assert cred.status_code == 503 and cred.json()["error"]["code"] == "CREDENTIAL_NOT_CONFIGURED"
     with ws.transaction() as conn:
-        registry.update_proposal(conn, pid, config_repo_id=None)
+        proposals_db.update_proposal(conn, pid, config_repo_id=None)
     missing = client.post(f"/api/v1/proposals/{pid}/open_pr")
     assert missing.status_code == 422 and missing.json()["error"]["code"] == "REPO_NOT_CONFIGURED"
     client.post(f"/api/v1/proposals/{pid}/reject", json={"reason": "no"})
@@ -154,7 +154,7 @@ def test_a_job_whose_worker_died_is_requeued_and_ends_with_one_pr(
 ) -> None:
     pid = new_proposal(client)
     with ws.transaction() as conn:  # as a killed worker leaves it: running, no task in the queue
-        registry.update_proposal(
+        proposals_db.update_proposal(
             conn, pid, job_status="running", job_id="dead", job_heartbeat=time.time() - 3600
         )
     assert jobs.huey.pending_count() == 0

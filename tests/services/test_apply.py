@@ -16,6 +16,8 @@ from driftgate.services.stacks import history
 from driftgate.services.stacks.locking import break_lock, stack_lock
 from driftgate.services.stacks.session import ApplyReport, apply_session, plan_stack
 from driftgate.services.workspace import Workspace
+from driftgate.store import locks as locks_db
+from driftgate.store import stacks as stacks_db
 from driftgate.testing.stacks import write_stack
 
 
@@ -254,12 +256,12 @@ def test_two_applies_never_overlap(ws: Workspace, tmp_path: Path) -> None:
 def test_break_stale_lock(ws: Workspace, tmp_path: Path) -> None:
     stack = files_stack(tmp_path / "stack")
     plan_stack(ws, stack)
-    from driftgate.store import repositories as repo
+    from driftgate.store import stacks as stacks_db
 
     with ws.transaction() as session:
-        row = repo.find_stack(session, "test")
+        row = stacks_db.find_stack(session, "test")
         assert row is not None
-        repo.try_lock(
+        locks_db.try_lock(
             session,
             stack_id=row.id,
             run_id="dead-run",
@@ -278,9 +280,7 @@ def test_live_lock_holder_is_not_broken_without_force(ws: Workspace, tmp_path: P
     stack = files_stack(tmp_path / "stack")
     plan_stack(ws, stack)
     with ws.transaction() as session:
-        from driftgate.store import repositories as repo
-
-        row = repo.find_stack(session, "test")
+        row = stacks_db.find_stack(session, "test")
         assert row is not None
     with stack_lock(ws, stack_id=row.id, stack_name="test", run_id="live-run"):
         with pytest.raises(TerminalError, match="still running"):

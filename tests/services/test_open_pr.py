@@ -13,7 +13,8 @@ from driftgate.localforge import LocalForge
 from driftgate.services.proposals import config_repos, open_pr
 from driftgate.services.proposals import lifecycle as proposals
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import leases as leases_db
+from driftgate.store import proposals as proposals_db
 
 TOKEN = "ghp_" + "P9" * 18
 SVC = "# owned by platform\nservice:\n  replicas: 3   # scale here\n  image: api:1.0\n"
@@ -158,7 +159,7 @@ def test_reject_mid_flight_wins(
 def test_lease_contention_is_transient(ws: Workspace, repo_id: int) -> None:
     pid = proposal(ws, repo_id)
     with ws.transaction() as conn:
-        assert registry.take_lease(conn, repo_id, "other-worker", seconds=60)
+        assert leases_db.take_lease(conn, repo_id, "other-worker", seconds=60)
     with pytest.raises(open_pr.LockContended):
         open_pr.open_pr(ws, pid)
     assert proposals.get(ws, pid)["status"] == "pending"
@@ -182,7 +183,7 @@ def test_per_repo_rate_limits(ws: Workspace, repo_id: int, forge: LocalForge) ->
             {"path": "svc.yaml", "format": "yaml", "pointer": "/service/image", "from": "api:1.0", "to": "x"}
         ]
         with ws.transaction() as conn:
-            registry.update_proposal(conn, pid, edits=edits)
+            proposals_db.update_proposal(conn, pid, edits=edits)
         assert open_pr.open_pr(ws, pid).status == "pr_opened"
     with pytest.raises(open_pr.RateLimited) as limited:
         open_pr.open_pr(ws, third)

@@ -15,8 +15,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry as service_store
-from driftgate.store import repositories as repo
+from driftgate.store import proposals as proposals_db
+from driftgate.store import runs as runs_db
 
 HTTP_REQUESTS: Counter[tuple[str, str, str]] = Counter()
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -42,9 +42,9 @@ class _StoreCollector(Collector):
         from driftgate.forge.base import FORGE_CALLS
 
         with self.ws.transaction() as conn:
-            jobs = service_store.job_counts(conn)
-            total, count = service_store.job_durations(conn)
-            runs = repo.run_counts(conn)
+            jobs = proposals_db.job_counts(conn)
+            total, count = proposals_db.job_durations(conn)
+            runs = runs_db.run_counts(conn)
         states = GaugeMetricFamily("driftgate_jobs", "open-PR jobs by state", labels=["state"])
         for state in ("queued", "running", "done", "failed"):
             states.add_metric([state], jobs.get(state, 0))

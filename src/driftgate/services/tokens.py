@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from driftgate.errors import TerminalError
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import config_repos as config_repos_db
+from driftgate.store import tokens as tokens_db
 
 ROLES = ("viewer", "operator", "admin")
 PREFIX = "dgt_"
@@ -34,13 +35,13 @@ def create_token(ws: Workspace, name: str, role: str) -> str:
     token = PREFIX + secrets.token_urlsafe(32)
     try:
         with ws.transaction() as conn:
-            registry.add_token(conn, name=name, role=role, token_hash=hash_token(token))
-    except registry.NameTaken:
+            tokens_db.add_token(conn, name=name, role=role, token_hash=hash_token(token))
+    except config_repos_db.NameTaken:
         raise TerminalError(f"a token named {name!r} already exists") from None
     return token
 
 
 def authenticate(ws: Workspace, token: str) -> Principal | None:
     with ws.transaction() as conn:
-        row = registry.token_by_hash(conn, hash_token(token))
+        row = tokens_db.token_by_hash(conn, hash_token(token))
     return Principal(row.name, row.role) if row else None

@@ -33,7 +33,9 @@ from driftgate.services.stacks.commitback import Overrides, Target, no_remote_hi
 from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
-from driftgate.store import repositories as repo
+from driftgate.store import runs as runs_db
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
 
 WARNING = (
     "imported from live state; approximate; does NOT reconstruct your secret:// refs — review before merge"
@@ -105,8 +107,8 @@ def _files(stack: Stack, items: list[DriftItem], ws: Workspace, run_id: str) -> 
         by_module[item.module].append(item)
     files: dict[str, str] = {}
     with ws.transaction() as conn:
-        row = repo.find_stack(conn, stack.name)
-        known = known_secret_values(ws, stack, repo.load_state(conn, row.id) if row else {})
+        row = stacks_db.find_stack(conn, stack.name)
+        known = known_secret_values(ws, stack, states_db.load_state(conn, row.id) if row else {})
     sources = {m.name: m for m in stack.modules}
     for name, module_items in sorted(by_module.items()):
         if name == "":
@@ -230,7 +232,7 @@ def _no_drift(target: Target, branch: str) -> ReconcileResult:
 def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, report: DriftReport) -> None:
     with ws.transaction() as conn:
         row = stack_row(conn, stack, bind=False)
-        repo.record_run(
+        runs_db.record_run(
             conn,
             run_id=run_id,
             stack_id=row.id,

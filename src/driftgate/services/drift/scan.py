@@ -13,7 +13,7 @@ from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.spec.refs import secret_refs_in
-from driftgate.store import repositories as repo
+from driftgate.store import states as states_db
 
 
 def scan_drift(ws: Workspace, directory: Path, *, modules: Iterable[str] = ()) -> DriftReport:
@@ -25,7 +25,7 @@ def scan_drift(ws: Workspace, directory: Path, *, modules: Iterable[str] = ()) -
     providers = ws.providers_for(stack)
     with ws.transaction() as conn:
         row = stack_row(conn, stack, bind=False)
-        recorded = repo.load_state(conn, row.id)
+        recorded = states_db.load_state(conn, row.id)
     report = detect_drift(stack.name, recorded, providers=providers, secrets=ws.secrets(), modules=wanted)
     return report.scrubbed(known_secret_values(ws, stack, recorded))
 

@@ -10,7 +10,7 @@ from driftgate.errors import CodedError, DriftgateError, NotFoundError
 from driftgate.gitops.gitcmd import check_branch_name
 from driftgate.services.workspace import Workspace
 from driftgate.spec.refs import check_secret_ref, is_secret_ref
-from driftgate.store import registry
+from driftgate.store import config_repos as config_repos_db
 
 
 def forge_kind(url: str) -> str:
@@ -41,7 +41,7 @@ def check_branch(branch: str) -> None:
         raise CodedError(errors.INVALID_INPUT, f"default_branch {branch!r}: {reason}")
 
 
-def _public(row: registry.ConfigRepoRow) -> dict[str, Any]:
+def _public(row: config_repos_db.ConfigRepoRow) -> dict[str, Any]:
     return asdict(row)
 
 
@@ -61,7 +61,7 @@ def create(
         check_auth_ref(ws, webhook_secret_ref)
     try:
         with ws.transaction() as conn:
-            repo_id = registry.add_config_repo(
+            repo_id = config_repos_db.add_config_repo(
                 conn,
                 name=name,
                 url=url,
@@ -70,8 +70,8 @@ def create(
                 auth_ref=auth_ref,
                 webhook_secret_ref=webhook_secret_ref,
             )
-            row = registry.get_config_repo(conn, repo_id)
-    except registry.NameTaken:
+            row = config_repos_db.get_config_repo(conn, repo_id)
+    except config_repos_db.NameTaken:
         raise CodedError(
             errors.CONFIG_REPO_NAME_TAKEN, f"a config repo named {name!r} already exists"
         ) from None
@@ -81,7 +81,7 @@ def create(
 
 def get(ws: Workspace, repo_id: int) -> dict[str, Any]:
     with ws.transaction() as conn:
-        row = registry.get_config_repo(conn, repo_id)
+        row = config_repos_db.get_config_repo(conn, repo_id)
     if row is None:
         raise NotFoundError(f"no config repo {repo_id}")
     return _public(row)
@@ -89,7 +89,7 @@ def get(ws: Workspace, repo_id: int) -> dict[str, Any]:
 
 def list_page(ws: Workspace, *, after: int, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
     with ws.transaction() as conn:
-        rows, total = registry.list_config_repos(conn, after=after, limit=limit)
+        rows, total = config_repos_db.list_config_repos(conn, after=after, limit=limit)
     return [_public(r) for r in rows[:limit]], len(rows) > limit, total
 
 
@@ -108,8 +108,8 @@ def patch(ws: Workspace, repo_id: int, changes: dict[str, Any]) -> dict[str, Any
             check_auth_ref(ws, changes[key])
     try:
         with ws.transaction() as conn:
-            registry.update_config_repo(conn, repo_id, **changes)
-    except registry.NameTaken:
+            config_repos_db.update_config_repo(conn, repo_id, **changes)
+    except config_repos_db.NameTaken:
         raise CodedError(
             errors.CONFIG_REPO_NAME_TAKEN, f"a config repo named {changes.get('name')!r} exists"
         ) from None
@@ -118,5 +118,5 @@ def patch(ws: Workspace, repo_id: int, changes: dict[str, Any]) -> dict[str, Any
 
 def delete(ws: Workspace, repo_id: int) -> None:
     with ws.transaction() as conn:
-        if not registry.delete_config_repo(conn, repo_id):
+        if not config_repos_db.delete_config_repo(conn, repo_id):
             raise NotFoundError(f"no config repo {repo_id}")

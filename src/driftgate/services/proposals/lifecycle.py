@@ -13,7 +13,8 @@ from driftgate.proposals.edits import parse_pointer
 from driftgate.security.paths import check_relative_path
 from driftgate.security.redact import redact
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import config_repos as config_repos_db
+from driftgate.store import proposals as proposals_db
 
 FORMATS = ("json", "yaml", "toml")
 MAX_EDITS = 200
@@ -74,11 +75,11 @@ def create(
     clean = _check_edits(edits)
     _check_chart(chart)
     with ws.transaction() as conn:
-        if registry.get_config_repo(conn, config_repo_id) is None:
+        if config_repos_db.get_config_repo(conn, config_repo_id) is None:
             raise CodedError(
                 errors.REPO_NOT_CONFIGURED, f"config_repo_id {config_repo_id}: no such config repo"
             )
-        proposal_id = registry.add_proposal(
+        proposal_id = proposals_db.add_proposal(
             conn,
             config_repo_id=config_repo_id,
             title=redact(title),
@@ -88,14 +89,14 @@ def create(
             chart=chart,
             created_by=created_by,
         )
-        row = registry.get_proposal(conn, proposal_id)
+        row = proposals_db.get_proposal(conn, proposal_id)
     assert row is not None
     return row
 
 
 def get(ws: Workspace, proposal_id: int) -> dict[str, Any]:
     with ws.transaction() as conn:
-        row = registry.get_proposal(conn, proposal_id)
+        row = proposals_db.get_proposal(conn, proposal_id)
     if row is None:
         raise NotFoundError(f"no proposal {proposal_id}")
     return row
@@ -105,16 +106,16 @@ def list_page(
     ws: Workspace, *, status: str | None, after: int, limit: int
 ) -> tuple[list[dict[str, Any]], bool, int]:
     with ws.transaction() as conn:
-        rows, total = registry.list_proposals(conn, status=status, after=after, limit=limit)
+        rows, total = proposals_db.list_proposals(conn, status=status, after=after, limit=limit)
     return rows[:limit], len(rows) > limit, total
 
 
 def reject(ws: Workspace, proposal_id: int, reason: str) -> dict[str, Any]:
     with ws.transaction() as conn:
-        current = registry.get_proposal(conn, proposal_id)
+        current = proposals_db.get_proposal(conn, proposal_id)
         if current is None:
             raise NotFoundError(f"no proposal {proposal_id}")
-        if not registry.update_proposal_if_pending(
+        if not proposals_db.update_proposal_if_pending(
             conn, proposal_id, status="rejected", reject_reason=reason
         ):
             raise CodedError(
@@ -136,12 +137,12 @@ class JobQueue(Protocol):
 def request_open_pr(ws: Workspace, proposal_id: int, jobs: JobQueue) -> str:
     """Preflight, in order, then enqueue after commit; returns the job id (shared by double clicks)."""
     with ws.transaction() as conn:
-        row = registry.get_proposal(conn, proposal_id)
+        row = proposals_db.get_proposal(conn, proposal_id)
         if row is None:
             raise NotFoundError(f"no proposal {proposal_id}")
         if row["status"] != "pending":
             raise CodedError(errors.INVALID_STATE_TRANSITION, f"proposal {proposal_id} is {row['status']}")
-        repo = registry.get_config_repo(conn, row["config_repo_id"]) if row["config_repo_id"] else None
+        repo = config_repos_db.get_config_repo(conn, row["config_repo_id"]) if row["config_repo_id"] else None
     if repo is None:
         raise CodedError(errors.REPO_NOT_CONFIGURED, f"proposal {proposal_id} has no config repo")
     try:
@@ -154,8 +155,8 @@ def request_open_pr(ws: Workspace, proposal_id: int, jobs: JobQueue) -> str:
         raise CodedError(errors.QUEUE_UNAVAILABLE, "the job queue is not reachable; nothing was queued")
     job_id = uuid.uuid4().hex
     with ws.transaction() as conn:
-        if not registry.claim_job(conn, proposal_id, job_id, time.time()):
-            current = registry.get_proposal(conn, proposal_id)
+        if not proposals_db.claim_job(conn, proposal_id, job_id, time.time()):
+            current = proposals_db.get_proposal(conn, proposal_id)
             if current and current["status"] == "pending" and current["job_id"]:
                 return str(current["job_id"])
             raise CodedError(errors.INVALID_STATE_TRANSITION, f"proposal {proposal_id} is no longer pending")
@@ -163,7 +164,7 @@ def request_open_pr(ws: Workspace, proposal_id: int, jobs: JobQueue) -> str:
         jobs.enqueue_open_pr(proposal_id, job_id)  # after the commit above
     except Exception:
         with ws.transaction() as conn:
-            registry.update_proposal(conn, proposal_id, job_status=None, job_id=None)
+            proposals_db.update_proposal(conn, proposal_id, job_status=None, job_id=None)
         raise CodedError(
             errors.QUEUE_UNAVAILABLE, "the job queue refused the job; nothing was queued"
         ) from None

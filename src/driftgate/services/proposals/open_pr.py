@@ -34,7 +34,9 @@ from driftgate.proposals.edits import Edit, EditError, apply_edits
 from driftgate.proposals.render import chart_table, pr_body
 from driftgate.security.redact import redact
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import config_repos as config_repos_db
+from driftgate.store import leases as leases_db
+from driftgate.store import proposals as proposals_db
 
 PROPOSAL_TRAILER = "Driftgate-Proposal"
 
@@ -56,7 +58,7 @@ class RateLimited(TransientError):
 def check_budget(ws: Workspace, repo_id: int, now: float) -> None:
     hour = 3600.0
     with ws.transaction() as conn:
-        opened, open_now, oldest = registry.pr_budget(conn, repo_id, since=now - hour)
+        opened, open_now, oldest = proposals_db.pr_budget(conn, repo_id, since=now - hour)
     if open_now >= ws.settings.pr_max_open:
         raise RateLimited(f"{open_now} PRs are open on this repo (limit {ws.settings.pr_max_open})", 600.0)
     if opened >= ws.settings.pr_rate_per_hour:
@@ -109,7 +111,7 @@ class RepoLease:
 
     def __enter__(self) -> RepoLease:
         with self.ws.transaction() as conn:
-            epoch = registry.take_lease(conn, self.repo_id, self.holder, seconds=self.seconds)
+            epoch = leases_db.take_lease(conn, self.repo_id, self.holder, seconds=self.seconds)
         if epoch is None:
             raise LockContended(f"config repo {self.repo_id} is busy with another job; retrying later")
         self.epoch = epoch
@@ -122,16 +124,16 @@ class RepoLease:
         if self._beat is not None:
             self._beat.join(timeout=10)
         with self.ws.transaction() as conn:
-            registry.release_lease(conn, self.repo_id, self.holder, self.epoch)
+            leases_db.release_lease(conn, self.repo_id, self.holder, self.epoch)
 
     @property
     def fence(self) -> Any:
-        return registry.lease_fence(self.repo_id, self.holder, self.epoch)
+        return leases_db.lease_fence(self.repo_id, self.holder, self.epoch)
 
     def check(self, before: str) -> None:
         """Raise LeaseLost unless this grant is still the current one."""
         with self.ws.transaction() as conn:
-            current = registry.lease_is_current(conn, self.repo_id, self.holder, self.epoch)
+            current = leases_db.lease_is_current(conn, self.repo_id, self.holder, self.epoch)
         if not current:
             raise LeaseLost(f"lease on config repo {self.repo_id} was taken over; not {before}")
 
@@ -140,11 +142,11 @@ class RepoLease:
         while not self._stop.wait(every):
             try:
                 with self.ws.transaction() as conn:
-                    if not registry.renew_lease(
+                    if not leases_db.renew_lease(
                         conn, self.repo_id, self.holder, self.epoch, seconds=self.seconds
                     ):
                         return  # taken over: the fence stops every write from here on
-                    registry.update_proposal_fenced(
+                    proposals_db.update_proposal_fenced(
                         conn, self.proposal_id, self.fence, job_heartbeat=time.time()
                     )
             except DriftgateError:
@@ -157,8 +159,8 @@ def _fail(
     error = {"code": code, "message": redact(message)}
     with ws.transaction() as conn:
         if lease is None:
-            registry.update_proposal(conn, proposal_id, pr_open_error=error, job_status="failed")
-        elif not registry.update_proposal_fenced(
+            proposals_db.update_proposal(conn, proposal_id, pr_open_error=error, job_status="failed")
+        elif not proposals_db.update_proposal_fenced(
             conn, proposal_id, lease.fence, pr_open_error=error, job_status="failed"
         ):
             return OpenPrOutcome(proposal_id, "lease_lost")
@@ -187,7 +189,7 @@ def run_open_pr_job(
     """One attempt of the open-PR job, with its job status written here and only here (besides the
     fenced ``done``/``failed`` that ``open_pr`` records with the proposal itself)."""
     with ws.transaction() as conn:  # a duplicate job for a settled proposal leaves it as it is
-        running = registry.update_proposal_if_pending(
+        running = proposals_db.update_proposal_if_pending(
             conn, proposal_id, job_status="running", job_heartbeat=time.time()
         )
     if not running:
@@ -214,7 +216,7 @@ def lapsed_jobs(ws: Workspace) -> list[int]:
     ``queued`` again: the caller enqueues each."""
     now = time.time()
     with ws.transaction() as conn:
-        stale = registry.stale_jobs(conn, older_than=now - ws.settings.job_stale_seconds)
+        stale = proposals_db.stale_jobs(conn, older_than=now - ws.settings.job_stale_seconds)
     for proposal_id in stale:
         _job_status(ws, proposal_id, "queued")
     return list(stale)
@@ -225,14 +227,14 @@ def _job_status(ws: Workspace, proposal_id: int, status: str, *, error: Driftgat
     if error is not None:
         values["pr_open_error"] = {"code": error.code, "message": redact(str(error)), "transient": True}
     with ws.transaction() as conn:
-        registry.update_proposal(conn, proposal_id, **values)
+        proposals_db.update_proposal(conn, proposal_id, **values)
 
 
 def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
     with ws.transaction() as conn:
-        proposal = registry.get_proposal(conn, proposal_id)
+        proposal = proposals_db.get_proposal(conn, proposal_id)
         repo = (
-            registry.get_config_repo(conn, proposal["config_repo_id"])
+            config_repos_db.get_config_repo(conn, proposal["config_repo_id"])
             if proposal and proposal["config_repo_id"]
             else None
         )
@@ -258,7 +260,11 @@ def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
 
 
 def _open(
-    ws: Workspace, proposal: dict[str, Any], repo: registry.ConfigRepoRow, cred: Credential, lease: RepoLease
+    ws: Workspace,
+    proposal: dict[str, Any],
+    repo: config_repos_db.ConfigRepoRow,
+    cred: Credential,
+    lease: RepoLease,
 ) -> tuple[str, int]:
     from driftgate.forge import forge_for  # httpx only when a forge is used
 
@@ -318,7 +324,11 @@ def _is_ours(co: Checkout, proposal_id: int) -> bool:
 
 
 def _publish_edits(
-    co: Checkout, proposal: dict[str, Any], repo: registry.ConfigRepoRow, *, before_push: Callable[[], None]
+    co: Checkout,
+    proposal: dict[str, Any],
+    repo: config_repos_db.ConfigRepoRow,
+    *,
+    before_push: Callable[[], None],
 ) -> Published:
     try:
         start_at_base(co, repo.default_branch)
@@ -348,9 +358,9 @@ def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int, lease:
     """The final state change, conditional twice: on the proposal still pending (a reject wins)
     and on this job's lease grant still being current (a job that was taken over writes nothing)."""
     with ws.transaction() as conn:
-        if not registry.lease_is_current(conn, lease.repo_id, lease.holder, lease.epoch):
+        if not leases_db.lease_is_current(conn, lease.repo_id, lease.holder, lease.epoch):
             raise LeaseLost(f"lease on config repo {lease.repo_id} was taken over; not recording the PR")
-        opened = registry.update_proposal_if_pending(
+        opened = proposals_db.update_proposal_if_pending(
             conn,
             proposal_id,
             fence=lease.fence,
@@ -363,7 +373,7 @@ def _finish(ws: Workspace, proposal_id: int, pr_url: str, pr_number: int, lease:
             pr_opened_at=time.time(),
         )
         if not opened:  # rejected meanwhile: the rejection stands; record that the PR exists
-            registry.update_proposal_fenced(
+            proposals_db.update_proposal_fenced(
                 conn,
                 proposal_id,
                 lease.fence,

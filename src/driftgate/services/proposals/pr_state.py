@@ -16,7 +16,8 @@ from driftgate.errors import WEBHOOK_UNKNOWN_REPO as UNKNOWN_REPO
 from driftgate.forge import forge_for, webhooks_for
 from driftgate.forge.base import Webhooks
 from driftgate.services.workspace import Workspace
-from driftgate.store import registry
+from driftgate.store import config_repos as config_repos_db
+from driftgate.store import proposals as proposals_db
 
 
 def _same_repo(a: str, b: str) -> bool:
@@ -53,20 +54,20 @@ def receive_webhook(
     if event.kind == "pull_request" and event.number is None:
         raise CodedError(INVALID_DELIVERY, "a pull_request delivery needs a numeric 'number'")
     with ws.transaction() as conn:
-        if not registry.record_delivery(conn, delivery.id):
+        if not proposals_db.record_delivery(conn, delivery.id):
             raise CodedError(REPLAYED, f"delivery {delivery.id} was already received")
         updated = (
-            registry.set_pr_state(conn, repo.id, event.number, event.state, at=event.updated_at)
+            proposals_db.set_pr_state(conn, repo.id, event.number, event.state, at=event.updated_at)
             if event.state and event.number is not None
             else 0
         )
     return 200, {"event": event.kind, "state": event.state, "updated": updated}
 
 
-def _signer(ws: Workspace, hooks: Webhooks, body: bytes, signature: str) -> registry.ConfigRepoRow:
+def _signer(ws: Workspace, hooks: Webhooks, body: bytes, signature: str) -> config_repos_db.ConfigRepoRow:
     """The config repo whose webhook secret signed ``body`` (every candidate is checked)."""
     with ws.transaction() as conn:
-        candidates = [r for r in registry.all_config_repos(conn) if r.webhook_secret_ref]
+        candidates = [r for r in config_repos_db.all_config_repos(conn) if r.webhook_secret_ref]
     found = None
     for repo in candidates:
         try:
@@ -84,8 +85,8 @@ def poll_pr_states(ws: Workspace) -> int:
     """Ask the forge for every open PR's state (covers missed deliveries); returns how many changed."""
     changed = 0
     with ws.transaction() as conn:
-        open_prs = registry.proposals_with_open_prs(conn)
-        repos = {r.id: r for r in registry.all_config_repos(conn)}
+        open_prs = proposals_db.proposals_with_open_prs(conn)
+        repos = {r.id: r for r in config_repos_db.all_config_repos(conn)}
     for proposal in open_prs:
         repo = repos.get(proposal["config_repo_id"])
         if repo is None:
@@ -97,5 +98,5 @@ def poll_pr_states(ws: Workspace) -> int:
             continue  # transient or misconfigured: the next poll tries again
         if state != "open":
             with ws.transaction() as conn:
-                changed += registry.set_pr_state(conn, repo.id, int(proposal["pr_number"]), state)
+                changed += proposals_db.set_pr_state(conn, repo.id, int(proposal["pr_number"]), state)
     return changed

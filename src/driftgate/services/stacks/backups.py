@@ -25,7 +25,9 @@ from driftgate.providers.base import Provider
 from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
-from driftgate.store import repositories as repo
+from driftgate.store import backups as backups_db
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
 
 
 def backup_dir(ws: Workspace, stack: str) -> Path:
@@ -47,11 +49,11 @@ def _load(ws: Workspace, directory: Path) -> _Loaded:
     return _Loaded(stack, row.id, providers)
 
 
-def create_backup(ws: Workspace, directory: Path, module: str) -> repo.BackupRow:
+def create_backup(ws: Workspace, directory: Path, module: str) -> backups_db.BackupRow:
     """Back up every backup-capable resource of ``module`` as it is live now."""
     loaded = _load(ws, directory)
     with ws.transaction() as conn:
-        recorded = [r for r in repo.load_state(conn, loaded.stack_id).values() if r.module == module]
+        recorded = [r for r in states_db.load_state(conn, loaded.stack_id).values() if r.module == module]
     if loaded.stack.module(module) is None and not recorded:  # a removed module can still be backed up
         raise NotFoundError(f"stack {loaded.stack.name!r} has no module {module!r}")
     created = time.time()
@@ -85,19 +87,19 @@ def create_backup(ws: Workspace, directory: Path, module: str) -> repo.BackupRow
     target = backup_dir(ws, loaded.stack.name) / ref
     manifest = archive.write(target, manifest, files)
     sha, size = manifest["sha256"], manifest["size"]
-    row = repo.BackupRow(ref, module, str(target), sha, size, created, manifest)
+    row = backups_db.BackupRow(ref, module, str(target), sha, size, created, manifest)
     with ws.transaction() as conn:
-        repo.add_backup(conn, loaded.stack_id, row)
+        backups_db.add_backup(conn, loaded.stack_id, row)
     return row
 
 
-def list_backups(ws: Workspace, directory: Path, module: str | None = None) -> list[repo.BackupRow]:
+def list_backups(ws: Workspace, directory: Path, module: str | None = None) -> list[backups_db.BackupRow]:
     loaded = _load(ws, directory)
     with ws.transaction() as conn:
-        return repo.list_backups(conn, loaded.stack_id, module)
+        return backups_db.list_backups(conn, loaded.stack_id, module)
 
 
-def check_backup(row: repo.BackupRow) -> BackupRecord:
+def check_backup(row: backups_db.BackupRow) -> BackupRecord:
     path = Path(row.path)
     exists = path.is_file()
     checksum_ok = exists and archive.sha256(path) == row.sha256
@@ -107,15 +109,15 @@ def check_backup(row: repo.BackupRow) -> BackupRecord:
 def backup_records(ws: Workspace, stack_id: int, refs: list[str]) -> dict[str, BackupRecord]:
     """Gate input: the named backups, each checked on disk now."""
     with ws.transaction() as conn:
-        rows = [repo.find_backup(conn, stack_id, ref) for ref in refs]
+        rows = [backups_db.find_backup(conn, stack_id, ref) for ref in refs]
     return {row.ref: check_backup(row) for row in rows if row is not None}
 
 
-def verify_backup(ws: Workspace, directory: Path, ref: str) -> repo.BackupRow:
+def verify_backup(ws: Workspace, directory: Path, ref: str) -> backups_db.BackupRow:
     """The backup's record, if its artifact exists and its checksum matches; else raise."""
     loaded = _load(ws, directory)
     with ws.transaction() as conn:
-        row = repo.find_backup(conn, loaded.stack_id, ref)
+        row = backups_db.find_backup(conn, loaded.stack_id, ref)
     if row is None:
         raise NotFoundError(f"{ref!r} is not a recorded backup of stack {loaded.stack.name!r}")
     record = check_backup(row)
@@ -143,24 +145,24 @@ def restore_backup(ws: Workspace, directory: Path, ref: str) -> list[str]:
 def _record_restored(ws: Workspace, stack_id: int, restored: list[tuple[Any, Any]]) -> None:
     """Recorded state follows what was put back (secret references stay references)."""
     writes = [
-        repo.StateWrite(
+        states_db.StateWrite(
             address=entry["address"],
             module=entry["address"].split("/", 1)[0],
             type=entry["type"],
             attributes=entry["attributes"],
             outputs=observed.outputs or entry["outputs"],
             depends_on=(),
-            status=repo.APPLIED,
+            status=states_db.APPLIED,
         )
         for entry, observed in restored
     ]
     with ws.transaction() as conn:
-        current = repo.load_state(conn, stack_id)
+        current = states_db.load_state(conn, stack_id)
         writes = [
             w.__class__(**{**w.__dict__, "depends_on": current[w.address].depends_on})
             if w.address in current
             else w
             for w in writes
         ]
-        repo.upsert_states(conn, stack_id, "restore", writes)
-        repo.bump_serial(conn, stack_id)
+        states_db.upsert_states(conn, stack_id, "restore", writes)
+        stacks_db.bump_serial(conn, stack_id)

@@ -39,7 +39,7 @@ from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE, Stack
 from driftgate.spec.serialize import dump_module, dump_stack, load_module, load_stack_spec
 from driftgate.spec.yamlsafe import YamlError
-from driftgate.store import repositories as repo
+from driftgate.store import runs as runs_db
 
 if TYPE_CHECKING:
     from driftgate.forge.base import ForgeClient
@@ -371,7 +371,7 @@ def _pull_request(
 
 def record_commit_back(ws: Workspace, run_id: str, outcome: CommitBackResult) -> None:
     with ws.transaction() as conn:
-        repo.record_commit_back(conn, run_id, outcome.to_dict(), diverged=outcome.state_diverged)
+        runs_db.record_commit_back(conn, run_id, outcome.to_dict(), diverged=outcome.state_diverged)
 
 
 def commit_back_report(

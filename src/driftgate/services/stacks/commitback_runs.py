@@ -9,7 +9,7 @@ from driftgate.errors import NotFoundError, TerminalError
 from driftgate.services.stacks.commitback import CommitBackResult, Overrides, commit_back, record_commit_back
 from driftgate.services.stacks.session import plan_stack
 from driftgate.services.workspace import Workspace
-from driftgate.store import repositories as repo
+from driftgate.store import runs as runs_db
 
 
 def recommit(
@@ -25,7 +25,7 @@ def recommit(
             "the specs are not what was applied (the plan is not in sync); apply them first, then commit back"
         )
     with ws.transaction() as conn:
-        last = repo.last_successful_run(conn, planned.stack_id)
+        last = runs_db.last_successful_run(conn, planned.stack_id)
     if last is None:
         raise NotFoundError(f"stack {planned.stack.name!r} has no successful apply to commit back")
     in_sync = ApplyResult(

@@ -10,13 +10,16 @@ from sqlalchemy import Connection
 from driftgate.errors import NotFoundError
 from driftgate.liveness import pid_alive
 from driftgate.services.workspace import Workspace
-from driftgate.store import repositories as repo
+from driftgate.store import locks as locks_db
+from driftgate.store import runs as runs_db
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
 
 UNCERTAIN = "UNCERTAIN"
 NOT_STARTED = "NOT_STARTED"
 
 
-def _run_status(ws: Workspace, run: repo.RunRow, locked_run: str | None) -> str:
+def _run_status(ws: Workspace, run: runs_db.RunRow, locked_run: str | None) -> str:
     """A 'running' run whose process is gone (or whose lock was broken) was interrupted."""
     if run.status != "running":
         return run.status
@@ -28,14 +31,14 @@ def _run_status(ws: Workspace, run: repo.RunRow, locked_run: str | None) -> str:
 
 
 def _locked_run(conn: Connection, stack: str) -> str | None:
-    row = repo.find_stack(conn, stack)
-    lock = repo.get_lock(conn, row.id) if row else None
+    row = stacks_db.find_stack(conn, stack)
+    lock = locks_db.get_lock(conn, row.id) if row else None
     return lock.run_id if lock else None
 
 
 def list_runs(ws: Workspace, *, stack: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     with ws.transaction() as conn:
-        rows = repo.list_runs(conn, stack=stack, limit=limit)
+        rows = runs_db.list_runs(conn, stack=stack, limit=limit)
         locks = {name: _locked_run(conn, name) for name in {r.stack for r in rows}}
     return [{**asdict(r), "status": _run_status(ws, r, locks[r.stack])} for r in rows]
 
@@ -44,10 +47,10 @@ def show_run(ws: Workspace, run_id: str, *, outputs: bool = True) -> dict[str, A
     """The run and its ledger; ``outputs=False`` leaves each action's outputs out (``None``): a
     listing does not decode them."""
     with ws.transaction() as conn:
-        run = repo.find_run(conn, run_id)
+        run = runs_db.find_run(conn, run_id)
         if run is None:
             raise NotFoundError(f"no run matches {run_id!r} (give at least 4 characters of its id)")
-        outcomes = repo.run_outcomes(conn, run.id, outputs=outputs)
+        outcomes = runs_db.run_outcomes(conn, run.id, outputs=outputs)
         locked = _locked_run(conn, run.stack)
     ledger = [_ledger_entry(o) for o in outcomes]
     return {**asdict(run), "status": _run_status(ws, run, locked), "ledger": ledger}
@@ -74,7 +77,7 @@ def _ledger_entry(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stack_id(conn: Connection, stack: str) -> int:
-    row = repo.find_stack(conn, stack)
+    row = stacks_db.find_stack(conn, stack)
     if row is None:
         raise NotFoundError(f"no stack named {stack!r} in this store")
     return row.id
@@ -82,20 +85,20 @@ def _stack_id(conn: Connection, stack: str) -> int:
 
 def list_state(ws: Workspace, stack: str) -> list[dict[str, Any]]:
     with ws.transaction() as conn:
-        states = repo.load_state(conn, _stack_id(conn, stack))
+        states = states_db.load_state(conn, _stack_id(conn, stack))
     return [_state_entry(r) for r in sorted(states.values(), key=lambda r: r.address)]
 
 
 def list_addresses(ws: Workspace, stack: str) -> list[dict[str, Any]]:
     """The recorded resources without their values (fast, for listings)."""
     with ws.transaction() as conn:
-        found = repo.list_resources(conn, _stack_id(conn, stack))
+        found = states_db.list_resources(conn, _stack_id(conn, stack))
     return [{"address": a, "type": t, "status": s, "run_id": r} for a, t, s, r in found]
 
 
 def show_state(ws: Workspace, stack: str, address: str) -> dict[str, Any]:
     with ws.transaction() as conn:
-        found = repo.get_state(conn, _stack_id(conn, stack), address)
+        found = states_db.get_state(conn, _stack_id(conn, stack), address)
     if found is None:
         raise NotFoundError(f"no recorded state for {address} in stack {stack!r}")
     return _state_entry(found)

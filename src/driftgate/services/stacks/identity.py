@@ -22,7 +22,8 @@ from driftgate.errors import NotFoundError, StackElsewhereError
 from driftgate.gitops.gitcmd import remote_url, toplevel
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
-from driftgate.store import repositories as repo
+from driftgate.store import runs as runs_db
+from driftgate.store import stacks as stacks_db
 
 
 def stack_location(stack: Stack) -> str:
@@ -57,10 +58,10 @@ def normalize_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), host, path, "", ""))
 
 
-def stack_row(conn: Connection, stack: Stack, *, bind: bool) -> repo.StackRow:
+def stack_row(conn: Connection, stack: Stack, *, bind: bool) -> stacks_db.StackRow:
     """The stack's row; refuses a name bound to another place, and binds an unbound one on ``bind``."""
     location = stack_location(stack)
-    row = repo.ensure_stack(conn, stack.name, str(stack.directory))
+    row = stacks_db.ensure_stack(conn, stack.name, str(stack.directory))
     if row.location is not None and row.location != location:
         raise StackElsewhereError(
             f"stack {stack.name!r} is bound to {row.location}, not {location}: two places must not share "
@@ -68,14 +69,14 @@ def stack_row(conn: Connection, stack: Stack, *, bind: bool) -> repo.StackRow:
             f"driftgate state move-stack --to {stack.directory}"
         )
     if bind and row.location is None:
-        repo.bind_stack(conn, row.id, location)
+        stacks_db.bind_stack(conn, row.id, location)
     return row
 
 
 def check_name_free(ws: Workspace, name: str, location: str) -> None:
     """For a new stack: refuse a name this store already binds to another place."""
     with ws.transaction() as conn:
-        row = repo.find_stack(conn, name)
+        row = stacks_db.find_stack(conn, name)
     if row is not None and row.location is not None and row.location != location:
         raise StackElsewhereError(
             f"stack name {name!r} is already bound to {row.location} in this store; choose another --name"
@@ -87,11 +88,11 @@ def move_stack(ws: Workspace, stack: Stack) -> tuple[str, str | None, str]:
     location = stack_location(stack)
     run_id = str(uuid.uuid4())
     with ws.transaction() as conn:
-        row = repo.find_stack(conn, stack.name)
+        row = stacks_db.find_stack(conn, stack.name)
         if row is None:
             raise NotFoundError(f"no stack named {stack.name!r} in this store: nothing to move")
-        repo.bind_stack(conn, row.id, location)
-        repo.record_run(
+        stacks_db.bind_stack(conn, row.id, location)
+        runs_db.record_run(
             conn,
             run_id=run_id,
             stack_id=row.id,

@@ -11,9 +11,10 @@ from driftgate.apply.executor import Finished, Started
 from driftgate.apply.result import ActionStatus
 from driftgate.plan.model import ActionKind
 from driftgate.services.workspace import Workspace
-from driftgate.store import repositories as repo
+from driftgate.store import runs as runs_db
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
 
-# Module-level aliases: enum attribute access is slow in hot loops (Python 3.11).
 _CREATE = ActionKind.CREATE
 _DELETE = ActionKind.DELETE
 _NOOP = ActionKind.NOOP
@@ -35,33 +36,33 @@ class StoreSink:
             changed = self._record_finished(conn, finished)
             changed |= self._record_started(conn, started)
             if changed:
-                repo.bump_serial(conn, self._stack_id)
+                stacks_db.bump_serial(conn, self._stack_id)
 
     def _record_started(self, conn: Connection, started: Sequence[Started]) -> bool:
         if not started:
             return False
-        repo.mark_in_flight(conn, self._run_id, [s.action.index for s in started])
+        runs_db.mark_in_flight(conn, self._run_id, [s.action.index for s in started])
         creates = [s for s in started if s.action.kind is _CREATE and not s.action.adopt]
-        repo.upsert_states(
+        states_db.upsert_states(
             conn,
             self._stack_id,
             self._run_id,
             (
-                repo.StateWrite(
+                states_db.StateWrite(
                     address=s.action.address,
                     module=s.action.module,
                     type=s.action.type,
                     attributes=s.attributes or {},
                     outputs={},
                     depends_on=s.action.depends_on,
-                    status=repo.UNCERTAIN,
+                    status=states_db.UNCERTAIN,
                     stateful=s.action.stateful,
                 )
                 for s in creates
             ),
         )
         others = [s.action.address for s in started if s.action.kind is not _CREATE or s.action.adopt]
-        repo.mark_uncertain(conn, self._stack_id, self._run_id, others)
+        states_db.mark_uncertain(conn, self._stack_id, self._run_id, others)
         return True
 
     def _record_finished(self, conn: Connection, finished: Sequence[Finished]) -> bool:
@@ -69,25 +70,25 @@ class StoreSink:
             return False
         # No-op outcomes were recorded with the plan; only their adopted state is written here.
         rows = [_outcome_row(f) for f in finished if f.action.kind is not _NOOP]
-        repo.finish_outcomes(conn, self._run_id, rows)
+        runs_db.finish_outcomes(conn, self._run_id, rows)
         ok = [f for f in finished if f.outcome.status is ActionStatus.SUCCESS]
         deleted = [f.action.address for f in ok if f.action.kind is _DELETE]
         writes = [
-            repo.StateWrite(
+            states_db.StateWrite(
                 address=f.action.address,
                 module=f.action.module,
                 type=f.action.type,
                 attributes=f.attributes,
                 outputs=f.outcome.outputs,
                 depends_on=f.action.depends_on,
-                status=repo.APPLIED,
+                status=states_db.APPLIED,
                 stateful=f.action.stateful,
             )
             for f in ok
             if f.attributes is not None and f.action.kind is not _DELETE
         ]
-        repo.delete_states(conn, self._stack_id, deleted)
-        repo.upsert_states(conn, self._stack_id, self._run_id, writes)
+        states_db.delete_states(conn, self._stack_id, deleted)
+        states_db.upsert_states(conn, self._stack_id, self._run_id, writes)
         return bool(deleted or writes)
 
 

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from driftgate.errors import NotFoundError, StackLockedError, StoreUnavailable, TerminalError
 from driftgate.liveness import pid_alive
 from driftgate.services.workspace import Workspace
-from driftgate.store import repositories as repo
+from driftgate.store import locks as locks_db
+from driftgate.store import runs as runs_db
+from driftgate.store import stacks as stacks_db
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class HeldLock:
     run_id: str
 
 
-def describe_holder(ws: Workspace, lock: repo.LockRow) -> str:
+def describe_holder(ws: Workspace, lock: locks_db.LockRow) -> str:
     since = datetime.fromtimestamp(lock.acquired_at, UTC).isoformat(timespec="seconds")
     text = f"run {lock.run_id} by {lock.holder} (pid {lock.pid} on {lock.host}, since {since})"
     if lock.host == ws.settings.hostname and not pid_alive(lock.pid):
@@ -33,7 +35,7 @@ def describe_holder(ws: Workspace, lock: repo.LockRow) -> str:
 def stack_lock(ws: Workspace, *, stack_id: int, stack_name: str, run_id: str) -> Iterator[HeldLock]:
     holder = ws.settings.actor
     with ws.transaction() as conn:
-        found = repo.try_lock(
+        found = locks_db.try_lock(
             conn,
             stack_id=stack_id,
             run_id=run_id,
@@ -60,7 +62,7 @@ def _release(ws: Workspace, stack_id: int, run_id: str, stack_name: str, *, quie
     for attempt in range(3):
         try:
             with ws.transaction() as conn:
-                repo.release_lock(conn, stack_id, run_id)
+                locks_db.release_lock(conn, stack_id, run_id)
             return
         except StoreUnavailable as exc:
             if attempt < 2:
@@ -73,13 +75,13 @@ def _release(ws: Workspace, stack_id: int, run_id: str, stack_name: str, *, quie
                 ) from None
 
 
-def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:
+def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> locks_db.LockRow:
     """Remove a stack's lock; refuse while its holder is alive on this host unless forced."""
     with ws.transaction() as conn:
-        stack = repo.find_stack(conn, stack_name)
+        stack = stacks_db.find_stack(conn, stack_name)
         if stack is None:
             raise NotFoundError(f"no stack named {stack_name!r} in this store")
-        lock = repo.get_lock(conn, stack.id)
+        lock = locks_db.get_lock(conn, stack.id)
         if lock is None:
             raise NotFoundError(f"stack {stack_name!r} is not locked")
         alive_here = lock.host == ws.settings.hostname and pid_alive(lock.pid)
@@ -88,14 +90,14 @@ def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> repo.LockRow:
                 f"the holder of the lock is still running ({describe_holder(ws, lock)}); "
                 "use --force to break it anyway"
             )
-        repo.release_lock(conn, stack.id, None)
+        locks_db.release_lock(conn, stack.id, None)
         if lock.run_id:
-            repo.mark_run_interrupted(conn, lock.run_id)
+            runs_db.mark_run_interrupted(conn, lock.run_id)
         return lock
 
 
 def lock_status(ws: Workspace, stack_name: str) -> str | None:
     with ws.transaction() as conn:
-        stack = repo.find_stack(conn, stack_name)
-        lock = repo.get_lock(conn, stack.id) if stack else None
+        stack = stacks_db.find_stack(conn, stack_name)
+        lock = locks_db.get_lock(conn, stack.id) if stack else None
         return describe_holder(ws, lock) if lock else None

@@ -23,7 +23,9 @@ from driftgate.services.stacks.ledger import StoreSink
 from driftgate.services.stacks.locking import stack_lock
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
-from driftgate.store import repositories as repo
+from driftgate.store import runs as runs_db
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,8 @@ def plan_stack(
     providers = ws.providers_for(stack)
     with ws.transaction() as conn:
         row = stack_row(conn, stack, bind=False)
-        recorded = repo.load_state(conn, row.id)
-        serial = repo.state_serial(conn, row.id)
+        recorded = states_db.load_state(conn, row.id)
+        serial = stacks_db.state_serial(conn, row.id)
     plan = build_plan(
         stack,
         recorded=recorded,
@@ -101,13 +103,15 @@ class ApplySession:
         stack_id = self.planned.stack_id
         records = backup_records(self.ws, stack_id, [request.backup_ref] if request.backup_ref else [])
         with self.ws.transaction() as conn:
-            last = {m: repo.last_module_change(conn, stack_id, m) for m in policies if policies[m].stateful}
+            last = {
+                m: states_db.last_module_change(conn, stack_id, m) for m in policies if policies[m].stateful
+            }
         return decide(self.plan, policies, request, backups=records, last_changes=last, now=time.time())
 
     def refuse(self, decision: GateDecision) -> None:
         """Record the refusal as a run (nothing touched) and raise GateRefused."""
         with self.ws.transaction() as conn:
-            repo.create_run(
+            runs_db.create_run(
                 conn,
                 run_id=self.run_id,
                 stack_id=self.planned.stack_id,
@@ -116,7 +120,7 @@ class ApplySession:
                 pid=os.getpid(),
                 host=self.ws.settings.hostname,
             )
-            repo.finish_run(
+            runs_db.finish_run(
                 conn,
                 self.run_id,
                 status="refused",
@@ -143,7 +147,7 @@ class ApplySession:
             plan = gated_plan(plan, gate)
         stack_id = self.planned.stack_id
         with self.ws.transaction() as conn:
-            repo.create_run(
+            runs_db.create_run(
                 conn,
                 run_id=self.run_id,
                 stack_id=stack_id,
@@ -153,10 +157,11 @@ class ApplySession:
                 host=self.ws.settings.hostname,
             )
             planned = [
-                repo.PlannedRow(a.index, a.address, a.kind.value, a.prior_outputs or {}) for a in plan.actions
+                runs_db.PlannedRow(a.index, a.address, a.kind.value, a.prior_outputs or {})
+                for a in plan.actions
             ]
-            repo.insert_planned_outcomes(conn, self.run_id, planned, now=time.time())
-            known = {a: r.outputs for a, r in repo.load_state(conn, stack_id).items()}
+            runs_db.insert_planned_outcomes(conn, self.run_id, planned, now=time.time())
+            known = {a: r.outputs for a, r in states_db.load_state(conn, stack_id).items()}
         executor = Executor(
             providers=self.planned.providers,
             secrets=self.ws.secrets(),
@@ -173,10 +178,10 @@ class ApplySession:
         if gate is not None:
             summary["gate"] = gate.to_dict()
         with self.ws.transaction() as conn:
-            repo.set_module_statefulness(
+            states_db.set_module_statefulness(
                 conn, stack_id, {m.name: m.spec.stateful for m in self.planned.stack.modules}
             )
-            repo.finish_run(
+            runs_db.finish_run(
                 conn,
                 self.run_id,
                 status=status,
@@ -223,7 +228,7 @@ def _saved(ws: Workspace, stack: Stack, stack_id: int, saved: Plan) -> PlannedSt
     if saved.spec_digest != spec_digest(stack):
         raise StalePlanError("the specs changed since this plan was made; plan again")
     with ws.transaction() as conn:
-        serial = repo.state_serial(conn, stack_id)
+        serial = stacks_db.state_serial(conn, stack_id)
     if saved.state_serial != serial:
         raise StalePlanError(
             "the recorded state changed since this plan was made (another apply ran); plan again"

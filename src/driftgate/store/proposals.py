@@ -1,123 +1,17 @@
-"""Repositories for the service: API tokens, config repos, proposals. They never commit."""
+"""Proposals, their open-PR jobs, their pull requests' state and the webhook deliveries that move it.
+
+These functions never commit: the caller owns the transaction.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from driftgate.store.tables import api_tokens, config_repos, proposals, repo_leases, webhook_deliveries
-
-
-class NameTaken(Exception):
-    """A unique name is already in use (the database constraint decided)."""
-
-
-# -- tokens ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TokenRow:
-    id: int
-    name: str
-    role: str
-
-
-def add_token(conn: Connection, *, name: str, role: str, token_hash: str) -> int:
-    try:
-        with conn.begin_nested():
-            result = conn.execute(
-                api_tokens.insert().values(
-                    name=name, role=role, token_hash=token_hash, created_at=time.time()
-                )
-            )
-    except IntegrityError:
-        raise NameTaken(name) from None
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-
-def token_by_hash(conn: Connection, token_hash: str) -> TokenRow | None:
-    row = conn.execute(
-        select(api_tokens).where(
-            and_(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
-        )
-    ).first()
-    return TokenRow(row.id, row.name, row.role) if row else None
-
-
-# -- config repos ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConfigRepoRow:
-    id: int
-    name: str
-    url: str
-    default_branch: str
-    forge: str
-    auth_ref: str
-    webhook_secret_ref: str | None
-    created_at: float
-    updated_at: float
-
-
-def _repo(r: Row[Any]) -> ConfigRepoRow:
-    return ConfigRepoRow(
-        r.id,
-        r.name,
-        r.url,
-        r.default_branch,
-        r.forge,
-        r.auth_ref,
-        r.webhook_secret_ref,
-        r.created_at,
-        r.updated_at,
-    )
-
-
-def add_config_repo(conn: Connection, **values: Any) -> int:
-    now = time.time()
-    try:
-        with conn.begin_nested():
-            result = conn.execute(config_repos.insert().values(created_at=now, updated_at=now, **values))
-    except IntegrityError:
-        raise NameTaken(values.get("name", "")) from None
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-
-def get_config_repo(conn: Connection, repo_id: int) -> ConfigRepoRow | None:
-    row = conn.execute(select(config_repos).where(config_repos.c.id == repo_id)).first()
-    return _repo(row) if row else None
-
-
-def list_config_repos(conn: Connection, *, after: int, limit: int) -> tuple[list[ConfigRepoRow], int]:
-    rows = conn.execute(
-        select(config_repos).where(config_repos.c.id > after).order_by(config_repos.c.id).limit(limit + 1)
-    ).all()
-    total = int(conn.execute(select(func.count()).select_from(config_repos)).scalar_one())
-    return [_repo(r) for r in rows], total
-
-
-def update_config_repo(conn: Connection, repo_id: int, **values: Any) -> None:
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                update(config_repos)
-                .where(config_repos.c.id == repo_id)
-                .values(updated_at=time.time(), **values)
-            )
-    except IntegrityError:
-        raise NameTaken(values.get("name", "")) from None
-
-
-def delete_config_repo(conn: Connection, repo_id: int) -> bool:
-    return bool(conn.execute(config_repos.delete().where(config_repos.c.id == repo_id)).rowcount)
-
-
-# -- proposals ---------------------------------------------------------------------
+from driftgate.store.tables import proposals, webhook_deliveries
 
 
 def _proposal(r: Row[Any]) -> dict[str, Any]:
@@ -179,64 +73,6 @@ def update_proposal(conn: Connection, proposal_id: int, **values: Any) -> None:
     )
 
 
-# -- per-repo leases ----------------------------------------------------------------
-
-
-def take_lease(conn: Connection, repo_id: int, holder: str, *, seconds: float) -> int | None:
-    """Take the repo's lease if free or expired (one winner, decided by the database).
-
-    Returns the grant's epoch - higher than every earlier grant for this repo - or None.
-    Released leases keep their row (expired), so epochs never start over.
-    """
-    now = time.time()
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                repo_leases.insert().values(repo_id=repo_id, holder=holder, expires_at=now + seconds, epoch=1)
-            )
-        return 1
-    except IntegrityError:
-        taken = conn.execute(
-            update(repo_leases)
-            .where(and_(repo_leases.c.repo_id == repo_id, repo_leases.c.expires_at < now))
-            .values(holder=holder, expires_at=now + seconds, epoch=repo_leases.c.epoch + 1)
-        )
-        if not taken.rowcount:
-            return None
-        return int(
-            conn.execute(select(repo_leases.c.epoch).where(repo_leases.c.repo_id == repo_id)).scalar_one()
-        )
-
-
-def _holds(repo_id: int, holder: str, epoch: int) -> Any:
-    return and_(
-        repo_leases.c.repo_id == repo_id, repo_leases.c.holder == holder, repo_leases.c.epoch == epoch
-    )
-
-
-def renew_lease(conn: Connection, repo_id: int, holder: str, epoch: int, *, seconds: float) -> bool:
-    """Extend a grant that is still this holder's (same epoch); False when it was taken over."""
-    result = conn.execute(
-        update(repo_leases).where(_holds(repo_id, holder, epoch)).values(expires_at=time.time() + seconds)
-    )
-    return bool(result.rowcount)
-
-
-def lease_is_current(conn: Connection, repo_id: int, holder: str, epoch: int) -> bool:
-    return (
-        conn.execute(select(repo_leases.c.repo_id).where(_holds(repo_id, holder, epoch))).first() is not None
-    )
-
-
-def lease_fence(repo_id: int, holder: str, epoch: int) -> Any:
-    """A WHERE clause that holds only while this grant is the current one (for fenced updates)."""
-    return select(repo_leases.c.repo_id).where(_holds(repo_id, holder, epoch)).exists()
-
-
-def release_lease(conn: Connection, repo_id: int, holder: str, epoch: int) -> None:
-    conn.execute(update(repo_leases).where(_holds(repo_id, holder, epoch)).values(expires_at=0.0))
-
-
 def stale_jobs(conn: Connection, *, older_than: float) -> list[int]:
     """Pending proposals whose queued/running job has shown no sign of life since ``older_than``."""
     rows = conn.execute(
@@ -275,10 +111,6 @@ def record_delivery(conn: Connection, delivery_id: str) -> bool:
         return True
     except IntegrityError:
         return False
-
-
-def all_config_repos(conn: Connection) -> list[ConfigRepoRow]:
-    return [_repo(r) for r in conn.execute(select(config_repos)).all()]
 
 
 def proposals_with_open_prs(conn: Connection) -> list[dict[str, Any]]:
