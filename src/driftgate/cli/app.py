@@ -9,7 +9,8 @@ import typer
 from typer.core import TyperOption
 
 from driftgate import __version__, errors
-from driftgate.cli import (
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.commands import (
     apply,
     backup,
     commitback,
@@ -17,6 +18,7 @@ from driftgate.cli import (
     init,
     localforge,
     lock,
+    output,
     plan,
     quickstart,
     reconcile,
@@ -25,7 +27,6 @@ from driftgate.cli import (
     state,
     validate,
 )
-from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import err, out
 from driftgate.cli.common import state as cli_state
 from driftgate.cli.jsonout import diagnostic, from_problems, print_diagnostics, wants_json
@@ -82,33 +83,7 @@ def version() -> None:
     print(__version__)
 
 
-@app.command("output")
-def output(
-    address: str | None = typer.Argument(None, help="One resource (default: every resource)."),
-    stack: Path = typer.Option(Path("."), "--stack", "-s", help="The stack directory (holding stack.yaml)."),
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
-) -> int:
-    """Print recorded outputs, like `terraform output`: one resource's, or every resource's by address."""
-    from driftgate.cli.common import print_json, stack_name, workspace
-    from driftgate.cli.state import as_yaml
-    from driftgate.services.stacks import history
-
-    ws, name = workspace(), stack_name(stack)
-    rows = [history.show_state(ws, name, address)] if address else history.list_state(ws, name)
-    outputs = {r["address"]: _shown_outputs(ws, r) for r in rows}
-    shown: Any = outputs[address] if address else outputs
-    if as_json:
-        print_json({"outputs": outputs})
-    else:
-        out.print(as_yaml(shown), markup=False, end="")
-    return codes.OK
-
-
-def _shown_outputs(ws: Any, row: dict[str, Any]) -> dict[str, Any]:
-    """A kind's sensitive outputs stay hidden, as in a plan."""
-    schema = ws.registry.kind(row["type"])
-    hidden = schema.sensitive_outputs if schema is not None else frozenset()
-    return {k: "(sensitive)" if k in hidden else v for k, v in row["outputs"].items()}
+output.register(app)
 
 
 @app.command("completion")
@@ -123,7 +98,19 @@ def completion(shell: str = typer.Argument(..., help="bash, zsh or fish.")) -> i
     return codes.OK
 
 
-for module in (init, validate, plan, apply, commitback, drift, reconcile, quickstart, localforge, service):
+for module in (
+    init,
+    validate,
+    plan,
+    apply,
+    output,
+    commitback,
+    drift,
+    reconcile,
+    quickstart,
+    localforge,
+    service,
+):
     module.register(app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(state.app, name="state")

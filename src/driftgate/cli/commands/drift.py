@@ -1,0 +1,53 @@
+"""``driftgate drift``."""
+
+import json
+from pathlib import Path
+
+import typer
+
+from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
+
+
+def drift(
+    stack: Path = StackOption,
+    modules: list[str] = typer.Option([], "--module", help="Only this module (repeatable)."),
+    as_json: bool = JsonOption,
+) -> int:
+    """Compare live state with recorded state. Exit 0 no drift, 2 drift, 1 error."""
+    from driftgate.services.drift.scan import scan_drift
+
+    report = scan_drift(workspace(), stack, modules=modules)
+    if as_json:
+        print_json(report.to_dict())
+        return report.exit_code()
+    for error in report.errors:
+        out.print(f"[red]error:[/red] {error}")
+    if not report.items:
+        out.print(f"No drift: {report.scanned} resources match their recorded state.")
+        return report.exit_code()
+    from rich.table import Table
+
+    table = Table(title=f"drift in stack {report.stack}", title_justify="left")
+    for col in ("address", "drift", "recorded → live"):
+        table.add_column(col, overflow="fold")
+    for item in report.items:
+        details = "\n".join(f"{c.name}: {_short(c.new)} → {_short(c.old)}" for c in item.changes) or (
+            "gone from the live world" if item.kind == "deleted" else f"found live: {item.resource_id}"
+        )
+        table.add_row(item.address, item.kind, details)
+    out.print(table)
+    out.print(
+        f"{len(report.items)} drifted of {report.scanned} scanned. "
+        "Turn it into a draft for review with: driftgate reconcile"
+    )
+    return report.exit_code()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("drift")(drift)
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= 50 else text[:49] + "…"

@@ -1,0 +1,58 @@
+"""``driftgate serve`` and ``driftgate token create``."""
+
+import typer
+
+from driftgate.cli.common import err, out, workspace
+
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mode=None)
+
+
+@token_app.command("create")
+def create_token(
+    name: str = typer.Argument(..., help="Who or what the token is for."),
+    role: str = typer.Option("viewer", "--role", help="viewer, operator or admin."),
+) -> int:
+    """Create an API token and print it once (only its hash is stored)."""
+    from driftgate.services.tokens import create_token as make
+
+    token = make(workspace(), name, role)
+    err.print(f"Token {name!r} ({role}). It is shown once; store it now:", markup=False)
+    out.print(token, markup=False)
+    return 0
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port", min=0, max=65535),
+) -> int:
+    """Run the HTTP API (FastAPI on uvicorn)."""
+    import uvicorn
+
+    from driftgate.api.app import create_app
+    from driftgate.security.logs import configure_logging
+
+    configure_logging("INFO")
+    uvicorn.run(create_app(workspace()), host=host, port=port, log_config=None, access_log=False)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def worker(
+    workers: int = typer.Option(2, "--workers", min=1, max=64, help="Threads in this worker."),
+) -> int:
+    """Run the job queue consumer (several may run, on several machines)."""
+    from driftgate.jobs.queue import default_jobs
+    from driftgate.security.logs import configure_logging
+
+    configure_logging("INFO")
+    jobs = default_jobs()
+    consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.run()
+    return 0
+
+
+def register_worker(app: typer.Typer) -> None:
+    app.command("worker")(worker)

@@ -1,0 +1,35 @@
+"""``driftgate validate``."""
+
+from pathlib import Path
+
+import typer
+
+from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
+
+
+def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
+    """Check every spec; report every problem as path:line: field: reason (exit 1)."""
+    from driftgate.cli.jsonout import from_problems
+    from driftgate.errors import SpecError
+
+    ws = workspace()
+    try:
+        loaded = ws.load_stack(stack)
+    except SpecError as exc:
+        if not as_json:
+            raise
+        print_json({"valid": False, "diagnostics": from_problems(exc.problems, exc.code)})
+        return 1
+    if as_json:
+        print_json(
+            {"valid": True, "stack": loaded.name, "resources": len(loaded.resources), "diagnostics": []}
+        )
+    else:
+        out.print(
+            f"Valid: stack {loaded.name!r}, {len(loaded.modules)} modules, {len(loaded.resources)} resources."
+        )
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
