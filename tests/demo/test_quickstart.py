@@ -65,7 +65,7 @@ def test_quickstart_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_quickstart_script_takes_a_relative_dir_and_prints_a_command_that_works(tmp_path: Path) -> None:
     """Issue 9: ``./scripts/quickstart qs`` from any folder; the closing hint runs as printed."""
-    script = Path(__file__).resolve().parents[1] / "scripts" / "quickstart"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "quickstart"
     env = {k: v for k, v in os.environ.items() if k != "DRIFTGATE_HOME"}
     env["PATH"] = "/usr/bin:/bin"  # a user's shell where the venv is not active
     proc = subprocess.run(

@@ -1,4 +1,4 @@
-"""The store's repositories directly, on SQLite and on a real PostgreSQL server."""
+"""The store's stacks, states and runs (with their ledger) directly, on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
