@@ -57,3 +57,13 @@ def test_nested_documents_are_typed_too(ws: Workspace) -> None:
     assert "from" in schemas["Edit"]["properties"]
     partial = spec["paths"]["/api/v1/stacks/apply"]["post"]["responses"]["207"]
     assert partial["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApplyOut"}
+
+
+def test_the_webhook_route_takes_exactly_the_forge_kinds_the_seam_registers(ws: Workspace) -> None:
+    from driftgate.forge import KINDS
+
+    client = TestClient(create_app(ws))
+    spec = client.get("/openapi.json").json()
+    (forge,) = spec["paths"]["/api/v1/webhooks/{forge}"]["post"]["parameters"][:1]
+    assert forge["name"] == "forge" and forge["schema"]["pattern"] == "^(" + "|".join(sorted(KINDS)) + ")$"
+    assert client.post("/api/v1/webhooks/nope", content=b"{}").status_code == 422

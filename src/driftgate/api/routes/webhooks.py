@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 
 from driftgate.api.deps import WS
 from driftgate.api.schemas import WebhookAnswer
+from driftgate.forge import KINDS
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+# every forge kind the seam registers, and nothing else (a new forge needs no change here)
+ForgeKind = Annotated[str, Path(pattern=f"^({'|'.join(sorted(KINDS))})$")]
 
 
 @router.post(
@@ -19,7 +23,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
     responses={202: {"description": "verified, but not an event of a config repo's", "model": WebhookAnswer}},
 )
 async def webhook(
-    forge: Literal["github"],
+    forge: ForgeKind,
     request: Request,
     response: Response,
     ws: WS,
