@@ -20,6 +20,7 @@ from driftgate.cli.commands import (
     lock,
     output,
     plan,
+    plugin,
     quickstart,
     reconcile,
     runs,
@@ -117,6 +118,7 @@ app.add_typer(state.app, name="state")
 app.add_typer(lock.app, name="lock")
 app.add_typer(backup.app, name="backup")
 app.add_typer(service.token_app, name="token")
+app.add_typer(plugin.app, name="plugin")
 service.register_worker(app)
 
 

@@ -1,0 +1,34 @@
+"""The built-in providers served as plugins (``driftgate plugin serve data|file``), with the samples
+the conformance kit creates, updates and deletes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driftgate.plugin.server import serve
+from driftgate.providers.base import Provider
+from driftgate.providers.data import VALUE, DataProvider
+from driftgate.providers.file import FileProvider
+
+SAMPLES: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "data": {
+        VALUE: [
+            {"name": "greeting", "attributes": {"input": "hello"}, "update": {"input": "hello again"}},
+        ]
+    },
+    "file": {
+        "file.file": [
+            {
+                "name": "motd",
+                "attributes": {"path": "motd.txt", "content": "hello\n"},
+                "update": {"content": "hello again\n"},
+                "invalid": {"path": 7},
+            }
+        ]
+    },
+}
+
+
+def serve_builtin(name: str) -> int:
+    provider: Provider = DataProvider() if name == "data" else FileProvider()
+    return serve(provider, samples=SAMPLES[name])

@@ -1,0 +1,35 @@
+"""Plugins that misbehave on purpose, as executables (each a Python script run by driftgate)."""
+
+from __future__ import annotations
+
+import stat
+import sys
+from pathlib import Path
+
+HEADER = f"#!{sys.executable}\n"
+
+
+def script(directory: Path, name: str, body: str) -> Path:
+    path = directory / name
+    path.write_text(HEADER + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def serving(
+    directory: Path, name: str, *, manifest_patch: str = "", provider: str = "DataProvider()"
+) -> Path:
+    """A plugin serving the data provider, its manifest changed by ``manifest_patch`` (Python code
+    over ``doc``)."""
+    return script(
+        directory,
+        name,
+        "import sys\n"
+        "from driftgate.plugin.manifest import manifest_of\n"
+        "from driftgate.plugin.server import serve\n"
+        "from driftgate.providers.data import DataProvider\n"
+        f"provider = {provider}\n"
+        "doc = manifest_of(provider)\n"
+        f"{manifest_patch}\n"
+        "sys.exit(serve(provider, manifest=doc))\n",
+    )
