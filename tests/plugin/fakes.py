@@ -33,3 +33,18 @@ def serving(
         f"{manifest_patch}\n"
         "sys.exit(serve(provider, manifest=doc))\n",
     )
+
+
+def running_plugins(marker: str = "plugin\0serve") -> list[int]:
+    """Pids of every live process whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+                state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+            except OSError:
+                continue
+            if marker in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found

@@ -190,7 +190,7 @@ class Executor:
 
     def is_inline(self, action: Action) -> bool:
         provider = self._providers.get(action.type.split(".", 1)[0])
-        return bool(getattr(provider, "inline", False))
+        return provider is not None and provider.inline
 
 
 def mask_secrets(outputs: dict[str, Any], secrets: Mapping[str, str]) -> dict[str, Any]:

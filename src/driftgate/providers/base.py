@@ -46,6 +46,7 @@ class Observed:
 class Provider(Protocol):
     name: str
     capabilities: frozenset[str]
+    inline: bool  # cheap calls the executor may make on its own thread instead of a worker
 
     def kinds(self) -> Mapping[str, KindSchema]: ...
 
@@ -93,12 +94,17 @@ class Provider(Protocol):
         """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         ...
 
+    def close(self) -> None:
+        """Release everything (a plugin: stop its process). Called once, when the run ends."""
+        ...
+
 
 class BaseProvider:
     """Shared defaults: attribute-wise diff and a kinds table from ``KINDS``."""
 
     name: str = ""
     capabilities: frozenset[str] = frozenset({CAP_READ})
+    inline: bool = False
     KINDS: tuple[KindSchema, ...] = ()
 
     def kinds(self) -> Mapping[str, KindSchema]:
@@ -128,3 +134,6 @@ class BaseProvider:
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
     ) -> Observed:
         raise ProviderError(f"{type_} cannot be restored from a backup")
+
+    def close(self) -> None:
+        return None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from importlib.metadata import entry_points
 
 from driftgate.errors import ProviderConfigError
@@ -30,6 +31,15 @@ class ProviderRegistry:
                 raise ProviderConfigError(f"provider {name!r} declares foreign kind {type_!r}")
             self._kinds[type_] = schema
 
+    def with_instances(self, providers: Mapping[str, Provider]) -> ProviderRegistry:
+        """This registry and the given running providers (plugins a stack declares), as a new one."""
+        extended = ProviderRegistry()
+        extended._factories = dict(self._factories)
+        extended._kinds = dict(self._kinds)
+        for name, provider in providers.items():
+            extended.register(name, partial(_same, provider))
+        return extended
+
     @property
     def names(self) -> list[str]:
         return sorted(self._factories)
@@ -46,6 +56,10 @@ class ProviderRegistry:
         if factory is None:
             raise ProviderConfigError(f"unknown provider {name!r}")
         return factory()
+
+
+def _same(provider: Provider) -> Provider:
+    return provider
 
 
 def _load_object(spec: str) -> Factory:

@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from driftgate.errors import INVALID_INPUT, CodedError, DriftgateError, Provider
 from driftgate.store.db import make_engine, migrate
 
 if TYPE_CHECKING:  # the spec model and the providers load when a command first needs them
+    from driftgate.plugin.host import PluginHost
     from driftgate.providers.base import Provider
     from driftgate.providers.registry import ProviderRegistry
     from driftgate.spec.model import Stack
@@ -43,6 +44,8 @@ class Workspace:
     settings: Settings
     engine: Engine
     loaded_registry: ProviderRegistry | None = None
+    stack_registries: dict[Path, ProviderRegistry] = field(default_factory=dict)
+    plugin_host: PluginHost | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
@@ -61,7 +64,38 @@ class Workspace:
             self.loaded_registry = default_registry(self.settings.plugin_specs)
         return self.loaded_registry
 
+    def registry_for(self, directory: Path) -> ProviderRegistry:
+        """The registry and the plugins the stack in ``directory`` declares (started on first need:
+        their manifests give the kinds its specs are checked against)."""
+        directory = directory.resolve()
+        known = self.stack_registries.get(directory)
+        if known is not None:
+            return known
+        from driftgate.spec.loader import read_stack_spec
+        from driftgate.spec.plugins import is_plugin_block
+
+        spec = read_stack_spec(directory, limits=self.yaml_limits())
+        blocks = {n: b for n, b in (spec.providers if spec else {}).items() if is_plugin_block(b)}
+        if not blocks:
+            return self.registry
+        from driftgate.plugin.host import PluginHost
+        from driftgate.spec.plugins import block_problems
+
+        if self.plugin_host is None:
+            self.plugin_host = PluginHost(action_timeout=self.settings.action_timeout)
+        started = {}
+        for name, block in blocks.items():
+            if block_problems(block):
+                continue  # the loader reports them, with file, line and field
+            started[name] = self.plugin_host.provider(name, block, directory)
+        registry = self.registry.with_instances(started)
+        self.stack_registries[directory] = registry
+        return registry
+
     def close(self) -> None:
+        if self.plugin_host is not None:
+            self.plugin_host.close_all()
+        self.stack_registries.clear()
         self.engine.dispose()
 
     @contextmanager
@@ -83,11 +117,12 @@ class Workspace:
         from driftgate.spec.loader import load_stack
         from driftgate.spec.yamlsafe import ParseCache
 
+        registry = self.registry_for(directory)
         return load_stack(
             directory.resolve(),
-            kinds=self.registry.kind,
-            providers=self.registry.names,
-            kind_names=self.registry.kind_names,
+            kinds=registry.kind,
+            providers=registry.names,
+            kind_names=registry.kind_names,
             limits=self.yaml_limits(),
             cache=ParseCache(self.settings.home / "cache" / "specs"),
         )
@@ -115,11 +150,14 @@ class Workspace:
     def providers_for(self, stack: Stack) -> dict[str, Provider]:
         """Configured providers for every provider block in the stack (secrets resolved now)."""
         from driftgate.providers.base import ProviderContext
+        from driftgate.spec.plugins import is_plugin_block
 
         ctx = ProviderContext(stack_dir=stack.directory)
+        registry = self.registry_for(stack.directory)
         configured: dict[str, Provider] = {}
-        for name, config in stack.spec.providers.items():
-            provider = self.registry.create(name)
+        for name, block in stack.spec.providers.items():
+            provider = registry.create(name)
+            config = block.get("config", {}) if is_plugin_block(block) else block
             try:
                 provider.configure(self.secrets().resolve_all(config), ctx)
             except ProviderConfigError:

@@ -83,12 +83,18 @@ def load_stack(
     if stack_spec is None:
         raise SpecError(out.finish())
     _check_commit_back(stack_spec, out)
+    _check_plugin_blocks(stack_spec, out)
     modules = _load_modules(directory, stack_spec, out, limits)
     resources = _collect_resources(modules, out)
     _check_resources(resources, stack_spec, set(providers), kinds, out, kind_names=list(kind_names))
     if out.finish():
         raise SpecError(out.finish())
     return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
+
+
+def read_stack_spec(directory: Path, *, limits: YamlLimits | None = None) -> StackSpec | None:
+    """Only ``stack.yaml``, or None when it has problems (``load_stack`` reports them)."""
+    return _load_model(directory, STACK_FILE, StackSpec, _Collector(None), limits or YamlLimits())
 
 
 def _read_document(root: Path, relative: str, out: _Collector, limits: YamlLimits) -> dict[str, Any] | None:
@@ -175,6 +181,15 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def _check_plugin_blocks(stack: StackSpec, out: _Collector) -> None:
+    from driftgate.spec.plugins import block_problems
+
+    for name, block in stack.providers.items():
+        if "plugin" in block:
+            for field, reason in block_problems(block):
+                out.at(STACK_FILE, ("providers", name, field), f"providers.{name}.{field}", reason)
 
 
 def _check_commit_back(stack: StackSpec, out: _Collector) -> None:

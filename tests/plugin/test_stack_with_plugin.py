@@ -1,0 +1,86 @@
+"""A stack whose provider is a plugin: plan, apply, drift and the ledger, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.app import main
+from driftgate.testing.stacks import data_values, write_stack
+from tests.plugin.fakes import running_plugins, script
+
+DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def plugin_stack(tmp_path: Path, *, block: dict[str, object] | None = None, count: int = 3) -> Path:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    script(
+        stack,
+        "data-plugin",
+        f"import os; os.execv({DRIFTGATE!r}, [{DRIFTGATE!r}, 'plugin', 'serve', 'data'])",
+    )
+    providers = {"data": block or {"plugin": "./data-plugin", "version": ">=0.1", "config": {}}}
+    return write_stack(stack, modules={"app": data_values(count)}, providers=providers)
+
+
+def test_plan_apply_and_drift_through_a_plugin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = plugin_stack(tmp_path)
+    code, out, _ = run(capsys, "validate", "-s", str(stack))
+    assert code == 0 and "3 resources" in out
+    code, out, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.CHANGES and "Plan: 3 to add, 0 to change, 0 to destroy." in out
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--json")
+    applied = json.loads(out)
+    assert code == 0, err
+    assert [a["status"] for a in applied["result"]["actions"]] == ["SUCCESS"] * 3
+    assert applied["result"]["actions"][0]["outputs"]["output"] == "x-0"
+    code, out, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == 0 and "No changes" in out
+    code, out, _ = run(capsys, "drift", "-s", str(stack))
+    assert code == 0
+    assert running_plugins() == []  # each command stopped its plugin when it ended
+
+
+def test_a_refused_plugin_stops_the_command_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = plugin_stack(tmp_path, block={"plugin": "./data-plugin", "version": ">=2"})
+    code, out, err = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.BY_CODE["PROVIDER_CONFIG"]
+    assert "is version 0.1.0; the stack asks for >=2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_plugin_block_is_a_spec_error_with_its_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = plugin_stack(tmp_path, block={"plugin": "./data-plugin", "config": "root", "colour": "red"})
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert code == codes.BY_CODE["SPEC_INVALID"]
+    assert "providers.data.config: must be a mapping" in err
+    assert "providers.data.colour: unknown field" in err
+
+
+def test_a_plugin_path_may_not_leave_the_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = plugin_stack(tmp_path, block={"plugin": "../elsewhere/plugin"})
+    code, _, err = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.BY_CODE["PROVIDER_CONFIG"] and "plugin '../elsewhere/plugin'" in err
+    assert (
+        yaml.safe_load((stack / "stack.yaml").read_text())["providers"]["data"]["plugin"]
+        == "../elsewhere/plugin"
+    )
