@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
+from driftgate.plugin.client import PluginProcess
+from driftgate.services.stacks.apply import ApplyRequest, apply_stack
+from driftgate.services.stacks.session import plan_stack
+from driftgate.services.workspace import Workspace
 from driftgate.testing.stacks import data_values, write_stack
 from tests.plugin.fakes import running_plugins, script
 
@@ -84,3 +89,24 @@ def test_a_plugin_path_may_not_leave_the_stack(
         yaml.safe_load((stack / "stack.yaml").read_text())["providers"]["data"]["plugin"]
         == "../elsewhere/plugin"
     )
+
+
+def test_a_plan_reads_a_plugin_in_batches_and_asks_nothing_per_unchanged_resource(
+    tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = plugin_stack(tmp_path, count=2500)
+    outcome = apply_stack(ws, ApplyRequest(stack, commit_back=False))
+    assert outcome.report is not None and outcome.report.full_success
+    calls: list[str] = []
+    real = PluginProcess.call
+
+    def counted(self: PluginProcess, fn: Any) -> Any:
+        answer = real(self, fn)
+        calls.append(type(answer).__qualname__)
+        return answer
+
+    monkeypatch.setattr(PluginProcess, "call", counted)
+    planned = plan_stack(ws, stack)
+    assert not planned.plan.has_changes and not planned.plan.errors
+    assert calls.count("ReadResources.Response") == 3  # 2,500 reads in batches of 1,000
+    assert "PlanResourceChange.Response" not in calls

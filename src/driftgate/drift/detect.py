@@ -11,7 +11,7 @@ from typing import Any
 
 from driftgate.plan.model import SENSITIVE, AttributeChange
 from driftgate.plan.state import RecordedResource
-from driftgate.planner.planner import drift_of
+from driftgate.planner.planner import drift_of, read_live
 from driftgate.providers.base import CAP_LIST, Observed, Provider
 from driftgate.security.redact import scrub_values
 from driftgate.spec.refs import SecretResolver
@@ -94,9 +94,10 @@ def detect_drift(
     scope = {a: r for a, r in recorded.items() if not wanted or r.module in wanted}
     items: list[DriftItem] = []
     errors: list[str] = []
+    read = read_live(scope.values(), providers, secrets)
     for address in sorted(scope):
         rec = scope[address]
-        live, changes, problems = drift_of(rec, providers=providers, secrets=secrets)
+        live, changes, problems = drift_of(rec, providers=providers, secrets=secrets, live=read)
         errors.extend(problems)
         if problems:
             continue

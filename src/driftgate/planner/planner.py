@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +55,44 @@ class _Context:
     refresh: bool
     decided: dict[str, ActionKind]
     errors: list[str]
+    live: Mapping[str, Observed | None | DriftgateError] = field(default_factory=dict)
+
+
+Live = Observed | None | DriftgateError
+
+
+def read_live(
+    records: Iterable[RecordedResource], providers: Mapping[str, Provider], secrets: SecretResolver
+) -> dict[str, Live]:
+    """The live state of each record (or why it could not be read), a provider at a time: one
+    ``read_many`` call each, so a plugin reads in batches instead of one call per resource.
+    Records whose provider is not configured are left out (the caller reports them)."""
+    found: dict[str, Live] = {}
+    batches: dict[str, list[tuple[RecordedResource, dict[str, Any]]]] = {}
+    for rec in records:
+        if rec.type.split(".", 1)[0] not in providers:
+            continue
+        try:
+            batches.setdefault(rec.type.split(".", 1)[0], []).append(
+                (rec, secrets.resolve_all(rec.attributes))
+            )
+        except DriftgateError as exc:
+            found[rec.address] = exc
+    for name, batch in batches.items():
+        provider = providers[name]
+        try:
+            results: list[Live] = list(provider.read_many([(r.type, a, r.outputs) for r, a in batch]))
+        except DriftgateError:
+            results = [_read_one(provider, r, a) for r, a in batch]  # place each failure on its resource
+        found.update((rec.address, result) for (rec, _), result in zip(batch, results, strict=True))
+    return found
+
+
+def _read_one(provider: Provider, rec: RecordedResource, attributes: dict[str, Any]) -> Live:
+    try:
+        return provider.read(rec.type, attributes, rec.outputs)
+    except DriftgateError as exc:
+        return exc
 
 
 def build_plan(
@@ -67,7 +105,8 @@ def build_plan(
     state_serial: int,
 ) -> Plan:
     kinds = {t: p.kinds()[t] for p in providers.values() for t in p.kinds()}
-    ctx = _Context(stack, recorded, providers, kinds, secrets, refresh, {}, [])
+    live = read_live((r for r in recorded.values() if refresh or r.uncertain), providers, secrets)
+    ctx = _Context(stack, recorded, providers, kinds, secrets, refresh, {}, [], live)
     deps = {a: resource_dependencies(r) for a, r in stack.resources.items()}
     actions: list[Action] = []
     for address in topological_order(deps):
@@ -119,11 +158,15 @@ def _observe(ctx: _Context, rec: RecordedResource) -> tuple[Observed | None, boo
     if provider is None:
         ctx.errors.append(f"{rec.address}: provider for {rec.type} is not configured")
         return recorded, False
-    try:
-        return provider.read(rec.type, ctx.secrets.resolve_all(rec.attributes), rec.outputs), True
-    except DriftgateError as exc:
-        ctx.errors.append(f"{rec.address}: refresh failed: {exc}")
+    found = (
+        ctx.live[rec.address]
+        if rec.address in ctx.live
+        else _read_one(provider, rec, ctx.secrets.resolve_all(rec.attributes))
+    )
+    if isinstance(found, DriftgateError):
+        ctx.errors.append(f"{rec.address}: refresh failed: {found}")
         return recorded, False
+    return found, True
 
 
 def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: int) -> Action:
@@ -337,7 +380,11 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
 
 
 def drift_of(
-    rec: RecordedResource, *, providers: Mapping[str, Provider], secrets: SecretResolver
+    rec: RecordedResource,
+    *,
+    providers: Mapping[str, Provider],
+    secrets: SecretResolver,
+    live: Mapping[str, Live] | None = None,
 ) -> tuple[Observed | None, list[AttributeChange], list[str]]:
     """One recorded resource against its live state, compared exactly as a plan compares them.
 
@@ -347,10 +394,15 @@ def drift_of(
     provider = providers.get(rec.type.split(".", 1)[0])
     if provider is None:
         return None, [], [f"{rec.address}: provider for {rec.type} is not configured"]
-    try:
-        observed = provider.read(rec.type, secrets.resolve_all(rec.attributes), rec.outputs)
-    except DriftgateError as exc:
-        return None, [], [f"{rec.address}: refresh failed: {exc}"]
+    if live is not None and rec.address in live:
+        observed = live[rec.address]
+    else:
+        try:
+            observed = _read_one(provider, rec, secrets.resolve_all(rec.attributes))
+        except DriftgateError as exc:
+            observed = exc
+    if isinstance(observed, DriftgateError):
+        return None, [], [f"{rec.address}: refresh failed: {observed}"]
     if observed is None:
         return None, [], []
     schema = provider.kinds()[rec.type]

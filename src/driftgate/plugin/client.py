@@ -101,6 +101,8 @@ class PluginProcess:
         assert self.proc is not None and self.proc.stdout is not None
         line = _read_line(self.proc, timeout)
         if line is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=0.5)  # stdout closed: it is exiting, let it finish
             code = self.proc.poll()
             why = f"exited with {code}" if code is not None else f"said nothing in {timeout:g} s"
             raise PluginRefused(f"{self.source}: no handshake: the plugin {why}")
@@ -278,6 +280,11 @@ class PluginProvider:
         )
 
     def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+        """Only a resource whose values differ is asked about (the provider says which differences
+        are real): a plan without changes makes no call per resource."""
+        names = self.manifest.kinds[type_].attributes if type_ in self.manifest.kinds else desired
+        if all(current.get(n) == desired.get(n) for n in names):
+            return []
         request = pb.PlanResourceChange.Request(
             type=type_, current_json=wire.dumps(current), desired_json=wire.dumps(desired)
         )

@@ -13,7 +13,7 @@ Failures: raise ``ProviderError`` (the action is ERROR), ``CompensatedError``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -54,6 +54,13 @@ class Provider(Protocol):
 
     def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
         """The live resource identified by its recorded attributes/outputs; None if gone."""
+        ...
+
+    def read_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]
+    ) -> list[Observed | None]:
+        """``read`` of each (type, attributes, outputs), in order: one call where the provider batches.
+        Raises if any read fails (the caller then reads one by one to place the error)."""
         ...
 
     def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
@@ -112,6 +119,11 @@ class BaseProvider:
 
     def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
         return None
+
+    def read_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]
+    ) -> list[Observed | None]:
+        return [self.read(t, a, o) for t, a, o in items]  # type: ignore[attr-defined]
 
     def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
         schema = self.kinds()[type_]
