@@ -15,6 +15,7 @@
     │   ├── StackLockedError        another run holds the stack lock
     │   ├── StackElsewhereError     the stack's name is bound to another config repo or path
     │   ├── ProviderConfigError     a provider is unknown or misconfigured
+    │   │   └── PluginRefused       (plugin.manifest) incompatible, or an invalid manifest
     │   ├── NotFoundError           no such run, resource, stack, proposal
     │   ├── GateRefused             the apply gate refused (carries its reasons)
     │   ├── CodedError              a service input rule; the code is chosen where it is raised
@@ -23,7 +24,8 @@
     │   └── ForgeError              (forge.base) the forge refused a request
     ├── ProviderError               a provider call failed (PROVIDER_FAILED)
     │   ├── CompensatedError        ... and what it half-did was undone
-    │   └── CompensationFailedError ... and undoing it failed too
+    │   ├── CompensationFailedError ... and undoing it failed too
+    │   └── ProviderCrashed         a provider plugin died or hung mid-call: the run stops
     └── TransientError              may succeed if tried again (timeouts, I/O, contention)
         ├── ProviderTransientError
         ├── StoreUnavailable        the store did not answer or could not write (down, disk full)
@@ -223,6 +225,11 @@ class CompensatedError(ProviderError):
 
 class CompensationFailedError(ProviderError):
     """The action failed, and restoring the prior live state failed too."""
+
+
+class ProviderCrashed(ProviderError):
+    """A provider plugin died or stopped answering during a call: what it did is unknown, and
+    the run stops (its other actions are not attempted)."""
 
 
 class ProviderTransientError(TransientError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 from pathlib import Path
@@ -36,15 +37,43 @@ def serving(
 
 
 def running_plugins(marker: str = "plugin\0serve") -> list[int]:
-    """Pids of every live process whose command line holds ``marker``."""
+    """Pids of this process's live children whose command line holds ``marker``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
-                state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+                state, parent = (entry / "stat").read_text().split(") ", 1)[1].split()[:2]
             except OSError:
                 continue
-            if marker in cmdline and state != "Z":
+            if marker in cmdline and state != "Z" and int(parent) == os.getpid():
                 found.append(int(entry.name))
     return found
+
+
+SLOW_DATA = '''
+import os, time
+from driftgate.providers.data import DataProvider
+
+class SlowData(DataProvider):
+    """data.value, but an input of "slow" hangs (after saying so in the file MARK)."""
+
+    def create(self, type_, name, attributes):
+        if attributes.get("input") == "slow":
+            with open(os.environ["MARK"], "w") as mark:
+                mark.write(str(os.getpid()))
+            time.sleep(float(os.environ.get("HANG", "60")))
+        return super().create(type_, name, attributes)
+'''
+
+
+def slow_data_plugin(directory: Path, name: str = "slow-plugin") -> Path:
+    """A data plugin whose create of input "slow" hangs; it writes its pid to $MARK first."""
+    return script(
+        directory,
+        name,
+        "import sys\n"
+        + SLOW_DATA
+        + "from driftgate.plugin.server import serve\n"
+        + "sys.exit(serve(SlowData()))\n",
+    )

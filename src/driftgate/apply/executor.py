@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionOutcome, ActionStatus, ApplyResult, validate_result
-from driftgate.errors import CompensatedError, CompensationFailedError, DriftgateError
+from driftgate.errors import CompensatedError, CompensationFailedError, DriftgateError, ProviderCrashed
 from driftgate.plan.model import Action, ActionKind, Plan
 from driftgate.providers.base import Provider
 from driftgate.security.redact import redact
@@ -91,6 +91,7 @@ class Executor:
         self._sink = sink or NullSink()
         self._hooks = hooks or ApplyHooks()
         self._progress = progress
+        self.abort_reason: str | None = None  # set when a provider dies mid-call: the run stops
 
     def run(self, plan: Plan) -> ApplyResult:
         run = _Run(self, plan.actions)
@@ -132,6 +133,10 @@ class Executor:
             status, error = ActionStatus.COMPENSATED, redact(str(exc))
         except CompensationFailedError as exc:
             status, error = ActionStatus.COMPENSATION_FAILED, redact(str(exc))
+        except ProviderCrashed as exc:
+            self.abort_reason = redact(str(exc))
+            status = ActionStatus.DELETE_FAILED if action.kind is _DELETE else ActionStatus.ERROR
+            error, outputs, attributes = f"{self.abort_reason}; live state uncertain", {}, None
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             status = ActionStatus.DELETE_FAILED if action.kind is _DELETE else ActionStatus.ERROR
             error = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
@@ -224,6 +229,10 @@ def mask_secrets(outputs: dict[str, Any], secrets: Mapping[str, str]) -> dict[st
 _MIN_EMBEDDED = 4  # shorter values are masked only when an output equals them
 
 
+class _Aborted(Exception):
+    """A provider died mid-call: nothing more is started."""
+
+
 class _Run:
     """The scheduling state of one execution."""
 
@@ -255,6 +264,9 @@ class _Run:
             self.interrupted = True
             self.errors.append("interrupted (Ctrl-C)")
             self._drain()
+        except _Aborted:
+            self.errors.append(f"stopped: {self.ex.abort_reason}")
+            self._drain()
         except Exception as exc:  # noqa: BLE001 - the ledger must survive our own bugs
             self.errors.append(redact(f"executor failure: {type(exc).__name__}: {exc}"))
             self._drain()
@@ -265,6 +277,8 @@ class _Run:
     def _loop(self) -> None:
         while len(self.outcomes) < len(self.actions):
             self._collect(block=False)
+            if self.ex.abort_reason is not None:
+                raise _Aborted
             to_start, inline = self._promote()
             self.ex.sink.record(started=to_start + inline, finished=self.buffer)
             self.buffer = []
@@ -272,12 +286,16 @@ class _Run:
                 self._submit(item)
             for item in inline:
                 self._complete(self.ex.execute_action(item))
+                if self.ex.abort_reason is not None:
+                    raise _Aborted
             if not (to_start or inline or self.instant):
                 if len(self.outcomes) == len(self.actions):
                     break  # the last results were collected by the poll at the top of this round
                 if not self.in_flight:
                     raise RuntimeError("no action can start: dependency graph is stuck")
                 self._collect(block=True)
+                if self.ex.abort_reason is not None:
+                    raise _Aborted
         self.ex.sink.record(started=[], finished=self.buffer)
         self.buffer = []
 

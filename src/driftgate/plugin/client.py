@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from driftgate.errors import ProviderConfigError, ProviderError
+from driftgate.errors import ProviderConfigError, ProviderCrashed, ProviderError
 from driftgate.plugin import wire
 from driftgate.plugin.manifest import CAP_BATCH_READ, PROTOCOL_MAJOR, Manifest, PluginRefused, parse_manifest
 from driftgate.plugin.proto import provider_pb2 as pb
@@ -133,22 +133,25 @@ class PluginProcess:
                 log.info("plugin", plugin=self.source, line=redact(text)[:4000])
 
     def call(self, fn: Callable[[rpc.ProviderStub], T]) -> T:
-        """One RPC; a transport failure (the plugin died, a deadline passed) is a ProviderError."""
+        """One RPC. The plugin dying or not answering in time is ``ProviderCrashed`` (a hung plugin
+        is killed first); any other transport failure is a ``ProviderError``."""
         if self.stub is None:
-            raise ProviderError(f"{self.source}: the plugin is not running")
+            raise ProviderCrashed(f"{self.source}: the plugin is not running")
         try:
             return fn(self.stub)
         except grpc.RpcError as exc:
-            raise ProviderError(f"{self.source}: {self._transport_failure(exc)}") from None
-
-    def _transport_failure(self, exc: grpc.RpcError) -> str:
-        code = exc.code() if isinstance(exc, grpc.Call) else None
-        details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
-        if self.proc is not None and self.proc.poll() is not None:
-            return f"the plugin exited ({self.proc.returncode}) during the call"
-        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return "the plugin did not answer in time"
-        return redact(f"{code.name if code else 'RPC'}: {details}")
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                self.kill()
+                raise ProviderCrashed(
+                    f"{self.source}: the plugin did not answer in time and was stopped"
+                ) from None
+            if self.proc is not None and (self.proc.poll() is not None or _exits_soon(self.proc)):
+                raise ProviderCrashed(
+                    f"{self.source}: the plugin died during the call (exit {self.proc.returncode})"
+                ) from None
+            details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+            raise ProviderError(redact(f"{self.source}: {code.name if code else 'RPC'}: {details}")) from None
 
     @property
     def alive(self) -> bool:
@@ -189,6 +192,15 @@ class PluginProcess:
 
     def _cleanup_dir(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _exits_soon(proc: subprocess.Popen[bytes]) -> bool:
+    """A connection that broke because the plugin is dying: give it a moment to be reaped."""
+    try:
+        proc.wait(timeout=0.5)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _read_batch(stub: rpc.ProviderStub, *, request: pb.ReadResources.Request) -> pb.ReadResources.Response:
