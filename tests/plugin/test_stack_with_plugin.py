@@ -17,7 +17,8 @@ from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 from driftgate.services.stacks.session import plan_stack
 from driftgate.services.workspace import Workspace
 from driftgate.testing.stacks import data_values, write_stack
-from tests.plugin.fakes import running_plugins, script
+from tests.cli.test_json_contract import fits
+from tests.plugin.fakes import running_plugins, script, serving
 
 DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
 
@@ -110,3 +111,45 @@ def test_a_plan_reads_a_plugin_in_batches_and_asks_nothing_per_unchanged_resourc
     assert not planned.plan.has_changes and not planned.plan.errors
     assert calls.count("ReadResources.Response") == 3  # 2,500 reads in batches of 1,000
     assert "PlanResourceChange.Response" not in calls
+
+
+def test_a_data_bearing_kind_makes_its_module_stateful(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    serving(stack, "bearing-plugin", manifest_patch='doc["kinds"][0]["data_bearing"] = True')
+    write_stack(stack, modules={"app": data_values(2)}, providers={"data": {"plugin": "./bearing-plugin"}})
+    code, out, err = run(capsys, "validate", "-s", str(stack))
+    assert code == 0 and "Warning: modules/app.yaml: module 'app' holds data.value" in err
+    assert "gated as stateful" in err
+    code, out, _ = run(capsys, "validate", "-s", str(stack), "--json")
+    (warning,) = json.loads(out)["diagnostics"]
+    assert warning["severity"] == "warning" and "data-bearing" in warning["summary"]
+    code, out, _ = run(capsys, "plan", "-s", str(stack), "--json")
+    assert json.loads(out)["stateful_modules"] == ["app"]
+
+
+def test_plugin_list_shows_built_ins_and_the_stack_s_plugins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    script(
+        stack, "kv-plugin", f"import os; os.execv({DRIFTGATE!r}, [{DRIFTGATE!r}, 'plugin', 'serve', 'data'])"
+    )
+    write_stack(
+        stack,
+        modules={"app": data_values(1)},
+        providers={"data": {"plugin": "./kv-plugin"}, "file": {"root": "live"}},
+    )
+    code, out, _ = run(capsys, "plugin", "list", "-s", str(stack), "--json")
+    fits("plugin_list", json.loads(out))
+    found = {p["name"]: p for p in json.loads(out)["providers"]}
+    assert code == 0 and set(found) == {"data", "file"}
+    assert found["data"]["source"] == str(stack / "kv-plugin") and found["data"]["protocol"] == "2.0"
+    assert found["data"]["capabilities"] == ["read", "backup", "batch_read"]
+    assert found["file"]["source"] == "built-in" and "file.file" in found["file"]["kinds"]
+    code, out, _ = run(capsys, "plugin", "list", "-s", str(stack))
+    assert code == 0 and out.splitlines()[0].split("\t")[:4] == ["PROVIDER", "SOURCE", "VERSION", "PROTOCOL"]
+    assert running_plugins() == []

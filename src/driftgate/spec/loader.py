@@ -87,9 +87,16 @@ def load_stack(
     modules = _load_modules(directory, stack_spec, out, limits)
     resources = _collect_resources(modules, out)
     _check_resources(resources, stack_spec, set(providers), kinds, out, kind_names=list(kind_names))
+    modules, warnings = _data_bearing_is_stateful(modules, kinds, out)
     if out.finish():
         raise SpecError(out.finish())
-    return Stack(directory=directory, spec=stack_spec, modules=tuple(modules), resources=resources)
+    return Stack(
+        directory=directory,
+        spec=stack_spec,
+        modules=tuple(modules),
+        resources=resources,
+        warnings=tuple(warnings),
+    )
 
 
 def read_stack_spec(directory: Path, *, limits: YamlLimits | None = None) -> StackSpec | None:
@@ -275,6 +282,37 @@ def _load_modules(directory: Path, stack: StackSpec, out: _Collector, limits: Ya
             )
         modules.append(Module(spec=spec, source=relative, indices=indices))
     return modules
+
+
+def _data_bearing_is_stateful(
+    modules: list[Module], kinds: KindLookup, out: _Collector
+) -> tuple[list[Module], list[str]]:
+    """A module holding a kind its provider calls data-bearing (it holds data an apply can destroy)
+    is gated as stateful, whatever its file says: the provider author's knowledge protects the user."""
+    gated: list[Module] = []
+    warnings: list[str] = []
+    for module in modules:
+        bearing = next(
+            (r.type for r in module.spec.resources if (k := kinds(r.type)) is not None and k.data_bearing),
+            None,
+        )
+        if bearing is None or module.spec.stateful:
+            gated.append(module)
+            continue
+        if module.spec.drift == "heal":
+            out.at(module.source, ("drift",), "drift", f"heal is not allowed: {bearing} is data-bearing")
+        warnings.append(
+            f"{module.source}: module {module.name!r} holds {bearing}, which its provider marks data-bearing;"
+            " it is gated as stateful (write stateful: true to say so)"
+        )
+        spec = module.spec.model_copy(update={"stateful": True})
+        gated.append(Module(spec=spec, source=module.source, indices=module.indices))
+    return gated, warnings
+
+
+def _is_data_bearing(kinds: KindLookup, type_: str) -> bool:
+    kind = kinds(type_)
+    return kind is not None and kind.data_bearing
 
 
 def _collect_resources(modules: list[Module], out: _Collector) -> dict[str, Resource]:

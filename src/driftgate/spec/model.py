@@ -98,6 +98,7 @@ class Stack:
     spec: StackSpec
     modules: tuple[Module, ...]
     resources: dict[str, Resource]
+    warnings: tuple[str, ...] = ()  # findings that do not stop a run (validate prints them)
 
     @property
     def name(self) -> str:

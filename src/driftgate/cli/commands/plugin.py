@@ -1,9 +1,11 @@
-"""``driftgate plugin serve|list``: providers out of process."""
+"""``driftgate plugin list|serve``: the providers a stack can use, and providers out of process."""
+
+from pathlib import Path
 
 import typer
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.common import err
+from driftgate.cli.common import JsonOption, StackOption, err, print_json, print_rows, workspace
 
 app = typer.Typer(
     help="Provider plugins (protocol 2, over gRPC).", no_args_is_help=True, rich_markup_mode=None
@@ -21,3 +23,27 @@ def serve(name: str = typer.Argument(..., help="A built-in provider: data or fil
     from driftgate.plugin.builtin import serve_builtin
 
     return serve_builtin(name)
+
+
+@app.command("list")
+def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
+    """Every provider the stack can use: source, version, protocol, capabilities (plugins are started)."""
+    from driftgate.services.stacks.providers import list_providers
+
+    found = list_providers(workspace(), stack)
+    if as_json:
+        print_json({"providers": found})
+        return codes.OK
+    rows = [
+        (
+            p["name"],
+            p["source"],
+            p["version"],
+            p["protocol"],
+            ", ".join(p["capabilities"]),
+            ", ".join(p["kinds"]),
+        )
+        for p in found
+    ]
+    print_rows(("PROVIDER", "SOURCE", "VERSION", "PROTOCOL", "CAPABILITIES", "KINDS"), rows)
+    return codes.OK

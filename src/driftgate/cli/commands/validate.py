@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
+from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
 
 
 def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
@@ -21,10 +21,15 @@ def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
         print_json({"valid": False, "diagnostics": from_problems(exc.problems, exc.code)})
         return 1
     if as_json:
+        from driftgate.cli.jsonout import diagnostic
+
+        warnings = [diagnostic(w, severity="warning") for w in loaded.warnings]
         print_json(
-            {"valid": True, "stack": loaded.name, "resources": len(loaded.resources), "diagnostics": []}
+            {"valid": True, "stack": loaded.name, "resources": len(loaded.resources), "diagnostics": warnings}
         )
     else:
+        for warning in loaded.warnings:
+            err.print(f"Warning: {warning}", markup=False)
         out.print(
             f"Valid: stack {loaded.name!r}, {len(loaded.modules)} modules, {len(loaded.resources)} resources."
         )
