@@ -72,8 +72,50 @@ def slow_data_plugin(directory: Path, name: str = "slow-plugin") -> Path:
     return script(
         directory,
         name,
-        "import sys\n"
-        + SLOW_DATA
-        + "from driftgate.plugin.server import serve\n"
-        + "sys.exit(serve(SlowData()))\n",
+        "import sys\n" + SLOW_DATA + "from driftgate.plugin import serve\n" + "sys.exit(serve(SlowData()))\n",
     )
+
+
+LIAR = """
+import os, sys, threading
+from concurrent import futures
+import grpc
+from driftgate.plugin import wire
+from driftgate.plugin.manifest import manifest_of
+from driftgate.plugin.proto import provider_pb2 as pb, provider_pb2_grpc as rpc
+from driftgate.plugin.server import Servicer
+from driftgate.providers.data import DataProvider
+
+class Forgetful(DataProvider):
+    def read(self, type_, attributes, outputs):
+        return None  # never finds what it created
+
+class Liar(Servicer):
+    def ApplyPlan(self, request, context):
+        first = request.actions[0].action_index
+        return pb.ApplyPlan.Response(  # one UNSPECIFIED status, and one result short
+            actions=[pb.ApplyPlan.ActionResult(action_index=first, status=pb.ACTION_STATUS_UNSPECIFIED)],
+            action_count=len(request.actions),
+        )
+
+    def Close(self, request, context):
+        return pb.Close.Response()  # ... and never exits
+
+provider = Forgetful()
+doc = manifest_of(provider, samples={"data.value": [{"name": "a", "attributes": {"input": 1}}]},
+                  apply_modes=("per_action", "whole_plan"))
+doc["kinds"][0].pop("virtual", None)
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+rpc.add_ProviderServicer_to_server(Liar(provider, doc, threading.Event()), server)
+path = os.path.join(os.environ[wire.DIR_ENV], "plugin.sock")
+server.add_insecure_port("unix:" + path)
+server.start()
+print(wire.handshake_line(2, path), flush=True)
+server.wait_for_termination()
+"""
+
+
+def liar_plugin(directory: Path) -> Path:
+    """A plugin written without the SDK that forgets what it creates, answers ApplyPlan with an
+    UNSPECIFIED status and a short result, and does not exit when closed."""
+    return script(directory, "liar-plugin", LIAR)

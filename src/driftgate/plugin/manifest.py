@@ -133,6 +133,7 @@ def _kind(raw: dict[str, Any]) -> KindSchema:
         description=raw.get("description", ""),
         sensitive_outputs=frozenset(raw.get("sensitive_outputs", ())),
         data_bearing=bool(raw.get("data_bearing", False)),
+        virtual=bool(raw.get("virtual", False)),
     )
 
 
@@ -169,6 +170,8 @@ def manifest_of(
             kind["sensitive_outputs"] = sorted(schema.sensitive_outputs)
         if schema.data_bearing:
             kind["data_bearing"] = True
+        if schema.virtual:
+            kind["virtual"] = True
         if samples and samples.get(schema.type):
             kind["samples"] = samples[schema.type]
         kinds.append(kind)

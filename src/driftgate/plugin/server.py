@@ -80,6 +80,8 @@ class Servicer(rpc.ProviderServicer):
         return pb.ReadResources.Response(results=[self._read(r) for r in request.resources])
 
     def _read(self, resource: pb.Resource) -> pb.ReadResources.Result:
+        if resource.type not in self.provider.kinds():
+            return pb.ReadResources.Result(diagnostics=[wire.error(f"unknown kind {resource.type!r}")])
         try:
             observed = self.provider.read(
                 resource.type,
@@ -134,6 +136,8 @@ class Servicer(rpc.ProviderServicer):
         self, request: pb.ApplyResourceChange.Request
     ) -> tuple[pb.ActionStatus.ValueType, str, dict[str, Any]]:
         kind, res = _KINDS.get(request.kind), request.resource
+        if res.type not in self.provider.kinds():
+            return pb.ERROR, f"unknown kind {res.type!r}", {}
         try:
             attributes = wire.loads(res.attributes_json, what="attributes")
             if kind == "create":

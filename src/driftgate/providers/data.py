@@ -31,6 +31,7 @@ class DataProvider(BaseProvider):
                 "triggers_replace": AttributeSchema(type="any", force_new=True),
             },
             outputs=("output", "id"),
+            virtual=True,
         ),
     )
 

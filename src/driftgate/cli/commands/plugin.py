@@ -47,3 +47,35 @@ def list_(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     ]
     print_rows(("PROVIDER", "SOURCE", "VERSION", "PROTOCOL", "CAPABILITIES", "KINDS"), rows)
     return codes.OK
+
+
+@app.command("check", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def check(
+    ctx: typer.Context,
+    config: str = typer.Option("{}", "--config", help="The provider config, as JSON (default {})."),
+    as_json: bool = JsonOption,
+) -> int:
+    """Run the provider contract against a plugin: driftgate plugin check -- COMMAND [ARGS]."""
+    import json
+
+    from driftgate.plugin.check import run_check
+
+    command = list(ctx.args)
+    if not command:
+        err.print("usage error: name the plugin: driftgate plugin check -- COMMAND [ARGS]", markup=False)
+        return codes.USAGE
+    try:
+        parsed = json.loads(config)
+    except ValueError as exc:
+        err.print(f"usage error: --config is not JSON: {exc}", markup=False)
+        return codes.USAGE
+    if not isinstance(parsed, dict):
+        err.print("usage error: --config must be a JSON object", markup=False)
+        return codes.USAGE
+    report = run_check(command, config=parsed)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for line in report.lines():
+            print(line)
+    return codes.OK if report.passed else codes.ERROR
