@@ -119,3 +119,63 @@ def liar_plugin(directory: Path) -> Path:
     """A plugin written without the SDK that forgets what it creates, answers ApplyPlan with an
     UNSPECIFIED status and a short result, and does not exit when closed."""
     return script(directory, "liar-plugin", LIAR)
+
+
+WHOLE_DATA = '''
+from driftgate.providers.base import WHOLE_PLAN, ChangeResult, PlanResult
+from driftgate.providers.data import DataProvider
+
+class WholeData(DataProvider):
+    """data.value applied as whole plans only (one call per apply, like a Terraform stack)."""
+
+    apply_modes = (WHOLE_PLAN,)
+
+    def apply_plan(self, changes):
+        results = {}
+        for change in changes:
+            if change.kind == "delete":
+                results[change.index] = ChangeResult("SUCCESS")
+            else:
+                results[change.index] = ChangeResult("SUCCESS", None, self.create(change.type, change.name, change.attributes))
+        return PlanResult(results)
+'''
+
+
+def whole_data_plugin(directory: Path, name: str = "whole-plugin") -> Path:
+    return script(
+        directory,
+        name,
+        "import sys\n" + WHOLE_DATA + "from driftgate.plugin import serve\nsys.exit(serve(WholeData()))\n",
+    )
+
+
+LYING_PLAN = """
+import sys
+from driftgate.providers.base import WHOLE_PLAN, ChangeResult, PlanResult
+from driftgate.providers.data import DataProvider
+from driftgate.plugin import serve
+from driftgate.plugin.manifest import manifest_of
+from driftgate.plugin.server import Servicer
+from driftgate.plugin.proto import provider_pb2 as pb
+
+class Lying(DataProvider):
+    apply_modes = (WHOLE_PLAN,)
+
+def apply_plan(self, request, context):
+    mode = __import__("os").environ.get("LIE", "unspecified")
+    first = request.actions[0].action_index
+    if mode == "unspecified":
+        results = [pb.ApplyPlan.ActionResult(action_index=a.action_index, status=pb.ACTION_STATUS_UNSPECIFIED) for a in request.actions]
+        return pb.ApplyPlan.Response(actions=results, action_count=len(request.actions))
+    results = [pb.ApplyPlan.ActionResult(action_index=first, status=pb.SUCCESS, outputs_json="{}")]
+    return pb.ApplyPlan.Response(actions=results, action_count=len(request.actions))  # short
+
+Servicer.ApplyPlan = apply_plan
+sys.exit(serve(Lying()))
+"""
+
+
+def lying_plan_plugin(directory: Path, name: str = "lying-plugin") -> Path:
+    """A whole-plan plugin whose ApplyPlan answers UNSPECIFIED statuses ($LIE=unspecified) or a
+    short result ($LIE=short)."""
+    return script(directory, name, LYING_PLAN)

@@ -28,7 +28,7 @@ from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionOutcome, ActionStatus, ApplyResult, validate_result
 from driftgate.errors import CompensatedError, CompensationFailedError, DriftgateError, ProviderCrashed
 from driftgate.plan.model import Action, ActionKind, Plan
-from driftgate.providers.base import Provider
+from driftgate.providers.base import PER_ACTION, Change, Provider
 from driftgate.security.redact import redact
 from driftgate.spec.refs import OutputRef, SecretResolver, secret_refs_in, substitute_outputs
 
@@ -153,6 +153,76 @@ class Executor:
         )
         return Finished(action, outcome, attributes if status is ActionStatus.SUCCESS else None)
 
+    def group_of(self, action: Action) -> str | None:
+        """The provider's name when it applies whole plans (its actions go in one call), else None."""
+        name = action.type.split(".", 1)[0]
+        provider = self._providers.get(name)
+        if provider is None or PER_ACTION in provider.apply_modes:
+            return None
+        return name
+
+    def execute_group(self, items: Sequence[Started]) -> tuple[list[Finished], list[str]]:
+        """A whole-plan provider's actions in one ``apply_plan`` call; every action gets exactly one
+        outcome, and what broke the result contract is returned as the run's errors."""
+        provider = self._providers[items[0].action.type.split(".", 1)[0]]
+        started = time.time()
+        try:
+            changes = [self._change(item) for item in items]
+            applied = provider.apply_plan(changes)
+        except ProviderCrashed as exc:
+            self.abort_reason = redact(str(exc))
+            reason = f"{self.abort_reason}; live state uncertain"
+            return [_group_failed(i, reason, started) for i in items], []
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            reason = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
+            failed = [_group_failed(i, f"{reason}; live state uncertain", started) for i in items]
+            return failed, [f"{provider.name}: {reason}"]
+        errors = [redact(f"contract violation: {provider.name}: {v}") for v in applied.violations]
+        errors += [redact(e) for e in applied.errors]
+        finished = []
+        for item in items:
+            result = applied.results.get(item.action.index)
+            status = _status(result.status) if result is not None else None
+            if result is None or status is None:
+                why = "no valid outcome reported" if result is None else f"status {result.status!r}"
+                if result is not None:
+                    errors.append(f"contract violation: {provider.name}: action {item.action.index}: {why}")
+                finished.append(
+                    _group_failed(
+                        item, f"provider broke the result contract ({why}); live state uncertain", started
+                    )
+                )
+                continue
+            ok = status is ActionStatus.SUCCESS
+            outputs = (
+                mask_secrets(dict(result.outputs), self._secret_values(item.attributes or {})) if ok else {}
+            )
+            outcome = ActionOutcome(
+                index=item.action.index,
+                address=item.action.address,
+                action=item.action.kind.value,
+                status=status,
+                error=None if ok else redact(result.error or "failed without a reason"),
+                outputs=outputs,
+                started_at=started,
+                finished_at=time.time(),
+            )
+            finished.append(Finished(item.action, outcome, item.attributes if ok else None))
+        return finished, errors
+
+    def _change(self, item: Started) -> Change:
+        action = item.action
+        deleting = action.kind is _DELETE or item.attributes is None
+        attributes = self._secrets.resolve_all((action.prior if deleting else item.attributes) or {})
+        return Change(
+            index=action.index,
+            kind=action.kind.value,
+            type=action.type,
+            name=action.name,
+            attributes=attributes,
+            prior_outputs=dict(action.prior_outputs or {}),
+        )
+
     def _secret_values(self, attributes: dict[str, Any]) -> dict[str, str]:
         """Each resolved secret value these attributes carry, with the reference it came from."""
         return {self._secrets.resolve(ref): ref for ref in dict.fromkeys(secret_refs_in(attributes))}
@@ -242,12 +312,14 @@ class _Run:
         self.outcomes: dict[int, ActionOutcome] = {}
         self.failed: set[int] = set()
         self.waits, self.dependents = _dependency_graph(self.actions)
+        self.groups = _whole_plan_groups(executor, self.actions, self.waits, self.dependents)
+        self.held: dict[str, list[Started]] = {}
         self.remaining = {i: len(w) for i, w in self.waits.items()}
         self.ready = deque(i for i in range(len(self.actions)) if not self.waits[i])
         self.buffer: list[Finished] = []
         self.in_flight: dict[int, float] = {}
         self.results: queue.Queue[Finished] = queue.Queue()
-        self.work: queue.Queue[Started | None] = queue.Queue()
+        self.work: queue.Queue[Started | list[Started] | None] = queue.Queue()
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.interrupted = False
@@ -279,16 +351,20 @@ class _Run:
             self._collect(block=False)
             if self.ex.abort_reason is not None:
                 raise _Aborted
-            to_start, inline = self._promote()
-            self.ex.sink.record(started=to_start + inline, finished=self.buffer)
+            to_start, inline, groups = self._promote()
+            self.ex.sink.record(
+                started=to_start + inline + [i for g in groups for i in g], finished=self.buffer
+            )
             self.buffer = []
             for item in to_start:
                 self._submit(item)
+            for group in groups:
+                self._submit_group(group)
             for item in inline:
                 self._complete(self.ex.execute_action(item))
                 if self.ex.abort_reason is not None:
                     raise _Aborted
-            if not (to_start or inline or self.instant):
+            if not (to_start or inline or groups or self.instant):
                 if len(self.outcomes) == len(self.actions):
                     break  # the last results were collected by the poll at the top of this round
                 if not self.in_flight:
@@ -299,7 +375,7 @@ class _Run:
         self.ex.sink.record(started=[], finished=self.buffer)
         self.buffer = []
 
-    def _promote(self) -> tuple[list[Started], list[Started]]:
+    def _promote(self) -> tuple[list[Started], list[Started], list[list[Started]]]:
         to_start: list[Started] = []
         inline: list[Started] = []
         self.instant = 0
@@ -327,12 +403,26 @@ class _Run:
                 self.instant += 1
                 self._skip(action, f"not attempted: {exc}")
                 continue
-            if self.ex.is_inline(action):
+            group = self.ex.group_of(action)
+            if group is not None:
+                self.instant += 1  # held until the rest of its provider's actions are ready
+                self.held.setdefault(group, []).append(item)
+            elif self.ex.is_inline(action):
                 inline.append(item)
             else:
                 to_start.append(item)
                 slots -= 1
-        return to_start, inline
+        return to_start, inline, self._ready_groups()
+
+    def _ready_groups(self) -> list[list[Started]]:
+        """Whole-plan groups whose every action still to run is ready (the others were skipped)."""
+        ready = []
+        for name, items in list(self.held.items()):
+            waiting = self.groups[name] - self.outcomes.keys()
+            if items and {i.action.index for i in items} >= waiting:
+                ready.append(sorted(items, key=lambda i: i.action.index))  # in plan order
+                del self.held[name]
+        return ready
 
     def _is_instant(self, action: Action) -> bool:
         return (
@@ -349,17 +439,39 @@ class _Run:
             self.threads.append(thread)
         self.work.put(item)
 
+    def _submit_group(self, items: list[Started]) -> None:
+        for item in items:
+            self.in_flight[item.action.index] = time.monotonic() + self.ex.timeout
+        if len(self.threads) < len(self.in_flight) + len(self.timed_out):
+            thread = threading.Thread(target=self._worker, daemon=True, name="driftgate-apply")
+            thread.start()
+            self.threads.append(thread)
+        self.work.put(items)
+
     def _worker(self) -> None:
         while True:
             item = self.work.get()
             if item is None:
                 return
+            if isinstance(item, list):
+                self._run_group(item)
+                continue
             try:
                 finished = self.ex.execute_action(item)
             except BaseException as exc:  # noqa: BLE001 - a worker must always report back
                 reason = redact(f"executor failure: {type(exc).__name__}: {exc}; live state uncertain")
                 finished = _failed(item.action, reason, attempted=True)
             self.results.put(finished)
+
+    def _run_group(self, items: list[Started]) -> None:
+        try:
+            finished, errors = self.ex.execute_group(items)
+        except BaseException as exc:  # noqa: BLE001 - a worker must always report back
+            reason = redact(f"executor failure: {type(exc).__name__}: {exc}; live state uncertain")
+            finished, errors = [_failed(i.action, reason, attempted=True) for i in items], []
+        self.errors.extend(errors)
+        for one in finished:
+            self.results.put(one)
 
     def _collect(self, *, block: bool) -> None:
         timeout = None
@@ -453,6 +565,29 @@ def _noop(action: Action) -> Finished:
     return Finished(action, outcome, dict(action.prior or {}) if action.adopt else None)
 
 
+def _status(value: str) -> ActionStatus | None:
+    try:
+        status = ActionStatus(value)
+    except ValueError:
+        return None
+    return None if status is ActionStatus.UNSPECIFIED else status
+
+
+def _group_failed(item: Started, reason: str, started: float) -> Finished:
+    action = item.action
+    status = ActionStatus.DELETE_FAILED if action.kind is _DELETE else ActionStatus.ERROR
+    outcome = ActionOutcome(
+        index=action.index,
+        address=action.address,
+        action=action.kind.value,
+        status=status,
+        error=reason,
+        started_at=started,
+        finished_at=time.time(),
+    )
+    return Finished(action, outcome, None)
+
+
 def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
     status = ActionStatus.DELETE_FAILED if action.kind is _DELETE and attempted else ActionStatus.ERROR
     outcome = ActionOutcome(
@@ -464,6 +599,27 @@ def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
         attempted=attempted,
     )
     return Finished(action, outcome, None)
+
+
+def _whole_plan_groups(
+    executor: Executor,
+    actions: Sequence[Action],
+    waits: dict[int, set[int]],
+    dependents: dict[int, list[int]],
+) -> dict[str, set[int]]:
+    """The actions of each whole-plan provider (no-ops aside). Dependencies among one group's
+    actions are the provider's to order, so the engine drops them from its graph."""
+    groups: dict[str, set[int]] = {}
+    for action in actions:
+        name = executor.group_of(action)
+        if name is not None and action.kind is not _NOOP:
+            groups.setdefault(name, set()).add(action.index)
+    for members in groups.values():
+        for index in members:
+            for inner in waits[index] & members:
+                waits[index].discard(inner)
+                dependents[inner].remove(index)
+    return groups
 
 
 def _dependency_graph(

@@ -27,10 +27,11 @@ import grpc
 
 from driftgate.errors import ProviderConfigError, ProviderCrashed, ProviderError
 from driftgate.plugin import wire
+from driftgate.plugin.contract import check_plan_result
 from driftgate.plugin.manifest import CAP_BATCH_READ, PROTOCOL_MAJOR, Manifest, PluginRefused, parse_manifest
 from driftgate.plugin.proto import provider_pb2 as pb
 from driftgate.plugin.proto import provider_pb2_grpc as rpc
-from driftgate.providers.base import Observed, ProviderContext
+from driftgate.providers.base import Change, Observed, PlanResult, ProviderContext
 from driftgate.security.logs import get_logger
 from driftgate.security.redact import redact
 from driftgate.spec.schema import KindSchema
@@ -225,6 +226,9 @@ def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str | None:
     return buffer.split(b"\n", 1)[0].decode("utf-8", "replace")
 
 
+_KINDS = {"create": pb.CREATE, "update": pb.UPDATE, "replace": pb.REPLACE, "delete": pb.DELETE}
+
+
 class PluginProvider:
     """A provider in another process, behind the in-process contract."""
 
@@ -236,6 +240,7 @@ class PluginProvider:
         self.manifest = process.manifest
         self.name = self.manifest.name
         self.capabilities = self.manifest.capabilities
+        self.apply_modes = self.manifest.apply_modes
         self.action_timeout = action_timeout
 
     @property
@@ -334,6 +339,27 @@ class PluginProvider:
             type=type_, attributes_json=wire.dumps(attributes), outputs_json=wire.dumps(outputs)
         )
         self._apply(pb.DELETE, resource)
+
+    def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
+        """``ApplyPlan``, its answer checked against the result contract (plugin/contract.py)."""
+        request = pb.ApplyPlan.Request(
+            actions=[
+                pb.ApplyResourceChange.Request(
+                    action_index=c.index,
+                    kind=_KINDS[c.kind],
+                    resource=pb.Resource(type=c.type, name=c.name, attributes_json=wire.dumps(c.attributes)),
+                    prior_outputs_json=wire.dumps(c.prior_outputs),
+                )
+                for c in changes
+            ]
+        )
+        answer = self.process.call(lambda s: s.ApplyPlan(request, timeout=self.action_timeout))
+        checked = check_plan_result(answer, [c.index for c in changes], source=self.source)
+        return PlanResult(
+            results=dict(checked.outcomes),
+            violations=tuple(checked.violations),
+            errors=tuple(checked.errors),
+        )
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None:
         request = pb.ImportResource.Request(type=type_, id=resource_id)

@@ -10,45 +10,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from driftgate.apply.result import ActionStatus
 from driftgate.plugin import wire
 from driftgate.plugin.proto import provider_pb2 as pb
+from driftgate.providers.base import ChangeResult
 
 STATUSES = {
-    pb.SUCCESS: ActionStatus.SUCCESS,
-    pb.ERROR: ActionStatus.ERROR,
-    pb.DELETE_FAILED: ActionStatus.DELETE_FAILED,
-    pb.COMPENSATED: ActionStatus.COMPENSATED,
-    pb.COMPENSATION_FAILED: ActionStatus.COMPENSATION_FAILED,
+    pb.SUCCESS: "SUCCESS",
+    pb.ERROR: "ERROR",
+    pb.DELETE_FAILED: "DELETE_FAILED",
+    pb.COMPENSATED: "COMPENSATED",
+    pb.COMPENSATION_FAILED: "COMPENSATION_FAILED",
 }
-
-
-@dataclass(frozen=True)
-class Reported:
-    status: ActionStatus
-    error: str | None
-    outputs: dict[str, Any]
 
 
 @dataclass
 class CheckedResult:
     """What the engine takes from an ApplyPlan answer: valid outcomes by index, and violations."""
 
-    outcomes: dict[int, Reported] = field(default_factory=dict)
+    outcomes: dict[int, ChangeResult] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the plugin's own error diagnostics
 
-    def outcome(self, index: int) -> Reported:
+    def outcome(self, index: int) -> ChangeResult:
         """The outcome of a planned action: its valid report, or ERROR saying why there is none."""
         found = self.outcomes.get(index)
         if found is not None:
             return found
         why = "; ".join(self.violations) or "no outcome reported"
-        return Reported(
-            ActionStatus.ERROR, f"provider broke the result contract: {why}; live state uncertain", {}
-        )
+        reason = f"provider broke the result contract: {why}; live state uncertain"
+        return ChangeResult("ERROR", reason, {})
 
 
 def check_plan_result(answer: pb.ApplyPlan.Response, planned: Sequence[int], *, source: str) -> CheckedResult:
@@ -83,15 +74,15 @@ def check_plan_result(answer: pb.ApplyPlan.Response, planned: Sequence[int], *, 
     return checked
 
 
-def _reported(result: pb.ApplyPlan.ActionResult, source: str) -> Reported | str:
+def _reported(result: pb.ApplyPlan.ActionResult, source: str) -> ChangeResult | str:
     """The outcome one result reports, or why it is not a valid one."""
     status = STATUSES.get(result.status)
     if status is None:
         unspecified = result.status == pb.ACTION_STATUS_UNSPECIFIED
         return "status UNSPECIFIED" if unspecified else f"status {result.status}, which is not an outcome"
-    if status is not ActionStatus.SUCCESS:
-        return Reported(status, f"{source}: {result.error or 'failed without a reason'}", {})
+    if status != "SUCCESS":
+        return ChangeResult(status, f"{source}: {result.error or 'failed without a reason'}", {})
     try:
-        return Reported(status, None, wire.loads(result.outputs_json, what="outputs"))
+        return ChangeResult(status, None, wire.loads(result.outputs_json, what="outputs"))
     except Exception as exc:  # noqa: BLE001 - bad outputs are a violation, not a crash
         return str(exc)

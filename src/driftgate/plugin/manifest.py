@@ -21,15 +21,22 @@ from packaging.version import InvalidVersion, Version
 
 from driftgate import __version__
 from driftgate.errors import ProviderConfigError
-from driftgate.providers.base import CAP_BACKUP, CAP_IMPORT, CAP_LIST, CAP_READ, Provider
+from driftgate.providers.base import (
+    CAP_BACKUP,
+    CAP_IMPORT,
+    CAP_LIST,
+    CAP_READ,
+    PER_ACTION,
+    WHOLE_PLAN,
+    Provider,
+)
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 PROTOCOL_MAJOR = 2
 PROTOCOL_MINOR = 0
-PER_ACTION = "per_action"
-WHOLE_PLAN = "whole_plan"
 CAP_BATCH_READ = "batch_read"
 MAX_MANIFEST = 4 * 1024 * 1024
+__all__ = ["PER_ACTION", "WHOLE_PLAN"]
 _CAPABILITIES = {"list": CAP_LIST, "import": CAP_IMPORT, "backup": CAP_BACKUP, "batch_read": CAP_BATCH_READ}
 
 

@@ -19,12 +19,19 @@ from typing import Any
 import grpc
 
 from driftgate.plugin import wire
-from driftgate.plugin.manifest import PER_ACTION, PROTOCOL_MAJOR, manifest_of
+from driftgate.plugin.manifest import PROTOCOL_MAJOR, manifest_of
 from driftgate.plugin.proto import provider_pb2 as pb
 from driftgate.plugin.proto import provider_pb2_grpc as rpc
-from driftgate.providers.base import Provider, ProviderContext
+from driftgate.providers.base import PER_ACTION, Change, Provider, ProviderContext
 
 CHUNK = 1024 * 1024
+_STATUSES = {
+    "SUCCESS": pb.SUCCESS,
+    "ERROR": pb.ERROR,
+    "DELETE_FAILED": pb.DELETE_FAILED,
+    "COMPENSATED": pb.COMPENSATED,
+    "COMPENSATION_FAILED": pb.COMPENSATION_FAILED,
+}
 _KINDS = {
     pb.CREATE: "create",
     pb.UPDATE: "update",
@@ -118,7 +125,9 @@ class Servicer(rpc.ProviderServicer):
         return pb.ApplyResourceChange.Response(status=status, error=error, outputs_json=wire.dumps(outputs))
 
     def ApplyPlan(self, request: pb.ApplyPlan.Request, context: Any) -> pb.ApplyPlan.Response:
-        """Every action in the order given (the engine orders them); one result each."""
+        """A whole-plan provider gets every action at once; any other, each in the order given."""
+        if PER_ACTION not in self.provider.apply_modes:
+            return self._apply_whole(request)
         results = []
         for action in request.actions:
             status, error, outputs = self._apply(action)
@@ -131,6 +140,36 @@ class Servicer(rpc.ProviderServicer):
                 )
             )
         return pb.ApplyPlan.Response(actions=results, action_count=len(results))
+
+    def _apply_whole(self, request: pb.ApplyPlan.Request) -> pb.ApplyPlan.Response:
+        try:
+            changes = [
+                Change(
+                    index=a.action_index,
+                    kind=_KINDS.get(a.kind, "unknown"),
+                    type=a.resource.type,
+                    name=a.resource.name,
+                    attributes=wire.loads(a.resource.attributes_json, what="attributes"),
+                    prior_outputs=wire.loads(a.prior_outputs_json, what="prior outputs"),
+                )
+                for a in request.actions
+            ]
+            applied = self.provider.apply_plan(changes)
+        except Exception as exc:  # noqa: BLE001 - a failure is diagnostics, never a crash
+            return pb.ApplyPlan.Response(action_count=len(request.actions), errors=[wire.from_exception(exc)])
+        return pb.ApplyPlan.Response(
+            actions=[
+                pb.ApplyPlan.ActionResult(
+                    action_index=index,
+                    status=_STATUSES.get(result.status, pb.ACTION_STATUS_UNSPECIFIED),
+                    error=result.error or "",
+                    outputs_json=wire.dumps(result.outputs),
+                )
+                for index, result in applied.results.items()
+            ],
+            action_count=len(request.actions),
+            errors=[wire.error(e) for e in (*applied.violations, *applied.errors)],
+        )
 
     def _apply(
         self, request: pb.ApplyResourceChange.Request
@@ -251,7 +290,7 @@ def serve(
     *,
     version: str | None = None,
     samples: Mapping[str, list[dict[str, Any]]] | None = None,
-    apply_modes: tuple[str, ...] = (PER_ACTION,),
+    apply_modes: tuple[str, ...] | None = None,
     manifest: Mapping[str, Any] | None = None,
 ) -> int:
     """Serve ``provider`` as a plugin until driftgate closes it; returns the exit code.
@@ -269,11 +308,12 @@ def serve(
     if not directory.is_dir():
         print(f"driftgate plugin: {wire.DIR_ENV} is not a directory", file=sys.stderr)
         return 1
+    modes = apply_modes or provider.apply_modes
     document = (
         dict(manifest)
         if manifest is not None
         else manifest_of(
-            provider, **({"version": version} if version else {}), samples=samples, apply_modes=apply_modes
+            provider, **({"version": version} if version else {}), samples=samples, apply_modes=modes
         )
     )
     closed = threading.Event()

@@ -25,6 +25,8 @@ CAP_READ = "read"
 CAP_IMPORT = "import"
 CAP_LIST = "list"
 CAP_BACKUP = "backup"
+PER_ACTION = "per_action"  # the engine walks the plan and calls create/update/delete per action
+WHOLE_PLAN = "whole_plan"  # the provider applies all of its actions of a plan in one call
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,41 @@ class Observed:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One action of a whole-plan apply, its attributes resolved (prior ones for a delete)."""
+
+    index: int
+    kind: str  # create | update | replace | delete
+    type: str
+    name: str
+    attributes: dict[str, Any]
+    prior_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    status: str  # an ActionStatus value: SUCCESS, ERROR, DELETE_FAILED, COMPENSATED, COMPENSATION_FAILED
+    error: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A whole-plan apply's valid results by action index; what broke the result contract; the
+    provider's own errors. A planned action without a valid result is an ERROR, its state uncertain."""
+
+    results: dict[int, ChangeResult]
+    violations: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
     capabilities: frozenset[str]
     inline: bool  # cheap calls the executor may make on its own thread instead of a worker
+    apply_modes: tuple[str, ...]  # PER_ACTION and/or WHOLE_PLAN; the engine prefers PER_ACTION
 
     def kinds(self) -> Mapping[str, KindSchema]: ...
 
@@ -101,6 +133,10 @@ class Provider(Protocol):
         """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         ...
 
+    def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
+        """All of this provider's actions of a plan at once (WHOLE_PLAN providers)."""
+        ...
+
     def close(self) -> None:
         """Release everything (a plugin: stop its process). Called once, when the run ends."""
         ...
@@ -112,6 +148,7 @@ class BaseProvider:
     name: str = ""
     capabilities: frozenset[str] = frozenset({CAP_READ})
     inline: bool = False
+    apply_modes: tuple[str, ...] = (PER_ACTION,)
     KINDS: tuple[KindSchema, ...] = ()
 
     def kinds(self) -> Mapping[str, KindSchema]:
@@ -146,6 +183,9 @@ class BaseProvider:
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
     ) -> Observed:
         raise ProviderError(f"{type_} cannot be restored from a backup")
+
+    def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
+        raise ProviderError(f"provider {self.name!r} does not apply whole plans")
 
     def close(self) -> None:
         return None
