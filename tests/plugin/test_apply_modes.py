@@ -49,7 +49,9 @@ def test_hooks_fire_for_plugin_applied_actions_in_both_modes(
     assert report.full_success
     assert sorted(applied) == [f"app/data.value.v{i}" for i in range(3)]
     assert calls.count("ApplyPlan.Response") == (1 if mode == "whole_plan" else 0)
-    assert calls.count("ApplyResourceChange.Response") == (0 if mode == "whole_plan" else 3)
+    # per action: independent actions go in one batch (ApplyResourceChanges), results streamed back
+    assert ("ApplyResourceChanges.Results" in calls) == (mode == "per_action")
+    assert calls.count("ApplyResourceChange.Response") == 0
     assert [o.outputs["output"] for o in report.result.actions] == ["x-0", "x-1", "x-2"]
 
 

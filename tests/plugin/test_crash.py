@@ -22,7 +22,8 @@ from tests.plugin.fakes import running_plugins, slow_data_plugin
 RESOURCES = [
     {"type": "data.value", "name": "first", "spec": {"input": "fast"}},
     {"type": "data.value", "name": "second", "spec": {"input": "slow"}},
-    {"type": "data.value", "name": "third", "spec": {"input": "fast"}},
+    {"type": "data.value", "name": "third", "spec": {"input": "fast"}, "depends_on": ["data.value.second"]},
+    {"type": "data.value", "name": "fourth", "spec": {"input": "fast"}},
 ]
 
 
@@ -66,18 +67,22 @@ def test_a_plugin_killed_mid_apply_leaves_a_correct_ledger_and_a_plan_that_reads
     assert statuses["app/data.value.first"][:2] == ("SUCCESS", True)
     second = statuses["app/data.value.second"]
     assert second[:2] == ("ERROR", True) and "died during the call" in second[2] and "uncertain" in second[2]
-    third = statuses["app/data.value.third"]
+    third = statuses["app/data.value.third"]  # waits for second: never sent
     assert third[:2] == ("ERROR", False) and "not attempted" in third[2]
+    fourth = statuses["app/data.value.fourth"]  # sent in second's batch, never answered: unknown
+    assert fourth[:2] == ("ERROR", True) and "died during the call" in fourth[2] and "uncertain" in fourth[2]
     assert any("stopped: " in e for e in report.result.errors)
     run = history.show_run(ws, report.run_id)
     assert run["status"] != "succeeded"
     states = {r["address"]: r["status"] for r in history.list_state(ws, "test")}
-    assert states["app/data.value.first"] == "applied" and states["app/data.value.second"] == "uncertain"
+    assert states["app/data.value.first"] == "applied"
+    assert states["app/data.value.second"] == states["app/data.value.fourth"] == "uncertain"
     monkeypatch.setenv("HANG", "0")
     ws.close()  # a new run: a new plugin process
     plan = plan_stack(ws, stack).plan
     kinds = {a.address: (a.kind.value, a.adopt) for a in plan.actions}
     assert kinds["app/data.value.second"] == ("noop", True)  # read live and adopted
+    assert kinds["app/data.value.fourth"] == ("noop", True)
     assert kinds["app/data.value.third"] == ("create", False)
     assert not plan.errors
 

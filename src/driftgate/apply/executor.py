@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionOutcome, ActionStatus, ApplyResult, validate_result
 from driftgate.errors import CompensatedError, CompensationFailedError, DriftgateError, ProviderCrashed
 from driftgate.plan.model import Action, ActionKind, Plan
-from driftgate.providers.base import PER_ACTION, Change, Provider
+from driftgate.providers.base import CAP_BATCH_APPLY, PER_ACTION, Change, ChangeResult, Provider
 from driftgate.security.redact import redact
 from driftgate.spec.refs import OutputRef, SecretResolver, secret_refs_in, substitute_outputs
 
@@ -66,8 +66,10 @@ class NullSink:
 
 
 ProgressCallback = Callable[[ActionOutcome], None]
+Job = tuple[str, list[Started]]  # ("group", a whole-plan provider's actions) | ("batch", independent ones)
 _POLL = 0.25
 _INLINE_BATCH = 2000
+_BATCH = 500  # actions per apply_many call
 
 
 class Executor:
@@ -182,33 +184,60 @@ class Executor:
         finished = []
         for item in items:
             result = applied.results.get(item.action.index)
-            status = _status(result.status) if result is not None else None
-            if result is None or status is None:
-                why = "no valid outcome reported" if result is None else f"status {result.status!r}"
-                if result is not None:
-                    errors.append(f"contract violation: {provider.name}: action {item.action.index}: {why}")
-                finished.append(
-                    _group_failed(
-                        item, f"provider broke the result contract ({why}); live state uncertain", started
-                    )
-                )
-                continue
-            ok = status is ActionStatus.SUCCESS
-            outputs = (
-                mask_secrets(dict(result.outputs), self._secret_values(item.attributes or {})) if ok else {}
-            )
-            outcome = ActionOutcome(
-                index=item.action.index,
-                address=item.action.address,
-                action=item.action.kind.value,
-                status=status,
-                error=None if ok else redact(result.error or "failed without a reason"),
-                outputs=outputs,
-                started_at=started,
-                finished_at=time.time(),
-            )
-            finished.append(Finished(item.action, outcome, item.attributes if ok else None))
+            if result is not None and _status(result.status) is None:
+                why = f"status {result.status!r}"
+                errors.append(f"contract violation: {provider.name}: action {item.action.index}: {why}")
+            finished.append(self._finished_from(item, result, started))
         return finished, errors
+
+    def batch_of(self, action: Action) -> str | None:
+        """The provider's name when it applies independent actions in batches, else None."""
+        name = action.type.split(".", 1)[0]
+        provider = self._providers.get(name)
+        if provider is None or provider.inline or CAP_BATCH_APPLY not in provider.capabilities:
+            return None
+        return name
+
+    def execute_batch(self, items: Sequence[Started]) -> Iterator[Finished]:
+        """Independent actions in one ``apply_many`` call, each outcome as soon as it is known; an
+        action the provider never answered is an ERROR with its live state uncertain."""
+        provider = self._providers[items[0].action.type.split(".", 1)[0]]
+        waiting = {item.action.index: item for item in items}
+        started = time.time()
+        reason = "no outcome reported"
+        try:
+            for index, result in provider.apply_many([self._change(item) for item in items]):
+                item = waiting.pop(index, None)
+                if item is not None:
+                    yield self._finished_from(item, result, started)
+        except ProviderCrashed as exc:
+            self.abort_reason = reason = redact(str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            reason = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
+        for item in waiting.values():
+            yield _group_failed(item, f"{reason}; live state uncertain", started)
+
+    def _finished_from(self, item: Started, result: ChangeResult | None, started: float) -> Finished:
+        """One action's outcome from a provider's result (None or an invalid status: an ERROR)."""
+        status = _status(result.status) if result is not None else None
+        if result is None or status is None:
+            why = "no valid outcome reported" if result is None else f"status {result.status!r}"
+            return _group_failed(
+                item, f"provider broke the result contract ({why}); live state uncertain", started
+            )
+        ok = status is ActionStatus.SUCCESS
+        outputs = mask_secrets(dict(result.outputs), self._secret_values(item.attributes or {})) if ok else {}
+        outcome = ActionOutcome(
+            index=item.action.index,
+            address=item.action.address,
+            action=item.action.kind.value,
+            status=status,
+            error=None if ok else redact(result.error or "failed without a reason"),
+            outputs=outputs,
+            started_at=started,
+            finished_at=time.time(),
+        )
+        return Finished(item.action, outcome, item.attributes if ok else None)
 
     def _change(self, item: Started) -> Change:
         action = item.action
@@ -319,7 +348,7 @@ class _Run:
         self.buffer: list[Finished] = []
         self.in_flight: dict[int, float] = {}
         self.results: queue.Queue[Finished] = queue.Queue()
-        self.work: queue.Queue[Started | list[Started] | None] = queue.Queue()
+        self.work: queue.Queue[Started | Job | None] = queue.Queue()
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.interrupted = False
@@ -351,20 +380,20 @@ class _Run:
             self._collect(block=False)
             if self.ex.abort_reason is not None:
                 raise _Aborted
-            to_start, inline, groups = self._promote()
+            to_start, inline, jobs = self._promote()
             self.ex.sink.record(
-                started=to_start + inline + [i for g in groups for i in g], finished=self.buffer
+                started=to_start + inline + [i for _, g in jobs for i in g], finished=self.buffer
             )
             self.buffer = []
             for item in to_start:
                 self._submit(item)
-            for group in groups:
-                self._submit_group(group)
+            for job in jobs:
+                self._submit_job(job)
             for item in inline:
                 self._complete(self.ex.execute_action(item))
                 if self.ex.abort_reason is not None:
                     raise _Aborted
-            if not (to_start or inline or groups or self.instant):
+            if not (to_start or inline or jobs or self.instant):
                 if len(self.outcomes) == len(self.actions):
                     break  # the last results were collected by the poll at the top of this round
                 if not self.in_flight:
@@ -375,9 +404,10 @@ class _Run:
         self.ex.sink.record(started=[], finished=self.buffer)
         self.buffer = []
 
-    def _promote(self) -> tuple[list[Started], list[Started], list[list[Started]]]:
+    def _promote(self) -> tuple[list[Started], list[Started], list[Job]]:
         to_start: list[Started] = []
         inline: list[Started] = []
+        batches: dict[str, list[list[Started]]] = {}
         self.instant = 0
         slots = self.ex.parallelism - len(self.in_flight)
         while self.ready and len(inline) < _INLINE_BATCH:
@@ -404,15 +434,24 @@ class _Run:
                 self._skip(action, f"not attempted: {exc}")
                 continue
             group = self.ex.group_of(action)
+            batch = self.ex.batch_of(action) if group is None else None
             if group is not None:
                 self.instant += 1  # held until the rest of its provider's actions are ready
                 self.held.setdefault(group, []).append(item)
+            elif batch is not None:
+                open_batches = batches.setdefault(batch, [])
+                if not open_batches or len(open_batches[-1]) >= _BATCH:
+                    open_batches.append([])
+                    slots -= 1
+                open_batches[-1].append(item)
             elif self.ex.is_inline(action):
                 inline.append(item)
             else:
                 to_start.append(item)
                 slots -= 1
-        return to_start, inline, self._ready_groups()
+        jobs: list[Job] = [("group", g) for g in self._ready_groups()]
+        jobs += [("batch", b) for found in batches.values() for b in found]
+        return to_start, inline, jobs
 
     def _ready_groups(self) -> list[list[Started]]:
         """Whole-plan groups whose every action still to run is ready (the others were skipped)."""
@@ -427,6 +466,7 @@ class _Run:
     def _is_instant(self, action: Action) -> bool:
         return (
             action.kind is _NOOP
+            or self.ex.batch_of(action) is not None  # joins a batch (a new batch takes a slot)
             or self.ex.is_inline(action)
             or any(i in self.failed for i in self.waits[action.index])
         )
@@ -439,22 +479,22 @@ class _Run:
             self.threads.append(thread)
         self.work.put(item)
 
-    def _submit_group(self, items: list[Started]) -> None:
-        for item in items:
+    def _submit_job(self, job: Job) -> None:
+        for item in job[1]:
             self.in_flight[item.action.index] = time.monotonic() + self.ex.timeout
         if len(self.threads) < len(self.in_flight) + len(self.timed_out):
             thread = threading.Thread(target=self._worker, daemon=True, name="driftgate-apply")
             thread.start()
             self.threads.append(thread)
-        self.work.put(items)
+        self.work.put(job)
 
     def _worker(self) -> None:
         while True:
             item = self.work.get()
             if item is None:
                 return
-            if isinstance(item, list):
-                self._run_group(item)
+            if isinstance(item, tuple):
+                self._run_job(item)
                 continue
             try:
                 finished = self.ex.execute_action(item)
@@ -463,20 +503,29 @@ class _Run:
                 finished = _failed(item.action, reason, attempted=True)
             self.results.put(finished)
 
-    def _run_group(self, items: list[Started]) -> None:
+    def _run_job(self, job: Job) -> None:
+        kind, items = job
+        reported: set[int] = set()
+        finished: Iterable[Finished]
         try:
-            finished, errors = self.ex.execute_group(items)
+            if kind == "group":
+                finished, errors = self.ex.execute_group(items)
+                self.errors.extend(errors)
+            else:
+                finished = self.ex.execute_batch(items)
+            for one in finished:
+                reported.add(one.action.index)
+                self.results.put(one)
         except BaseException as exc:  # noqa: BLE001 - a worker must always report back
             reason = redact(f"executor failure: {type(exc).__name__}: {exc}; live state uncertain")
-            finished, errors = [_failed(i.action, reason, attempted=True) for i in items], []
-        self.errors.extend(errors)
-        for one in finished:
-            self.results.put(one)
+            for item in items:
+                if item.action.index not in reported:
+                    self.results.put(_failed(item.action, reason, attempted=True))
 
     def _collect(self, *, block: bool) -> None:
         timeout = None
         if block:
-            nearest = min(self.in_flight.values(), default=time.monotonic() + _POLL)
+            nearest = next(iter(self.in_flight.values()), time.monotonic() + _POLL)  # ordered by deadline
             timeout = max(0.0, min(_POLL, nearest - time.monotonic()))
         try:
             first = self.results.get(block=block, timeout=timeout)
@@ -498,14 +547,20 @@ class _Run:
         self._complete(finished)
 
     def _expire(self) -> None:
+        """Time out what has run too long. Deadlines are start + the one timeout, so ``in_flight``
+        (insertion-ordered) is ordered by deadline: stop at the first one still running."""
         now = time.monotonic()
-        for index, deadline in list(self.in_flight.items()):
-            if deadline <= now:
-                del self.in_flight[index]
-                self.timed_out.add(index)
-                action = self.actions[index]
-                reason = f"timed out after {self.ex.timeout:g}s; live state uncertain"
-                self._complete(_failed(action, reason, attempted=True))
+        expired = []
+        for index, deadline in self.in_flight.items():
+            if deadline > now:
+                break
+            expired.append(index)
+        for index in expired:
+            del self.in_flight[index]
+            self.timed_out.add(index)
+            action = self.actions[index]
+            reason = f"timed out after {self.ex.timeout:g}s; live state uncertain"
+            self._complete(_failed(action, reason, attempted=True))
 
     def _complete(self, finished: Finished) -> None:
         index = finished.action.index

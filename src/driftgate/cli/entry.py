@@ -1,4 +1,5 @@
-"""The ``driftgate`` executable: answers ``version``/``--version`` before importing anything else.
+"""The ``driftgate`` executable: answers ``version``/``--version`` before importing anything else,
+and serves a built-in provider as a plugin (``plugin serve NAME``) without loading the CLI.
 
 Everything else goes to ``driftgate.cli.app`` (typer, and what each command imports lazily);
 ``bench/bench_startup.py`` measures both paths.
@@ -15,6 +16,10 @@ def run() -> None:
 
         sys.stdout.write(__version__ + "\n")
         sys.exit(0)
+    if sys.argv[1:3] == ["plugin", "serve"] and len(sys.argv) == 4:  # started by driftgate: no CLI
+        from driftgate.plugin.builtin import main
+
+        sys.exit(main(sys.argv[3]))
     from driftgate.cli.app import run as run_app
 
     run_app()

@@ -3,6 +3,7 @@ the conformance kit creates, updates and deletes."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from driftgate.plugin.server import serve
@@ -32,3 +33,13 @@ SAMPLES: dict[str, dict[str, list[dict[str, Any]]]] = {
 def serve_builtin(name: str) -> int:
     provider: Provider = DataProvider() if name == "data" else FileProvider()
     return serve(provider, samples=SAMPLES[name])
+
+
+def main(name: str) -> int:
+    """``driftgate plugin serve NAME`` (the entry point's fast path: no CLI library is loaded)."""
+    if name not in SAMPLES:
+        print(
+            f"usage error: plugin serve takes {' or '.join(sorted(SAMPLES))}, not {name!r}", file=sys.stderr
+        )
+        return 64
+    return serve_builtin(name)

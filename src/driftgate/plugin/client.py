@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,11 +28,11 @@ import grpc
 
 from driftgate.errors import ProviderConfigError, ProviderCrashed, ProviderError
 from driftgate.plugin import wire
-from driftgate.plugin.contract import check_plan_result
+from driftgate.plugin.contract import check_plan_result, reported_outcome
 from driftgate.plugin.manifest import CAP_BATCH_READ, PROTOCOL_MAJOR, Manifest, PluginRefused, parse_manifest
 from driftgate.plugin.proto import provider_pb2 as pb
 from driftgate.plugin.proto import provider_pb2_grpc as rpc
-from driftgate.providers.base import Change, Observed, PlanResult, ProviderContext
+from driftgate.providers.base import Change, ChangeResult, Observed, PlanResult, ProviderContext
 from driftgate.security.logs import get_logger
 from driftgate.security.redact import redact
 from driftgate.spec.schema import KindSchema
@@ -41,25 +42,44 @@ START_TIMEOUT = 10.0  # seconds from start to a manifest
 CALL_TIMEOUT = 120.0  # any call but an apply's (which takes the action timeout)
 STOP_GRACE = 3.0
 READ_BATCH = 1000  # resources per ReadResources call
+READS_IN_FLIGHT = 3
 T = TypeVar("T")
 
 
 class PluginProcess:
     """One running plugin (one per provider per run), from handshake to stop."""
 
-    def __init__(self, argv: Sequence[str], *, source: str, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        source: str,
+        cwd: Path | None = None,
+        check: Callable[[Manifest], None] | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.source = source
         self.cwd = cwd
+        self.check = check  # more the caller requires of the manifest (a name, a version)
         self.directory = Path(tempfile.mkdtemp(prefix="driftgate-plugin-"))  # 0700
         self.proc: subprocess.Popen[bytes] | None = None
         self.channel: grpc.Channel | None = None
         self.stub: rpc.ProviderStub | None = None
         self.manifest: Manifest | None = None
         self.started_in: float | None = None
+        self._launched_at = 0.0
+        self._failed: BaseException | None = None
+        self._lock = threading.Lock()
 
     def start(self, *, timeout: float = START_TIMEOUT) -> Manifest:
-        began = time.perf_counter()
+        """Launch and wait until the plugin is ready (handshake, manifest checked)."""
+        self.launch()
+        return self.ready(timeout=timeout)
+
+    def launch(self) -> None:
+        """Start the process and return at once: the plugin boots while driftgate goes on (reading
+        the stack's specs); ``ready`` waits for it when something first needs it."""
+        self._launched_at = time.perf_counter()
         env = {**os.environ, wire.COOKIE_ENV: wire.COOKIE, wire.DIR_ENV: str(self.directory)}
         try:
             self.proc = subprocess.Popen(  # noqa: S603 - the stack names the executable
@@ -75,32 +95,47 @@ class PluginProcess:
             self._cleanup_dir()
             raise ProviderConfigError(f"{self.source}: cannot start {self.argv[0]}: {exc.strerror}") from None
         threading.Thread(target=self._forward_stderr, daemon=True).start()
-        try:
-            socket_path = self._handshake(timeout)
-            self.channel = grpc.insecure_channel(
-                f"unix:{socket_path}",
-                options=[
-                    ("grpc.max_receive_message_length", wire.MAX_MESSAGE),
-                    ("grpc.max_send_message_length", wire.MAX_MESSAGE),
-                ],
-            )
-            grpc.channel_ready_future(self.channel).result(
-                timeout=max(0.1, timeout - (time.perf_counter() - began))
-            )
-            self.stub = rpc.ProviderStub(self.channel)
-            answer = self.call(lambda s: s.GetManifest(pb.GetManifest.Request(), timeout=timeout))
-            wire.raise_for(answer.diagnostics, source=self.source)
-            self.manifest = parse_manifest(answer.manifest_json, source=self.source)
-        except BaseException:
-            self.stop()
-            raise
-        self.started_in = time.perf_counter() - began
-        return self.manifest
+
+    def ready(self, *, timeout: float = START_TIMEOUT) -> Manifest:
+        """The checked manifest, once the plugin has shaken hands (within ``timeout`` of its launch);
+        a plugin refused once stays refused."""
+        with self._lock:
+            if self.manifest is not None:
+                return self.manifest
+            if self._failed is not None:
+                raise self._failed
+            try:
+                manifest = self._connect(timeout)
+                if self.check is not None:
+                    self.check(manifest)
+            except BaseException as exc:
+                self._failed = exc
+                self.stop()
+                raise
+            self.manifest = manifest
+            self.started_in = time.perf_counter() - self._launched_at
+            return manifest
+
+    def _connect(self, timeout: float) -> Manifest:
+        socket_path = self._handshake(timeout)
+        self.channel = grpc.insecure_channel(
+            f"unix:{socket_path}",
+            options=[
+                ("grpc.max_receive_message_length", wire.MAX_MESSAGE),
+                ("grpc.max_send_message_length", wire.MAX_MESSAGE),
+            ],
+        )
+        left = max(0.1, timeout - (time.perf_counter() - self._launched_at))
+        grpc.channel_ready_future(self.channel).result(timeout=left)
+        self.stub = rpc.ProviderStub(self.channel)
+        answer = self.call(lambda s: s.GetManifest(pb.GetManifest.Request(), timeout=timeout))
+        wire.raise_for(answer.diagnostics, source=self.source)
+        return parse_manifest(answer.manifest_json, source=self.source)
 
     def _handshake(self, timeout: float) -> str:
-        """The socket path from the plugin's first line, once it is checked."""
+        """The socket path from the plugin's first line (due ``timeout`` after launch), once checked."""
         assert self.proc is not None and self.proc.stdout is not None
-        line = _read_line(self.proc, timeout)
+        line = _read_line(self.proc, max(0.05, timeout - (time.perf_counter() - self._launched_at)))
         if line is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=0.5)  # stdout closed: it is exiting, let it finish
@@ -136,6 +171,8 @@ class PluginProcess:
     def call(self, fn: Callable[[rpc.ProviderStub], T]) -> T:
         """One RPC. The plugin dying or not answering in time is ``ProviderCrashed`` (a hung plugin
         is killed first); any other transport failure is a ``ProviderError``."""
+        if self.stub is None and self.proc is not None and self.manifest is None and self._failed is None:
+            self.ready()
         if self.stub is None:
             raise ProviderCrashed(f"{self.source}: the plugin is not running")
         try:
@@ -153,6 +190,15 @@ class PluginProcess:
                 ) from None
             details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
             raise ProviderError(redact(f"{self.source}: {code.name if code else 'RPC'}: {details}")) from None
+
+    def stream(self, fn: Callable[[rpc.ProviderStub], Iterator[T]]) -> Iterator[T]:
+        """A streaming RPC's answers, with ``call``'s failure rules."""
+        answers = self.call(fn)
+        while True:
+            try:
+                yield self.call(lambda _: next(answers))
+            except StopIteration:
+                return
 
     @property
     def alive(self) -> bool:
@@ -229,19 +275,43 @@ def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str | None:
 _KINDS = {"create": pb.CREATE, "update": pb.UPDATE, "replace": pb.REPLACE, "delete": pb.DELETE}
 
 
+def _action(change: Change) -> pb.ApplyResourceChange.Request:
+    return pb.ApplyResourceChange.Request(
+        action_index=change.index,
+        kind=_KINDS[change.kind],
+        resource=pb.Resource(
+            type=change.type, name=change.name, attributes_json=wire.dumps(change.attributes)
+        ),
+        prior_outputs_json=wire.dumps(change.prior_outputs),
+    )
+
+
 class PluginProvider:
     """A provider in another process, behind the in-process contract."""
 
     inline = False
 
-    def __init__(self, process: PluginProcess, *, action_timeout: float = 300.0) -> None:
-        assert process.manifest is not None
+    def __init__(
+        self, process: PluginProcess, *, name: str | None = None, action_timeout: float = 300.0
+    ) -> None:
+        """``name``: the stack's name for it (then the plugin may still be booting; its manifest,
+        when it comes, must say the same)."""
         self.process = process
-        self.manifest = process.manifest
-        self.name = self.manifest.name
-        self.capabilities = self.manifest.capabilities
-        self.apply_modes = self.manifest.apply_modes
+        self.name = name or process.ready().name
         self.action_timeout = action_timeout
+
+    @property
+    def manifest(self) -> Manifest:
+        """Waits for a plugin still booting (kinds, capabilities and calls all need it)."""
+        return self.process.ready()
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.manifest.capabilities
+
+    @property
+    def apply_modes(self) -> tuple[str, ...]:
+        return self.manifest.apply_modes
 
     @property
     def source(self) -> str:
@@ -268,26 +338,34 @@ class PluginProvider:
     def read_many(
         self, items: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]
     ) -> list[Observed | None]:
-        """Many reads in as few calls as the provider allows (``batch_read``)."""
+        """Many reads in as few calls as the provider allows (``batch_read``), a few batches in
+        flight at once so the plugin reads one while driftgate encodes or decodes another."""
         size = READ_BATCH if CAP_BATCH_READ in self.capabilities else 1
-        found: list[Observed | None] = []
-        for start in range(0, len(items), size):
-            batch = items[start : start + size]
-            request = pb.ReadResources.Request(
-                resources=[
-                    pb.Resource(type=t, attributes_json=wire.dumps(a), outputs_json=wire.dumps(o))
-                    for t, a, o in batch
-                ]
+        batches = [items[start : start + size] for start in range(0, len(items), size)]
+        if len(batches) <= 1:
+            return [found for batch in batches for found in self._read_batch(batch)]
+        with ThreadPoolExecutor(max_workers=READS_IN_FLIGHT, thread_name_prefix="driftgate-read") as pool:
+            return [found for answers in pool.map(self._read_batch, batches) for found in answers]
+
+    def _read_batch(
+        self, batch: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]
+    ) -> list[Observed | None]:
+        request = pb.ReadResources.Request(
+            resources=[
+                pb.Resource(type=t, attributes_json=wire.dumps(a), outputs_json=wire.dumps(o))
+                for t, a, o in batch
+            ]
+        )
+        answer = self.process.call(partial(_read_batch, request=request))
+        wire.raise_for(answer.diagnostics, source=self.source)
+        if len(answer.results) != len(batch):
+            raise ProviderError(
+                f"{self.source}: {len(answer.results)} read results for {len(batch)} resources"
             )
-            answer = self.process.call(partial(_read_batch, request=request))
-            wire.raise_for(answer.diagnostics, source=self.source)
-            if len(answer.results) != len(batch):
-                raise ProviderError(
-                    f"{self.source}: {len(answer.results)} read results for {len(batch)} resources"
-                )
-            for result in answer.results:
-                wire.raise_for(result.diagnostics, source=self.source)
-                found.append(self._observed(result) if result.exists else None)
+        found: list[Observed | None] = []
+        for result in answer.results:
+            wire.raise_for(result.diagnostics, source=self.source)
+            found.append(self._observed(result) if result.exists else None)
         return found
 
     def _observed(self, result: Any) -> Observed:
@@ -342,17 +420,7 @@ class PluginProvider:
 
     def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
         """``ApplyPlan``, its answer checked against the result contract (plugin/contract.py)."""
-        request = pb.ApplyPlan.Request(
-            actions=[
-                pb.ApplyResourceChange.Request(
-                    action_index=c.index,
-                    kind=_KINDS[c.kind],
-                    resource=pb.Resource(type=c.type, name=c.name, attributes_json=wire.dumps(c.attributes)),
-                    prior_outputs_json=wire.dumps(c.prior_outputs),
-                )
-                for c in changes
-            ]
-        )
+        request = pb.ApplyPlan.Request(actions=[_action(c) for c in changes])
         answer = self.process.call(lambda s: s.ApplyPlan(request, timeout=self.action_timeout))
         checked = check_plan_result(answer, [c.index for c in changes], source=self.source)
         return PlanResult(
@@ -360,6 +428,18 @@ class PluginProvider:
             violations=tuple(checked.violations),
             errors=tuple(checked.errors),
         )
+
+    def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
+        """``ApplyResourceChanges``: each result as the plugin finishes it; a result that is not a
+        valid outcome is an ERROR saying so."""
+        request = pb.ApplyResourceChanges.Request(actions=[_action(c) for c in changes])
+        messages = self.process.stream(lambda s: s.ApplyResourceChanges(request, timeout=self.action_timeout))
+        for message in messages:
+            for result in message.results:
+                reported = reported_outcome(result, self.source)
+                if isinstance(reported, str):
+                    reported = ChangeResult("ERROR", f"{self.source}: {reported}; live state uncertain")
+                yield result.action_index, reported
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None:
         request = pb.ImportResource.Request(type=type_, id=resource_id)

@@ -65,7 +65,7 @@ def check_plan_result(answer: pb.ApplyPlan.Response, planned: Sequence[int], *, 
     for result in answer.actions:
         index = result.action_index
         if index in expected and seen[index] == 1:
-            reported = _reported(result, source)
+            reported = reported_outcome(result, source)
             if isinstance(reported, str):
                 checked.violations.append(f"action {index}: {reported}")
             else:
@@ -74,7 +74,7 @@ def check_plan_result(answer: pb.ApplyPlan.Response, planned: Sequence[int], *, 
     return checked
 
 
-def _reported(result: pb.ApplyPlan.ActionResult, source: str) -> ChangeResult | str:
+def reported_outcome(result: pb.ApplyPlan.ActionResult, source: str) -> ChangeResult | str:
     """The outcome one result reports, or why it is not a valid one."""
     status = STATUSES.get(result.status)
     if status is None:

@@ -7,12 +7,13 @@ import atexit
 import shutil
 import threading
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from driftgate.errors import ProviderConfigError, UnsafePathError
 from driftgate.plugin.client import PluginProcess, PluginProvider
-from driftgate.plugin.manifest import PluginRefused, check_version
+from driftgate.plugin.manifest import Manifest, PluginRefused, check_version
 from driftgate.security.paths import contain
 
 
@@ -32,6 +33,12 @@ def executable(command: str, stack_dir: Path) -> Path:
     return Path(found)
 
 
+def _checked(name: str, constraint: str | None, source: str, manifest: Manifest) -> None:
+    if manifest.name != name:
+        raise PluginRefused(f"{source}: serves provider {manifest.name!r}; the stack calls it {name!r}")
+    check_version(manifest, constraint, source=source)
+
+
 class PluginHost:
     def __init__(self, *, action_timeout: float) -> None:
         self.action_timeout = action_timeout
@@ -47,21 +54,18 @@ class PluginHost:
             running = self._running.get((name, path))
             if running is not None and running.process.alive:
                 return running
-            process = PluginProcess([str(path)], source=f"provider {name!r} ({command})", cwd=stack_dir)
+            source = f"provider {name!r} ({command})"
+            process = PluginProcess(
+                [str(path)],
+                source=source,
+                cwd=stack_dir,
+                check=partial(_checked, name, block.get("version"), source),
+            )
             if not self._registered:
                 atexit.register(self.close_all)
                 self._registered = True
-            manifest = process.start()
-            try:
-                if manifest.name != name:
-                    raise PluginRefused(
-                        f"{process.source}: serves provider {manifest.name!r}; the stack calls it {name!r}"
-                    )
-                check_version(manifest, block.get("version"), source=process.source)
-            except BaseException:
-                process.stop()
-                raise
-            provider = PluginProvider(process, action_timeout=self.action_timeout)
+            process.launch()  # it boots while the stack's specs are read; its manifest is awaited on use
+            provider = PluginProvider(process, name=name, action_timeout=self.action_timeout)
             self._running[(name, path)] = provider
             return provider
 

@@ -35,9 +35,16 @@ from driftgate.spec.schema import AttributeSchema, KindSchema
 PROTOCOL_MAJOR = 2
 PROTOCOL_MINOR = 0
 CAP_BATCH_READ = "batch_read"
+CAP_BATCH_APPLY = "batch_apply"
 MAX_MANIFEST = 4 * 1024 * 1024
 __all__ = ["PER_ACTION", "WHOLE_PLAN"]
-_CAPABILITIES = {"list": CAP_LIST, "import": CAP_IMPORT, "backup": CAP_BACKUP, "batch_read": CAP_BATCH_READ}
+_CAPABILITIES = {
+    "list": CAP_LIST,
+    "import": CAP_IMPORT,
+    "backup": CAP_BACKUP,
+    "batch_read": CAP_BATCH_READ,
+    "batch_apply": CAP_BATCH_APPLY,
+}
 
 
 class PluginRefused(ProviderConfigError):
@@ -194,6 +201,7 @@ def manifest_of(
             "import": CAP_IMPORT in caps,
             "backup": CAP_BACKUP in caps,
             "batch_read": True,
+            "batch_apply": True,
             "apply_modes": list(apply_modes),
         },
     }

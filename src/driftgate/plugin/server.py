@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,7 @@ from driftgate.plugin.proto import provider_pb2_grpc as rpc
 from driftgate.providers.base import PER_ACTION, Change, Provider, ProviderContext
 
 CHUNK = 1024 * 1024
+RESULTS_PER_MESSAGE = 100
 _STATUSES = {
     "SUCCESS": pb.SUCCESS,
     "ERROR": pb.ERROR,
@@ -140,6 +142,42 @@ class Servicer(rpc.ProviderServicer):
                 )
             )
         return pb.ApplyPlan.Response(actions=results, action_count=len(results))
+
+    def ApplyResourceChanges(
+        self, request: pb.ApplyResourceChanges.Request, context: Any
+    ) -> Iterator[pb.ApplyResourceChanges.Results]:
+        """Each action in turn, on a thread of its own; a finished action's result goes back at once,
+        with the others already finished (up to 100): one that hangs never holds back those before."""
+        finished: queue.Queue[pb.ApplyPlan.ActionResult | None] = queue.Queue()
+
+        def work() -> None:
+            for action in request.actions:
+                status, error, outputs = self._apply(action)
+                result = pb.ApplyPlan.ActionResult(
+                    action_index=action.action_index,
+                    status=status,
+                    error=error,
+                    outputs_json=wire.dumps(outputs),
+                )
+                finished.put(result)
+            finished.put(None)
+
+        threading.Thread(target=work, daemon=True, name="driftgate-apply-batch").start()
+        while True:
+            result = finished.get()
+            if result is None:
+                return
+            done = [result]
+            while len(done) < RESULTS_PER_MESSAGE:  # what else is finished already goes along
+                try:
+                    more = finished.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    yield pb.ApplyResourceChanges.Results(results=done)
+                    return
+                done.append(more)
+            yield pb.ApplyResourceChanges.Results(results=done)
 
     def _apply_whole(self, request: pb.ApplyPlan.Request) -> pb.ApplyPlan.Response:
         try:

@@ -29,7 +29,7 @@ def handshake_line(major: int, socket_path: str) -> str:
 
 
 def dumps(value: Mapping[str, Any] | None) -> str:
-    return json.dumps(dict(value or {}), sort_keys=True, separators=(",", ":"))
+    return json.dumps(value or {}, separators=(",", ":"))
 
 
 def loads(text: str, *, what: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ Failures: raise ``ProviderError`` (the action is ERROR), ``CompensatedError``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -25,6 +25,7 @@ CAP_READ = "read"
 CAP_IMPORT = "import"
 CAP_LIST = "list"
 CAP_BACKUP = "backup"
+CAP_BATCH_APPLY = "batch_apply"  # apply_many: independent actions in one call, results as they finish
 PER_ACTION = "per_action"  # the engine walks the plan and calls create/update/delete per action
 WHOLE_PLAN = "whole_plan"  # the provider applies all of its actions of a plan in one call
 
@@ -76,9 +77,15 @@ class PlanResult:
 @runtime_checkable
 class Provider(Protocol):
     name: str
-    capabilities: frozenset[str]
     inline: bool  # cheap calls the executor may make on its own thread instead of a worker
-    apply_modes: tuple[str, ...]  # PER_ACTION and/or WHOLE_PLAN; the engine prefers PER_ACTION
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+    @property
+    def apply_modes(self) -> tuple[str, ...]:
+        """PER_ACTION and/or WHOLE_PLAN; the engine prefers PER_ACTION."""
+        ...
 
     def kinds(self) -> Mapping[str, KindSchema]: ...
 
@@ -137,6 +144,11 @@ class Provider(Protocol):
         """All of this provider's actions of a plan at once (WHOLE_PLAN providers)."""
         ...
 
+    def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
+        """Independent actions in one call (CAP_BATCH_APPLY providers): (index, result) as each is
+        done. Raises only when the call itself fails; the actions without a result are then unknown."""
+        ...
+
     def close(self) -> None:
         """Release everything (a plugin: stop its process). Called once, when the run ends."""
         ...
@@ -186,6 +198,9 @@ class BaseProvider:
 
     def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
         raise ProviderError(f"provider {self.name!r} does not apply whole plans")
+
+    def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
+        raise ProviderError(f"provider {self.name!r} does not apply batches")
 
     def close(self) -> None:
         return None

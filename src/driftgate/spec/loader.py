@@ -86,7 +86,7 @@ def load_stack(
     _check_plugin_blocks(stack_spec, out)
     modules = _load_modules(directory, stack_spec, out, limits)
     resources = _collect_resources(modules, out)
-    _check_resources(resources, stack_spec, set(providers), kinds, out, kind_names=list(kind_names))
+    _check_resources(resources, stack_spec, set(providers), kinds, out, kind_names=kind_names)
     modules, warnings = _data_bearing_is_stateful(modules, kinds, out)
     if out.finish():
         raise SpecError(out.finish())
@@ -347,7 +347,7 @@ def _check_resources(
     kinds: KindLookup,
     out: _Collector,
     *,
-    kind_names: list[str],
+    kind_names: Iterable[str],
 ) -> None:
     edges: dict[str, list[str]] = {}
     objects: dict[tuple[str, str], str] = {}

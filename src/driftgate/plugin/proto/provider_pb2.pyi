@@ -657,6 +657,57 @@ class ApplyPlan(_message.Message):
 Global___ApplyPlan: _TypeAlias = ApplyPlan  # noqa: Y015
 
 @_typing.final
+class ApplyResourceChanges(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Request(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ACTIONS_FIELD_NUMBER: _builtins.int
+        @_builtins.property
+        def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApplyResourceChange.Request]: ...
+        def __init__(
+            self,
+            *,
+            actions: _abc.Iterable[Global___ApplyResourceChange.Request] | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class Results(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        RESULTS_FIELD_NUMBER: _builtins.int
+        @_builtins.property
+        def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApplyPlan.ActionResult]: ...
+        def __init__(
+            self,
+            *,
+            results: _abc.Iterable[Global___ApplyPlan.ActionResult] | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyResourceChanges: _TypeAlias = ApplyResourceChanges  # noqa: Y015
+
+@_typing.final
 class ImportResource(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -69,6 +69,11 @@ class ProviderStub:
                 request_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyPlan.Request.SerializeToString,
                 response_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyPlan.Response.FromString,
                 _registered_method=True)
+        self.ApplyResourceChanges = channel.unary_stream(
+                '/driftgate.provider.v2.Provider/ApplyResourceChanges',
+                request_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyResourceChanges.Request.SerializeToString,
+                response_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyResourceChanges.Results.FromString,
+                _registered_method=True)
         self.ImportResource = channel.unary_unary(
                 '/driftgate.provider.v2.Provider/ImportResource',
                 request_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ImportResource.Request.SerializeToString,
@@ -152,6 +157,14 @@ class ProviderServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyResourceChanges(self, request, context):
+        """Many independent actions in one call (per_action providers with the batch_apply capability):
+        none depends on another; results stream back as actions finish (a message may carry several).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImportResource(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -228,6 +241,11 @@ def add_ProviderServicer_to_server(servicer, server):
                     servicer.ApplyPlan,
                     request_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyPlan.Request.FromString,
                     response_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyPlan.Response.SerializeToString,
+            ),
+            'ApplyResourceChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.ApplyResourceChanges,
+                    request_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyResourceChanges.Request.FromString,
+                    response_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyResourceChanges.Results.SerializeToString,
             ),
             'ImportResource': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportResource,
@@ -449,6 +467,33 @@ class Provider:
             '/driftgate.provider.v2.Provider/ApplyPlan',
             driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyPlan.Request.SerializeToString,
             driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyPlan.Response.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyResourceChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/driftgate.provider.v2.Provider/ApplyResourceChanges',
+            driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyResourceChanges.Request.SerializeToString,
+            driftgate_dot_plugin_dot_proto_dot_provider__pb2.ApplyResourceChanges.Results.FromString,
             options,
             channel_credentials,
             insecure,

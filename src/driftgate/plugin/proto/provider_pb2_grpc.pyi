@@ -57,6 +57,10 @@ class ProviderStub:
     """One action of the plan; the engine walks the dependency graph (per_action mode)."""
     ApplyPlan: _grpc.UnaryUnaryMultiCallable[_provider_pb2.ApplyPlan.Request, _provider_pb2.ApplyPlan.Response]
     """Every action of the plan at once (whole_plan mode), for providers that must apply a set atomically."""
+    ApplyResourceChanges: _grpc.UnaryStreamMultiCallable[_provider_pb2.ApplyResourceChanges.Request, _provider_pb2.ApplyResourceChanges.Results]
+    """Many independent actions in one call (per_action providers with the batch_apply capability):
+    none depends on another; results stream back as actions finish (a message may carry several).
+    """
     ImportResource: _grpc.UnaryUnaryMultiCallable[_provider_pb2.ImportResource.Request, _provider_pb2.ImportResource.Response]
     ListResources: _grpc.UnaryUnaryMultiCallable[_provider_pb2.ListResources.Request, _provider_pb2.ListResources.Response]
     """The ids of every live resource of a kind in the provider's scope (unmanaged discovery)."""
@@ -83,6 +87,10 @@ class ProviderAsyncStub(ProviderStub):
     """One action of the plan; the engine walks the dependency graph (per_action mode)."""
     ApplyPlan: _aio.UnaryUnaryMultiCallable[_provider_pb2.ApplyPlan.Request, _provider_pb2.ApplyPlan.Response]  # type: ignore[assignment]
     """Every action of the plan at once (whole_plan mode), for providers that must apply a set atomically."""
+    ApplyResourceChanges: _aio.UnaryStreamMultiCallable[_provider_pb2.ApplyResourceChanges.Request, _provider_pb2.ApplyResourceChanges.Results]  # type: ignore[assignment]
+    """Many independent actions in one call (per_action providers with the batch_apply capability):
+    none depends on another; results stream back as actions finish (a message may carry several).
+    """
     ImportResource: _aio.UnaryUnaryMultiCallable[_provider_pb2.ImportResource.Request, _provider_pb2.ImportResource.Response]  # type: ignore[assignment]
     ListResources: _aio.UnaryUnaryMultiCallable[_provider_pb2.ListResources.Request, _provider_pb2.ListResources.Response]  # type: ignore[assignment]
     """The ids of every live resource of a kind in the provider's scope (unmanaged discovery)."""
@@ -148,6 +156,16 @@ class ProviderServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provider_pb2.ApplyPlan.Response, _abc.Awaitable[_provider_pb2.ApplyPlan.Response]]:
         """Every action of the plan at once (whole_plan mode), for providers that must apply a set atomically."""
+
+    @_abc_1.abstractmethod
+    def ApplyResourceChanges(
+        self,
+        request: _provider_pb2.ApplyResourceChanges.Request,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_provider_pb2.ApplyResourceChanges.Results], _abc.AsyncIterator[_provider_pb2.ApplyResourceChanges.Results]]:
+        """Many independent actions in one call (per_action providers with the batch_apply capability):
+        none depends on another; results stream back as actions finish (a message may carry several).
+        """
 
     @_abc_1.abstractmethod
     def ImportResource(
