@@ -12,8 +12,10 @@ import pytest
 from driftgate.apply.hooks import ApplyHooks
 from driftgate.plugin.client import PluginProcess
 from driftgate.services.stacks import history
+from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 from driftgate.services.stacks.session import apply_session
 from driftgate.services.workspace import Workspace
+from driftgate.testing.gitrepos import git, make_remote
 from driftgate.testing.stacks import data_values, write_stack
 from tests.plugin.fakes import lying_plan_plugin, script, whole_data_plugin
 from tests.plugin.test_stack_with_plugin import DRIFTGATE
@@ -86,3 +88,26 @@ def test_a_result_contract_violation_is_recorded_and_never_a_success(
     assert sorted(applied) == sorted(valid)  # hooks fire from validated outcomes only
     states = {r["address"]: r["status"] for r in history.list_state(ws, "test")}
     assert all(states[o.address] == "uncertain" for o in invalid)
+
+
+def test_a_violating_apply_never_commits_back(
+    tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIE", "unspecified")
+    rendered = write_stack(
+        tmp_path / "render", modules={"app": data_values(2)}, providers={"data": {"plugin": "./lying-plugin"}}
+    )
+    files = {f"stacks/s/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
+    remote = make_remote(tmp_path, files=files)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
+    stack = clone / "stacks" / "s"
+    lying_plan_plugin(stack)
+    module = stack / "modules" / "app.yaml"
+    module.write_text(module.read_text().replace("x-1", "x-1-changed"))  # an authored change to commit back
+    before = remote.log()
+    outcome = apply_stack(ws, ApplyRequest(stack))
+    assert outcome.report is not None and not outcome.report.full_success
+    assert outcome.commit_back is not None and not outcome.commit_back.committed
+    assert outcome.commit_back.reason == "partial-apply"
+    assert remote.log() == before

@@ -145,3 +145,22 @@ def test_the_stack_version_constraint_is_checked(tmp_path: Path) -> None:
             check_version(provider.manifest, "one", source="plugin data")
     finally:
         provider.close()
+
+
+STUBBORN = """
+import signal, sys
+from driftgate.plugin import server, serve
+from driftgate.providers.data import DataProvider
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+server.Servicer.Close = lambda self, request, context: server.pb.Close.Response()  # never exits
+sys.exit(serve(DataProvider()))
+"""
+
+
+def test_a_plugin_that_ignores_close_and_sigterm_is_killed(tmp_path: Path) -> None:
+    process = PluginProcess([str(script(tmp_path, "stubborn", STUBBORN))], source="plugin stubborn")
+    process.start()
+    assert process.proc is not None
+    process.stop()
+    assert process.proc.returncode == -9  # SIGKILL, after Stop, Close and SIGTERM did nothing
+    assert not process.directory.exists()

@@ -85,3 +85,25 @@ def test_plan_apply_commit_back_and_drift_through_the_node_plugin(
     assert kinds["config/kv.entry.region"] == "changed"
     assert kinds["(unmanaged)/kv.entry[rogue]"] == "unmanaged"
     assert running_plugins("driftgate-provider-kv") == []
+
+
+def test_validate_asks_the_plugin_about_its_own_kinds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = write_stack(
+        tmp_path / "stack",
+        name="kv",
+        modules={
+            "config": [*entries(("region", "eu")), {"type": "kv.entry", "name": "blank", "spec": {"key": ""}}]
+        },
+        providers={"kv": {"plugin": str(PLUGIN), "config": {"root": "data"}}},
+    )
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert code == codes.BY_CODE["SPEC_INVALID"]
+    assert (
+        "modules/config.yaml: config/kv.entry.blank: kv plugin: key: a non-empty string is required (key)"
+        in err
+    )
+    code, out, _ = run(capsys, "validate", "-s", str(stack), "--json")
+    (problem,) = json.loads(out)["diagnostics"]
+    assert problem["field"] == "config/kv.entry.blank" and "non-empty string" in problem["summary"]

@@ -8,13 +8,18 @@ from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, 
 
 
 def validate(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
-    """Check every spec; report every problem as path:line: field: reason (exit 1)."""
+    """Check every spec (plugins check their kinds' values too); report every problem as
+    path:line: field: reason (exit 1)."""
     from driftgate.cli.jsonout import from_problems
     from driftgate.errors import SpecError
+    from driftgate.services.stacks.providers import plugin_problems
 
     ws = workspace()
     try:
         loaded = ws.load_stack(stack)
+        problems = plugin_problems(ws, loaded)  # plugins check their own kinds' values too
+        if problems:
+            raise SpecError(problems)
     except SpecError as exc:
         if not as_json:
             raise

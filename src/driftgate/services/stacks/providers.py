@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from driftgate import __version__
+from driftgate.errors import Problem
 from driftgate.plugin.client import PluginProvider
 from driftgate.plugin.manifest import PROTOCOL_MAJOR, PROTOCOL_MINOR
 from driftgate.services.workspace import Workspace
+from driftgate.spec.model import Stack
+from driftgate.spec.refs import holds_secret, iter_strings, output_refs
 
 CAPABILITY_ORDER = ("read", "list", "import", "backup", "batch_read")
 
@@ -40,3 +43,23 @@ def list_providers(ws: Workspace, directory: Path) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def plugin_problems(ws: Workspace, stack: Stack) -> list[Problem]:
+    """What each plugin says of the resources it would manage (``ValidateResourceConfig``). Only
+    literal values are sent: a value holding a reference is not known until plan or apply."""
+    registry = ws.registry_for(stack.directory)
+    plugins = {n: p for n in registry.names if isinstance(p := registry.create(n), PluginProvider)}
+    found = []
+    for resource in stack.resources.values():
+        provider = plugins.get(resource.provider)
+        if provider is None:
+            continue
+        literal = {k: v for k, v in resource.spec.items() if not _references(v, resource.module)}
+        for reason in provider.validate(resource.type, literal):
+            found.append(Problem(resource.source, 0, resource.address, f"{provider.name} plugin: {reason}"))
+    return found
+
+
+def _references(value: Any, module: str) -> bool:
+    return holds_secret(value) or any(output_refs(text, module) for _, text in iter_strings(value))
