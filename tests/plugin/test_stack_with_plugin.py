@@ -153,3 +153,27 @@ def test_plugin_list_shows_built_ins_and_the_stack_s_plugins(
     code, out, _ = run(capsys, "plugin", "list", "-s", str(stack))
     assert code == 0 and out.splitlines()[0].split("\t")[:4] == ["PROVIDER", "SOURCE", "VERSION", "PROTOCOL"]
     assert running_plugins() == []
+
+
+def test_each_api_run_stops_its_plugins(
+    tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from driftgate.api.app import create_app
+    from driftgate.services.tokens import create_token
+
+    ws.settings.stacks_root = tmp_path
+    plugin_stack(tmp_path)
+    headers = {"Authorization": f"Bearer {create_token(ws, 'op', 'operator')}"}
+    with TestClient(create_app(ws)) as client:
+        planned = client.post("/api/v1/stacks/plan", json={"stack": "stack"}, headers=headers)
+        assert planned.status_code == 200, planned.text
+        assert planned.json()["plan"]["summary"]["create"] == 3
+        assert running_plugins() == []  # the run ended: its plugin is stopped
+        applied = client.post(
+            "/api/v1/stacks/apply", json={"stack": "stack", "lane": "manual"}, headers=headers
+        )
+        assert applied.status_code == 200, applied.text
+        assert applied.json()["full_success"] is True
+        assert running_plugins() == []

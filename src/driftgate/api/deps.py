@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request, Response
@@ -23,6 +23,13 @@ MAX_LIMIT = 200
 def workspace_of(request: Request) -> Workspace:
     ws: Workspace = request.app.state.ws
     return ws
+
+
+def run_of(request: Request) -> Iterator[Workspace]:
+    """The workspace for one run (plan, apply, drift, reconcile): its plugins stop when the request
+    ends, so a long-lived server keeps no provider process between runs."""
+    with workspace_of(request).run() as ws:
+        yield ws
 
 
 def queue_of(request: Request) -> JobQueue:
@@ -62,6 +69,7 @@ Viewer = Annotated[Principal, Depends(_role("viewer"))]
 Operator = Annotated[Principal, Depends(_role("operator"))]
 Admin = Annotated[Principal, Depends(_role("admin"))]
 WS = Annotated[Workspace, Depends(workspace_of)]
+RunWS = Annotated[Workspace, Depends(run_of)]
 Queue = Annotated[JobQueue, Depends(queue_of)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

@@ -137,7 +137,8 @@ def reconcile_all(ws: Workspace) -> list[str]:
         try:
             from driftgate.security.paths import contain
 
-            run_id, result = reconcile(ws, contain(ws.settings.effective_stacks_root, relative))
+            with ws.run():
+                run_id, result = reconcile(ws, contain(ws.settings.effective_stacks_root, relative))
             log.info("reconciled", stack=relative, run_id=run_id, draft=result.draft, drifted=result.drifted)
             done.append(relative)
         except DriftgateError as exc:

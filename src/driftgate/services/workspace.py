@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,10 +92,25 @@ class Workspace:
         self.stack_registries[directory] = registry
         return registry
 
-    def close(self) -> None:
+    def end_run(self) -> None:
+        """Stop the plugins this run started (one process per provider per run): a long-lived
+        process (the API, the worker) calls it after each run; ``close`` does it too."""
         if self.plugin_host is not None:
             self.plugin_host.close_all()
         self.stack_registries.clear()
+
+    @contextmanager
+    def run(self) -> Iterator[Workspace]:
+        """One run, on its own plugins (runs at once in one process do not share them), which are
+        stopped when it ends, however it ends. The store is shared."""
+        mine = replace(self, stack_registries={}, plugin_host=None)
+        try:
+            yield mine
+        finally:
+            mine.end_run()
+
+    def close(self) -> None:
+        self.end_run()
         self.engine.dispose()
 
     @contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from driftgate import errors
-from driftgate.api.deps import WS, Operator
+from driftgate.api.deps import Operator, RunWS
 from driftgate.api.schemas import ApplyIn, ApplyOut, DriftOut, PlanIn, PlanOut, ReconcileOut, StackIn
 from driftgate.errors import CodedError, UnsafePathError
 from driftgate.security.paths import contain
@@ -31,7 +31,7 @@ def stack_dir(ws: Workspace, relative: str) -> Path:
 
 
 @router.post("/plan", response_model=PlanOut)
-def plan(body: PlanIn, ws: WS, _: Operator) -> dict[str, Any]:
+def plan(body: PlanIn, ws: RunWS, _: Operator) -> dict[str, Any]:
     from driftgate.services.stacks.session import plan_stack
 
     result = plan_stack(ws, stack_dir(ws, body.stack), refresh=body.refresh).plan
@@ -44,7 +44,7 @@ def plan(body: PlanIn, ws: WS, _: Operator) -> dict[str, Any]:
     response_model_exclude_unset=True,
     responses={207: {"description": "applied, but commit-back diverged", "model": ApplyOut}},
 )
-def apply(body: ApplyIn, response: Response, ws: WS, _: Operator) -> dict[str, Any]:
+def apply(body: ApplyIn, response: Response, ws: RunWS, _: Operator) -> dict[str, Any]:
     from driftgate.gate.decision import GateRequest
     from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 
@@ -68,7 +68,7 @@ def apply(body: ApplyIn, response: Response, ws: WS, _: Operator) -> dict[str, A
 
 
 @router.post("/drift", response_model=DriftOut)
-def drift(body: StackIn, ws: WS, _: Operator) -> dict[str, Any]:
+def drift(body: StackIn, ws: RunWS, _: Operator) -> dict[str, Any]:
     from driftgate.services.drift.scan import scan_drift
 
     report = scan_drift(ws, stack_dir(ws, body.stack))
@@ -81,7 +81,7 @@ def drift(body: StackIn, ws: WS, _: Operator) -> dict[str, Any]:
     response_model_exclude_unset=True,
     responses={207: {"description": "drift, but no draft could be produced", "model": ReconcileOut}},
 )
-def reconcile(body: StackIn, response: Response, ws: WS, _: Operator) -> dict[str, Any]:
+def reconcile(body: StackIn, response: Response, ws: RunWS, _: Operator) -> dict[str, Any]:
     from driftgate.services.drift.reconcile import reconcile as run
 
     run_id, result = run(ws, stack_dir(ws, body.stack))
