@@ -284,3 +284,22 @@ def test_threaded_actions_finishing_during_an_inline_one_end_the_run_cleanly(tmp
             providers={"mem": fast, "slow": slow}, secrets=secrets(tmp_path), known_outputs={}
         ).run(plan)
         assert result.errors == () and [o.status for o in result.actions] == [ActionStatus.SUCCESS] * 4
+
+
+def test_ctrl_c_asks_every_provider_to_stop(tmp_path: Path) -> None:
+    class Stoppable(RecordingProvider):
+        stopped = 0
+
+        def stop(self) -> None:
+            self.stopped += 1
+
+    provider = Stoppable(sleep=0.02)
+
+    def interrupt(outcome: Any) -> None:
+        if outcome.index == 1:
+            raise KeyboardInterrupt
+
+    result = executor(provider, tmp_path, parallelism=2, progress=interrupt).run(
+        plan_of(*(act(i, f"r{i}") for i in range(10)))
+    )
+    assert "interrupted (Ctrl-C)" in result.errors and provider.stopped == 1

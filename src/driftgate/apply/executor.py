@@ -155,6 +155,14 @@ class Executor:
         )
         return Finished(action, outcome, attributes if status is ActionStatus.SUCCESS else None)
 
+    def stop_providers(self) -> None:
+        """Ask every provider to cancel what it is doing (a Ctrl-C); a failing one is ignored."""
+        for provider in self._providers.values():
+            try:
+                provider.stop()
+            except Exception:  # noqa: BLE001, S112 - stopping is best effort
+                continue
+
     def group_of(self, action: Action) -> str | None:
         """The provider's name when it applies whole plans (its actions go in one call), else None."""
         name = action.type.split(".", 1)[0]
@@ -364,6 +372,7 @@ class _Run:
         except KeyboardInterrupt:
             self.interrupted = True
             self.errors.append("interrupted (Ctrl-C)")
+            self.ex.stop_providers()
             self._drain()
         except _Aborted:
             self.errors.append(f"stopped: {self.ex.abort_reason}")

@@ -496,5 +496,11 @@ class PluginProvider:
         wire.raise_for(answer.diagnostics, source=self.source)
         return self._observed(answer)
 
+    def stop(self) -> None:
+        """``Stop``: the plugin should cancel what it is doing (a Ctrl-C); it keeps running."""
+        if self.process.stub is not None and self.process.alive:
+            with contextlib.suppress(grpc.RpcError):
+                self.process.stub.Stop(pb.Stop.Request(), timeout=1.0)
+
     def close(self) -> None:
         self.process.stop()

@@ -149,6 +149,10 @@ class Provider(Protocol):
         done. Raises only when the call itself fails; the actions without a result are then unknown."""
         ...
 
+    def stop(self) -> None:
+        """Cancel work in progress (Ctrl-C): calls under way should end soon, however they end."""
+        ...
+
     def close(self) -> None:
         """Release everything (a plugin: stop its process). Called once, when the run ends."""
         ...
@@ -201,6 +205,9 @@ class BaseProvider:
 
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         raise ProviderError(f"provider {self.name!r} does not apply batches")
+
+    def stop(self) -> None:
+        return None
 
     def close(self) -> None:
         return None
