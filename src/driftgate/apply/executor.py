@@ -182,10 +182,10 @@ class Executor:
         except ProviderCrashed as exc:
             self.abort_reason = redact(str(exc))
             reason = f"{self.abort_reason}; live state uncertain"
-            return [_group_failed(i, reason, started) for i in items], []
+            return [_attempt_failed(i, reason, started) for i in items], []
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             reason = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
-            failed = [_group_failed(i, f"{reason}; live state uncertain", started) for i in items]
+            failed = [_attempt_failed(i, f"{reason}; live state uncertain", started) for i in items]
             return failed, [f"{provider.name}: {reason}"]
         errors = [redact(f"contract violation: {provider.name}: {v}") for v in applied.violations]
         errors += [redact(e) for e in applied.errors]
@@ -223,14 +223,14 @@ class Executor:
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             reason = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
         for item in waiting.values():
-            yield _group_failed(item, f"{reason}; live state uncertain", started)
+            yield _attempt_failed(item, f"{reason}; live state uncertain", started)
 
     def _finished_from(self, item: Started, result: ChangeResult | None, started: float) -> Finished:
         """One action's outcome from a provider's result (None or an invalid status: an ERROR)."""
         status = _status(result.status) if result is not None else None
         if result is None or status is None:
             why = "no valid outcome reported" if result is None else f"status {result.status!r}"
-            return _group_failed(
+            return _attempt_failed(
                 item, f"provider broke the result contract ({why}); live state uncertain", started
             )
         ok = status is ActionStatus.SUCCESS
@@ -637,7 +637,7 @@ def _status(value: str) -> ActionStatus | None:
     return None if status is ActionStatus.UNSPECIFIED else status
 
 
-def _group_failed(item: Started, reason: str, started: float) -> Finished:
+def _attempt_failed(item: Started, reason: str, started: float) -> Finished:
     action = item.action
     status = ActionStatus.DELETE_FAILED if action.kind is _DELETE else ActionStatus.ERROR
     outcome = ActionOutcome(
