@@ -177,3 +177,17 @@ def test_each_api_run_stops_its_plugins(
         assert applied.status_code == 200, applied.text
         assert applied.json()["full_success"] is True
         assert running_plugins() == []
+
+
+def test_a_plugin_kind_s_sensitive_outputs_stay_hidden_in_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    serving(stack, "hiding-plugin", manifest_patch='doc["kinds"][0]["sensitive_outputs"] = ["id"]')
+    write_stack(stack, modules={"app": data_values(1)}, providers={"data": {"plugin": "./hiding-plugin"}})
+    code, _, err = run(capsys, "apply", "-s", str(stack), "--auto-approve")
+    assert code == 0, err
+    code, out, _ = run(capsys, "output", "-s", str(stack), "--json")
+    shown = json.loads(out)["outputs"]["app/data.value.v0"]
+    assert shown == {"id": "(sensitive)", "output": "x-0"}

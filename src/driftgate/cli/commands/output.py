@@ -1,5 +1,6 @@
 """``driftgate output``: recorded outputs, like ``terraform output``."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +8,7 @@ import typer
 
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import out
+from driftgate.spec.schema import KindSchema
 
 
 def output(
@@ -21,7 +23,8 @@ def output(
 
     ws, name = workspace(), stack_name(stack)
     rows = [history.show_state(ws, name, address)] if address else history.list_state(ws, name)
-    outputs = {r["address"]: _shown_outputs(ws, r) for r in rows}
+    kinds = ws.registry_for(stack).kind  # a plugin's kinds come from its manifest
+    outputs = {r["address"]: _shown_outputs(kinds, r) for r in rows}
     shown: Any = outputs[address] if address else outputs
     if as_json:
         print_json({"outputs": outputs})
@@ -30,9 +33,9 @@ def output(
     return codes.OK
 
 
-def _shown_outputs(ws: Any, row: dict[str, Any]) -> dict[str, Any]:
+def _shown_outputs(kinds: Callable[[str], KindSchema | None], row: dict[str, Any]) -> dict[str, Any]:
     """A kind's sensitive outputs stay hidden, as in a plan."""
-    schema = ws.registry.kind(row["type"])
+    schema = kinds(row["type"])
     hidden = schema.sensitive_outputs if schema is not None else frozenset()
     return {k: "(sensitive)" if k in hidden else v for k, v in row["outputs"].items()}
 

@@ -101,7 +101,8 @@ def _heal(ws: Workspace, directory: Path, modules: list[str], report: DriftRepor
 
 def _files(stack: Stack, items: list[DriftItem], ws: Workspace, run_id: str) -> dict[str, str]:
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    schemas = {t: s for t in {i.type for i in items} if (s := ws.registry.kind(t)) is not None}
+    registry = ws.registry_for(stack.directory)  # plugin kinds too
+    schemas = {t: s for t in {i.type for i in items} if (s := registry.kind(t)) is not None}
     by_module: dict[str, list[DriftItem]] = defaultdict(list)
     for item in items:
         by_module[item.module].append(item)
