@@ -146,7 +146,7 @@ def test_plugin_list_shows_built_ins_and_the_stack_s_plugins(
     code, out, _ = run(capsys, "plugin", "list", "-s", str(stack), "--json")
     fits("plugin_list", json.loads(out))
     found = {p["name"]: p for p in json.loads(out)["providers"]}
-    assert code == 0 and set(found) == {"data", "file"}
+    assert code == 0 and set(found) == {"data", "file", "postgres"}
     assert found["data"]["source"] == str(stack / "kv-plugin") and found["data"]["protocol"] == "2.0"
     assert found["data"]["capabilities"] == ["read", "backup", "batch_read"]
     assert found["file"]["source"] == "built-in" and "file.file" in found["file"]["kinds"]

@@ -17,6 +17,16 @@ SAMPLES: dict[str, dict[str, list[dict[str, Any]]]] = {
             {"name": "greeting", "attributes": {"input": "hello"}, "update": {"input": "hello again"}},
         ]
     },
+    "postgres": {
+        "postgres.role": [
+            {
+                "name": "conformance",
+                "attributes": {"name": "driftgate_conformance", "login": True, "connection_limit": 3},
+                "update": {"connection_limit": 4},
+                "invalid": {"connection_limit": "many"},
+            }
+        ]
+    },
     "file": {
         "file.file": [
             {
@@ -31,7 +41,13 @@ SAMPLES: dict[str, dict[str, list[dict[str, Any]]]] = {
 
 
 def serve_builtin(name: str) -> int:
-    provider: Provider = DataProvider() if name == "data" else FileProvider()
+    provider: Provider
+    if name == "postgres":
+        from driftgate.providers.postgres import PostgresProvider
+
+        provider = PostgresProvider()
+    else:
+        provider = DataProvider() if name == "data" else FileProvider()
     return serve(provider, samples=SAMPLES[name])
 
 

@@ -79,6 +79,13 @@ class _AllKinds:
         return iter(self.registry.all_kind_names())
 
 
+def _postgres() -> Provider:
+    """Imported when a stack uses it (psycopg is not loaded for the others)."""
+    from driftgate.providers.postgres import PostgresProvider
+
+    return PostgresProvider()
+
+
 def _same(provider: Provider) -> Provider:
     return provider
 
@@ -98,8 +105,9 @@ def default_registry(plugins: Iterable[str] = ()) -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("file", FileProvider)
     registry.register("data", DataProvider)
+    registry.register("postgres", _postgres)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in ("file", "data"):
+        if ep.name not in ("file", "data", "postgres"):
             registry.register(ep.name, ep.load())
     for spec in plugins:
         factory = _load_object(spec)

@@ -46,6 +46,7 @@ class Workspace:
     loaded_registry: ProviderRegistry | None = None
     stack_registries: dict[Path, ProviderRegistry] = field(default_factory=dict)
     plugin_host: PluginHost | None = None
+    configured: list[Provider] = field(default_factory=list)  # closed when the run ends
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
@@ -93,8 +94,14 @@ class Workspace:
         return registry
 
     def end_run(self) -> None:
-        """Stop the plugins this run started (one process per provider per run): a long-lived
-        process (the API, the worker) calls it after each run; ``close`` does it too."""
+        """Close the providers this run configured (their connections) and stop the plugins it
+        started (one process per provider per run); ``close`` does it too."""
+        configured, self.configured = self.configured, []
+        for provider in configured:
+            try:
+                provider.close()
+            except DriftgateError:
+                continue  # closing is best effort; the run's outcome is already recorded
         if self.plugin_host is not None:
             self.plugin_host.close_all()
         self.stack_registries.clear()
@@ -103,7 +110,7 @@ class Workspace:
     def run(self) -> Iterator[Workspace]:
         """One run, on its own plugins (runs at once in one process do not share them), which are
         stopped when it ends, however it ends. The store is shared."""
-        mine = replace(self, stack_registries={}, plugin_host=None)
+        mine = replace(self, stack_registries={}, plugin_host=None, configured=[])
         try:
             yield mine
         finally:
@@ -180,4 +187,5 @@ class Workspace:
             except DriftgateError as exc:
                 raise ProviderConfigError(f"provider {name!r}: {exc}") from None
             configured[name] = provider
+            self.configured.append(provider)
         return configured

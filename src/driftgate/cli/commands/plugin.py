@@ -11,11 +11,11 @@ app = typer.Typer(
     help="Provider plugins (protocol 2, over gRPC).", no_args_is_help=True, rich_markup_mode=None
 )
 
-BUILT_INS = ("data", "file")
+BUILT_INS = ("data", "file", "postgres")
 
 
 @app.command("serve")
-def serve(name: str = typer.Argument(..., help="A built-in provider: data or file.")) -> int:
+def serve(name: str = typer.Argument(..., help="A built-in provider: data, file or postgres.")) -> int:
     """Serve a built-in provider as a plugin (driftgate starts this; it is not run by hand)."""
     if name not in BUILT_INS:
         err.print(f"usage error: plugin serve takes {' or '.join(BUILT_INS)}, not {name!r}", markup=False)

@@ -1,0 +1,140 @@
+"""The ``postgres`` provider: roles, databases and schemas of one PostgreSQL server.
+
+Reads go in batches (one catalog query per kind, and per database for schemas); statements quote
+every identifier with psycopg's ``sql.Identifier``; failures name the object and the SQLSTATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from driftgate.errors import ProviderConfigError, ProviderError
+from driftgate.providers.base import CAP_IMPORT, CAP_LIST, CAP_READ, BaseProvider, Observed, ProviderContext
+from driftgate.providers.postgres import databases, roles
+from driftgate.providers.postgres.connection import Connections, PgConfig, parse_config
+from driftgate.spec.schema import KindSchema
+
+
+class PostgresProvider(BaseProvider):
+    name = "postgres"
+    capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT})
+    KINDS = (roles.KIND, databases.DATABASE_KIND, databases.SCHEMA_KIND)
+
+    def __init__(self) -> None:
+        self._pg: Connections | None = None
+
+    @property
+    def pg(self) -> Connections:
+        if self._pg is None:
+            raise ProviderConfigError("postgres provider is not configured")
+        return self._pg
+
+    @property
+    def config(self) -> PgConfig:
+        return self.pg.config
+
+    def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
+        self._pg = Connections(parse_config(config))
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
+        return self.read_many([(type_, attributes, outputs)])[0]
+
+    def read_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]
+    ) -> list[Observed | None]:
+        """One query per kind (per database for schemas), whatever the number of resources."""
+        found: list[Observed | None] = [None] * len(items)
+        by_kind: dict[str, list[int]] = {}
+        for i, (type_, _, _) in enumerate(items):
+            by_kind.setdefault(type_, []).append(i)
+        for type_, positions in by_kind.items():
+            if type_ == roles.ROLE:
+                answers = roles.read_many(self.pg, [(items[i][1], items[i][2]) for i in positions])
+            elif type_ == databases.DATABASE:
+                answers = databases.read_databases(self.pg, [items[i][1] for i in positions])
+            elif type_ == databases.SCHEMA:
+                answers = databases.read_schemas(self.pg, [items[i][1] for i in positions])
+            else:
+                raise ProviderError(f"postgres provider: unknown kind {type_!r}")
+            for i, answer in zip(positions, answers, strict=True):
+                found[i] = answer
+        return found
+
+    def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+        schema: KindSchema = self.kinds()[type_]
+        changed = []
+        for name in schema.attributes:
+            want, have = desired.get(name), current.get(name)
+            if name in databases.SERVER_CHOSEN and want is None:
+                continue  # left to the server: whatever it chose is fine
+            if name == "valid_until":
+                want, have = roles.normal_time(want), roles.normal_time(have)
+            if name == "member_of":
+                want, have = sorted(want or []), sorted(have or [])
+            if want != have:
+                changed.append(name)
+        return changed
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        if type_ == roles.ROLE:
+            return roles.create(self.pg, attributes, superuser_allowed=self.config.superuser_allowed)
+        if type_ == databases.DATABASE:
+            return databases.create_database(self.pg, attributes)
+        if type_ == databases.SCHEMA:
+            return databases.create_schema(self.pg, attributes)
+        raise ProviderError(f"postgres provider: unknown kind {type_!r}")
+
+    def update(
+        self, type_: str, name: str, attributes: Mapping[str, Any], prior_outputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if type_ == roles.ROLE:
+            return roles.update(
+                self.pg, attributes, prior_outputs, superuser_allowed=self.config.superuser_allowed
+            )
+        if type_ == databases.DATABASE:
+            return databases.update_database(self.pg, attributes)
+        if type_ == databases.SCHEMA:
+            return databases.update_schema(self.pg, attributes)
+        raise ProviderError(f"postgres provider: unknown kind {type_!r}")
+
+    def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+        if type_ == roles.ROLE:
+            roles.delete(self.pg, attributes)
+        elif type_ == databases.DATABASE:
+            databases.delete_database(self.pg, attributes)
+        elif type_ == databases.SCHEMA:
+            databases.delete_schema(self.pg, attributes)
+        else:
+            raise ProviderError(f"postgres provider: unknown kind {type_!r}")
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    def list_ids(self, type_: str) -> set[str] | None:
+        if type_ == roles.ROLE:
+            return roles.list_names(self.pg)
+        if type_ == databases.DATABASE:
+            return databases.list_databases(self.pg)
+        if type_ == databases.SCHEMA:
+            return databases.list_schemas(self.pg, sorted(databases.list_databases(self.pg)))
+        return None
+
+    def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
+        if type_ == databases.SCHEMA:
+            return databases.schema_id(attributes)
+        return str(attributes["name"]) if "name" in attributes else None
+
+    def import_resource(self, type_: str, resource_id: str) -> Observed | None:
+        """Adopt by name (a schema: ``database/name``); a password is never imported."""
+        if type_ == databases.SCHEMA:
+            database, _, name = resource_id.partition("/")
+            return self.read(type_, {"database": database, "name": name}, {})
+        return self.read(type_, {"name": resource_id}, {})

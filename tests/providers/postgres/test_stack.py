@@ -1,0 +1,141 @@
+"""A stack on the postgres provider, as a user runs it: plan, apply, drift, a failing statement,
+the plugin conformance kit when served out of process — on both stores."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.app import main
+from driftgate.testing.stacks import write_stack
+from tests.providers.postgres.conftest import Server
+
+DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def pg_stack(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, *, roles: list[dict[str, object]]
+) -> Path:
+    monkeypatch.setenv("DRIFTGATE_SECRET_PG_DSN", server.admin)
+    monkeypatch.setenv("DRIFTGATE_SECRET_APP_PASSWORD", "app-password-7731")
+    config = {**server.config(), "dsn": "secret://env/DRIFTGATE_SECRET_PG_DSN"}
+    return write_stack(
+        tmp_path / "stack",
+        name="pg",
+        modules={
+            "people": roles,
+            "data": [
+                {
+                    "type": "postgres.database",
+                    "name": "shop",
+                    "spec": {"name": server.name("shop"), "owner": server.name("app")},
+                },
+                {
+                    "type": "postgres.schema",
+                    "name": "sales",
+                    "spec": {"database": server.name("shop"), "name": "sales", "owner": server.name("app")},
+                    "depends_on": ["postgres.database.shop"],
+                },
+            ],
+        },
+        providers={"postgres": config},
+        stateful=["data"],
+    )
+
+
+def app_role(server: Server, **extra: object) -> dict[str, object]:
+    spec = {
+        "name": server.name("app"),
+        "login": True,
+        "password": "secret://env/DRIFTGATE_SECRET_APP_PASSWORD",
+        **extra,
+    }
+    return {"type": "postgres.role", "name": "app", "spec": spec}
+
+
+def test_plan_apply_and_drift_on_a_real_server(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    code, out, _ = run(capsys, "plan", "-s", str(stack), "--json")
+    plan = json.loads(out)
+    assert code == codes.CHANGES and plan["summary"]["create"] == 3 and plan["stateful_modules"] == ["data"]
+    assert "app-password-7731" not in out
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "people", "--json")
+    assert code == 0, out
+    assert "app-password-7731" not in out
+    gate = ("--module", "data", "--allow-stateful", "--confirm", "data")  # a stateful module goes alone
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", *gate, "--json")
+    assert code == 0, out
+    assert "app-password-7731" not in out
+    code, _, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == 0  # in sync, the password included (checked against the server's verifier)
+    server.sql(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(server.name("app"))))
+    server.sql("DROP SCHEMA sales", dbname=server.name("shop"))
+    code, out, _ = run(capsys, "drift", "-s", str(stack), "--json")
+    kinds = {i["address"]: i["drift"] for i in json.loads(out)["items"]}
+    assert code == codes.CHANGES
+    assert kinds["people/postgres.role.app"] == "changed" and kinds["data/postgres.schema.sales"] == "deleted"
+    code, out, _ = run(capsys, "state", "show", "people/postgres.role.app", "-s", str(stack), "--json")
+    assert "app-password-7731" not in out
+
+
+def test_a_failing_statement_mid_apply_gives_a_partial_ledger(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bad = {
+        "type": "postgres.role",
+        "name": "bad",
+        "spec": {"name": server.name("bad"), "member_of": ["no_such_group_x"]},
+    }
+    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server), bad])
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "people", "--json")
+    result = json.loads(out)["result"]
+    assert code != 0 and result["full_success"] is False
+    outcomes = {a["address"]: a for a in result["actions"]}
+    failed = outcomes["people/postgres.role.bad"]
+    assert (
+        failed["status"] == "ERROR"
+        and "SQLSTATE 42704" in failed["error"]
+        and "no_such_group_x" in failed["error"]
+    )
+    assert outcomes["people/postgres.role.app"]["status"] == "SUCCESS"
+    assert json.loads(out)["commit_back"] is None or not json.loads(out)["commit_back"]["committed"]
+
+
+def test_served_as_a_plugin_it_passes_the_conformance_kit(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "plugin",
+        "check",
+        "--config",
+        json.dumps({"dsn": server.admin}),  # no ignore patterns: the kit lists its sample role
+        "--",
+        DRIFTGATE,
+        "plugin",
+        "serve",
+        "postgres",
+    )
+    assert code == 0, out
+    assert out.splitlines()[-1].endswith("the plugin conforms")
