@@ -11,7 +11,7 @@ from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError
 from driftgate.providers.base import CAP_IMPORT, CAP_LIST, CAP_READ, BaseProvider, Observed, ProviderContext
-from driftgate.providers.postgres import databases, roles
+from driftgate.providers.postgres import databases, grants, roles
 from driftgate.providers.postgres.connection import Connections, PgConfig, parse_config
 from driftgate.spec.schema import KindSchema
 
@@ -19,7 +19,14 @@ from driftgate.spec.schema import KindSchema
 class PostgresProvider(BaseProvider):
     name = "postgres"
     capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT})
-    KINDS = (roles.KIND, databases.DATABASE_KIND, databases.SCHEMA_KIND)
+    KINDS = (
+        roles.KIND,
+        databases.DATABASE_KIND,
+        databases.SCHEMA_KIND,
+        grants.GRANT_KIND,
+        grants.DEFAULT_PRIVILEGES_KIND,
+        grants.EXTENSION_KIND,
+    )
 
     def __init__(self) -> None:
         self._pg: Connections | None = None
@@ -61,6 +68,8 @@ class PostgresProvider(BaseProvider):
                 answers = databases.read_databases(self.pg, [items[i][1] for i in positions])
             elif type_ == databases.SCHEMA:
                 answers = databases.read_schemas(self.pg, [items[i][1] for i in positions])
+            elif type_ in _READERS:
+                answers = _READERS[type_](self.pg, [items[i][1] for i in positions])
             else:
                 raise ProviderError(f"postgres provider: unknown kind {type_!r}")
             for i, answer in zip(positions, answers, strict=True):
@@ -74,6 +83,10 @@ class PostgresProvider(BaseProvider):
             want, have = desired.get(name), current.get(name)
             if name in databases.SERVER_CHOSEN and want is None:
                 continue  # left to the server: whatever it chose is fine
+            if type_ == grants.EXTENSION and name in ("schema", "version") and want is None:
+                continue
+            if name == "privileges":
+                want, have = grants.normal_privileges(desired), sorted(have or [])
             if name == "valid_until":
                 want, have = roles.normal_time(want), roles.normal_time(have)
             if name == "member_of":
@@ -91,6 +104,15 @@ class PostgresProvider(BaseProvider):
             return databases.create_database(self.pg, attributes)
         if type_ == databases.SCHEMA:
             return databases.create_schema(self.pg, attributes)
+        return self._write(type_, attributes)
+
+    def _write(self, type_: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        if type_ == grants.GRANT:
+            return grants.apply_grant(self.pg, attributes)
+        if type_ == grants.DEFAULT_PRIVILEGES:
+            return grants.apply_defaults(self.pg, attributes)
+        if type_ == grants.EXTENSION:
+            return grants.create_extension(self.pg, attributes)
         raise ProviderError(f"postgres provider: unknown kind {type_!r}")
 
     def update(
@@ -104,7 +126,9 @@ class PostgresProvider(BaseProvider):
             return databases.update_database(self.pg, attributes)
         if type_ == databases.SCHEMA:
             return databases.update_schema(self.pg, attributes)
-        raise ProviderError(f"postgres provider: unknown kind {type_!r}")
+        if type_ == grants.EXTENSION:
+            return grants.update_extension(self.pg, attributes)
+        return self._write(type_, attributes)
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
         if type_ == roles.ROLE:
@@ -113,6 +137,12 @@ class PostgresProvider(BaseProvider):
             databases.delete_database(self.pg, attributes)
         elif type_ == databases.SCHEMA:
             databases.delete_schema(self.pg, attributes)
+        elif type_ == grants.GRANT:
+            grants.apply_grant(self.pg, attributes, revoke_only=True)
+        elif type_ == grants.DEFAULT_PRIVILEGES:
+            grants.apply_defaults(self.pg, attributes, revoke_only=True)
+        elif type_ == grants.EXTENSION:
+            grants.delete_extension(self.pg, attributes)
         else:
             raise ProviderError(f"postgres provider: unknown kind {type_!r}")
 
@@ -130,11 +160,27 @@ class PostgresProvider(BaseProvider):
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
         if type_ == databases.SCHEMA:
             return databases.schema_id(attributes)
+        if type_ in _IDS:
+            return _IDS[type_](attributes)
         return str(attributes["name"]) if "name" in attributes else None
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None:
         """Adopt by name (a schema: ``database/name``); a password is never imported."""
-        if type_ == databases.SCHEMA:
+        if type_ in (databases.SCHEMA, grants.EXTENSION):
             database, _, name = resource_id.partition("/")
             return self.read(type_, {"database": database, "name": name}, {})
+        if type_ in (grants.GRANT, grants.DEFAULT_PRIVILEGES):
+            return None  # grants are managed from specs, not adopted
         return self.read(type_, {"name": resource_id}, {})
+
+
+_READERS = {
+    grants.GRANT: grants.read_grants,
+    grants.DEFAULT_PRIVILEGES: grants.read_defaults,
+    grants.EXTENSION: grants.read_extensions,
+}
+_IDS = {
+    grants.GRANT: grants.grant_id,
+    grants.DEFAULT_PRIVILEGES: grants.default_id,
+    grants.EXTENSION: grants.extension_id,
+}
