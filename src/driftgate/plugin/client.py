@@ -496,6 +496,10 @@ class PluginProvider:
         wire.raise_for(answer.diagnostics, source=self.source)
         return self._observed(answer)
 
+    def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
+        """The wire has no such call: a plugin's backup is checked by its checksum alone."""
+        return None
+
     def stop(self) -> None:
         """``Stop``: the plugin should cancel what it is doing (a Ctrl-C); it keeps running."""
         if self.process.stub is not None and self.process.alive:

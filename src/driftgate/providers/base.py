@@ -136,6 +136,11 @@ class Provider(Protocol):
         """The ids of every live resource of this kind in the provider's scope (None: cannot list)."""
         ...
 
+    def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
+        """Raise if backed-up files could not be restored (beyond their checksum: a dump's own
+        table of contents, say)."""
+        ...
+
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
         """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         ...
@@ -205,6 +210,9 @@ class BaseProvider:
 
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         raise ProviderError(f"provider {self.name!r} does not apply batches")
+
+    def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
+        return None
 
     def stop(self) -> None:
         return None

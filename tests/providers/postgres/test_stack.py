@@ -139,3 +139,48 @@ def test_served_as_a_plugin_it_passes_the_conformance_kit(
     )
     assert code == 0, out
     assert out.splitlines()[-1].endswith("the plugin conforms")
+
+
+def test_the_gate_wants_a_fresh_verified_dump_and_a_restore_brings_rows_back(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    s = ["-s", str(stack)]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "people")[0] == 0
+    gate = ("--module", "data", "--allow-stateful", "--confirm", "data")
+    assert run(capsys, "apply", *s, "--auto-approve", *gate)[0] == 0  # only creates: no backup needed
+    shop = server.name("shop")
+    server.sql(
+        "CREATE TABLE sales.orders (id int); INSERT INTO sales.orders VALUES (1), (2), (3)", dbname=shop
+    )
+
+    module = stack / "modules" / "data.yaml"
+    module.write_text(module.read_text().replace("owner: " + server.name("app"), "owner: postgres", 1))
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--json")
+    assert code == codes.REFUSED and "backup" in out  # a change to a live database needs a dump first
+
+    code, out, _ = run(capsys, "backup", "create", "data", *s, "--json")
+    assert code == 0, out
+    ref = json.loads(out)["ref"]
+    code, out, _ = run(capsys, "backup", "verify", ref, *s)
+    assert code == 0, out
+
+    server.sql("DELETE FROM sales.orders WHERE id > 1", dbname=shop)  # lost by hand
+    code, out, err = run(capsys, "backup", "restore", ref, *s, "--yes")
+    assert code == 0, out + err
+    assert server.sql("SELECT count(*) FROM sales.orders", dbname=shop) == [(3,)]
+
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--backup-ref", ref, "--json")
+    assert code == 0, out  # a verified dump taken after the module's last change: accepted
+
+    artifact = next((tmp_path / "driftgate-home" / "backups").rglob("*.tar.gz"))
+    artifact.write_bytes(artifact.read_bytes()[:-100])  # corrupt it
+    code, out, _ = run(capsys, "backup", "verify", ref, *s)
+    assert code == codes.BY_CODE["BACKUP_CORRUPT"]
+    module.write_text(module.read_text().replace("owner: postgres", "owner: " + server.name("app"), 1))
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--backup-ref", ref, "--json")
+    assert code == codes.REFUSED and "checksum" in out  # a corrupt dump is no backup

@@ -10,15 +10,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError
-from driftgate.providers.base import CAP_IMPORT, CAP_LIST, CAP_READ, BaseProvider, Observed, ProviderContext
-from driftgate.providers.postgres import databases, grants, roles
-from driftgate.providers.postgres.connection import Connections, PgConfig, parse_config
+from driftgate.providers.base import (
+    CAP_BACKUP,
+    CAP_IMPORT,
+    CAP_LIST,
+    CAP_READ,
+    BaseProvider,
+    Observed,
+    ProviderContext,
+)
+from driftgate.providers.postgres import databases, dumps, grants, roles
+from driftgate.providers.postgres.connection import Connections, PgConfig, errors, parse_config
 from driftgate.spec.schema import KindSchema
 
 
 class PostgresProvider(BaseProvider):
     name = "postgres"
-    capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT})
+    capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT, CAP_BACKUP})
     KINDS = (
         roles.KIND,
         databases.DATABASE_KIND,
@@ -146,6 +154,37 @@ class PostgresProvider(BaseProvider):
         else:
             raise ProviderError(f"postgres provider: unknown kind {type_!r}")
 
+    # -- backups ------------------------------------------------------------------------------
+
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        """A database: its ``pg_dump -Fc`` (checked with ``pg_restore --list``) and the roles."""
+        if type_ != databases.DATABASE:
+            return None
+        return dumps.dump(self.config, str(attributes["name"]))
+
+    def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
+        if type_ == databases.DATABASE:
+            if dumps.DUMP not in files:
+                raise ProviderError("the backup holds no database dump")
+            dumps.check(self.config, files[dumps.DUMP], "backup")
+
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        if type_ != databases.DATABASE or dumps.DUMP not in files:
+            raise ProviderError(f"{type_} cannot be restored from a backup")
+        name = str(attributes["name"])
+        self.pg.forget(name)
+        with errors(f"ending the sessions of database {name!r}"):
+            self.pg.get().execute(_END_SESSIONS, (name,))
+        dumps.restore(self.config, files[dumps.DUMP], name)
+        found = self.read(type_, attributes, {})
+        if found is None:
+            raise ProviderError(f"restoring database {name!r}: it is not there after pg_restore")
+        return found
+
     # -- discovery ----------------------------------------------------------------------------
 
     def list_ids(self, type_: str) -> set[str] | None:
@@ -174,6 +213,9 @@ class PostgresProvider(BaseProvider):
         return self.read(type_, {"name": resource_id}, {})
 
 
+_END_SESSIONS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+)
 _READERS = {
     grants.GRANT: grants.read_grants,
     grants.DEFAULT_PRIVILEGES: grants.read_defaults,

@@ -125,6 +125,13 @@ def verify_backup(ws: Workspace, directory: Path, ref: str) -> backups_db.Backup
         raise BackupCorrupt(f"{ref}: the artifact {row.path} is missing")
     if not record.checksum_ok:
         raise BackupCorrupt(f"{ref}: the artifact fails its checksum (corrupt); it cannot be trusted")
+    for entry, files in archive.read(Path(row.path)):  # a provider can check its own files further
+        provider = loaded.providers.get(entry["type"].split(".", 1)[0])
+        if provider is not None:
+            try:
+                provider.check_backup(entry["type"], files)
+            except DriftgateError as exc:
+                raise BackupCorrupt(f"{ref}: {entry['address']}: {exc}") from None
     return row
 
 
