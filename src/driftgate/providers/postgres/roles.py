@@ -215,7 +215,7 @@ def update(
 
 
 def _settle(pg: Connections, attributes: Mapping[str, Any], *, current: Observed | None) -> None:
-    """Membership and per-role settings, to what the attributes say."""
+    """Membership and per-role settings, to what the attributes say (only what differs is sent)."""
     name = str(attributes["name"])
     role = sql.Identifier(name)
     have = set(current.attributes["member_of"]) if current is not None else set()
@@ -227,20 +227,18 @@ def _settle(pg: Connections, attributes: Mapping[str, Any], *, current: Observed
         for group in sorted(have - want):
             conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role))
         path = [str(p) for p in attributes.get("search_path", [])]
-        if path:
-            conn.execute(
-                sql.SQL("ALTER ROLE {} SET search_path TO {}").format(
-                    role, sql.SQL(", ").join(map(sql.Identifier, path))
-                )
-            )
-        else:
+        had = current.attributes if current is not None else {"search_path": [], "statement_timeout": 0}
+        if path and path != had["search_path"]:
+            listed = sql.SQL(", ").join(map(sql.Identifier, path))
+            conn.execute(sql.SQL("ALTER ROLE {} SET search_path TO {}").format(role, listed))
+        elif not path and had["search_path"]:
             conn.execute(sql.SQL("ALTER ROLE {} RESET search_path").format(role))
         timeout = int(attributes.get("statement_timeout", 0))
-        if timeout:
+        if timeout and timeout != had["statement_timeout"]:
             conn.execute(
                 sql.SQL("ALTER ROLE {} SET statement_timeout TO {}").format(role, sql.Literal(timeout))
             )
-        else:
+        elif not timeout and had["statement_timeout"]:
             conn.execute(sql.SQL("ALTER ROLE {} RESET statement_timeout").format(role))
 
 
