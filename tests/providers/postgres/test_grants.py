@@ -169,3 +169,22 @@ def test_extensions(server: Server, provider: PostgresProvider, shop: str) -> No
     assert provider.import_resource(EXTENSION, f"{shop}/hstore") is not None
     provider.delete(EXTENSION, spec, outputs)
     assert provider.read(EXTENSION, spec, outputs) is None
+
+
+def test_a_grant_on_all_tables_of_an_empty_schema_is_in_sync(
+    server: Server, provider: PostgresProvider, shop: str
+) -> None:
+    provider.create(SCHEMA, "empty", desired(provider, SCHEMA, database=shop, name="empty"))
+    spec = desired(
+        provider,
+        GRANT,
+        database=shop,
+        role=server.name("reader"),
+        object_type="table",
+        schema="empty",
+        privileges=["select"],
+    )
+    outputs = provider.create(GRANT, "empty", spec)
+    assert in_sync(provider, GRANT, spec, outputs) == []  # nothing to hold: nothing differs
+    gone = {**spec, "schema": "no_such_schema"}
+    assert provider.read(GRANT, gone, outputs) is None

@@ -187,6 +187,14 @@ def _seen(
         keys = [k for k in present if not named or k[3] in named]
         if named and len(keys) < len(named):
             return None  # an object it names is gone
+        if not named and not keys and (database, "schema", str(schema)) in acl:
+            # all the tables of a schema that has none: nothing to hold, so nothing differs
+            live = {
+                **a,
+                "privileges": normal_privileges(a),
+                "with_grant_option": bool(a.get("with_grant_option")),
+            }
+            return Observed(live, {"id": grant_id(a)})
     if not keys or any(k not in acl for k in keys):
         return None
     held = [_ours(acl[k], str(a["role"]), me) for k in keys]
