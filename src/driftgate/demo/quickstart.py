@@ -224,6 +224,54 @@ def gate_holds_back_stateful(ctx: QuickstartContext) -> None:
     )
 
 
+def postgres_roles(ctx: QuickstartContext) -> None:
+    """A real PostgreSQL server, when one answers: a role and a database made, read back in sync,
+    a change by hand found as drift, then all of it removed. Skipped, saying so, when none answers."""
+    import os
+    import uuid
+
+    from psycopg import sql
+
+    from driftgate.providers.base import ProviderContext
+    from driftgate.providers.postgres import PostgresProvider
+
+    url = os.environ.get("DRIFTGATE_QUICKSTART_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    provider = PostgresProvider()
+    provider.configure({"dsn": url}, ProviderContext(stack_dir=ctx.workdir))
+    name = f"quickstart_{uuid.uuid4().hex[:8]}"
+    kinds = provider.kinds()
+    role = kinds["postgres.role"].with_defaults({"name": name, "login": True, "connection_limit": 3})
+    database = kinds["postgres.database"].with_defaults({"name": name, "owner": name})
+    try:
+        provider.read_many([("postgres.role", {"name": name}, {})])
+    except DriftgateError:
+        provider.close()
+        ctx.narrator.say(
+            "15. PostgreSQL step: skipped — no server answered (set DRIFTGATE_QUICKSTART_POSTGRES_URL to one "
+            "where driftgate may create and drop a role and a database)."
+        )
+        return
+    outputs: dict[str, object] = {}
+    try:
+        outputs = provider.create("postgres.role", name, role)
+        provider.create("postgres.database", name, database)
+        live = provider.read("postgres.role", role, outputs)
+        in_sync = live is not None and provider.diff("postgres.role", live.attributes, role) == []
+        provider.pg.get().execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 9").format(sql.Identifier(name)))
+        live = provider.read("postgres.role", role, outputs)
+        drifted = provider.diff("postgres.role", live.attributes, role) if live is not None else []
+    finally:
+        provider.delete("postgres.database", database, {})
+        provider.delete("postgres.role", role, outputs)
+        provider.close()
+    found = "in sync" if in_sync else "NOT in sync"
+    ctx.narrator.say(
+        f"15. PostgreSQL: the postgres provider created role and database {name!r} on the server it "
+        f"found, read them back {found}, saw a change made by hand ({', '.join(drifted)}), and removed "
+        "both. A stack of roles, databases, schemas and grants works the same (README: postgres)."
+    )
+
+
 STATEFUL_MODULE = """\
 apiVersion: driftgate/v1
 kind: Module
@@ -248,6 +296,7 @@ STEPS: list[Step] = [
     drift_by_hand,
     reconcile_to_draft_pr,
     gate_holds_back_stateful,
+    postgres_roles,
 ]
 
 
