@@ -11,7 +11,7 @@ from driftgate.apply.executor import Executor
 from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ActionStatus, ApplyResult, is_full_success
 from driftgate.errors import ProviderCrashed
-from driftgate.plan.model import Action
+from driftgate.plan.model import Action, ActionKind
 from driftgate.providers.base import CAP_BATCH_APPLY, CAP_READ, Change, ChangeResult
 from tests.apply.test_executor import RecordingProvider, act, plan_of, secrets
 
@@ -72,3 +72,11 @@ def test_a_crash_mid_batch_stops_the_run(tmp_path: Path) -> None:
     assert outcomes[1].status is ActionStatus.ERROR and "died during the call" in (outcomes[1].error or "")
     assert outcomes[2].attempted is False and "not attempted" in (outcomes[2].error or "")
     assert any(e.startswith("stopped: ") for e in result.errors)
+
+
+def test_a_replacement_is_never_batched(tmp_path: Path) -> None:
+    provider = Batching()
+    result = run(provider, tmp_path, act(0, "a"), act(1, "b", ActionKind.REPLACE))
+    assert is_full_success(result)
+    assert provider.batches == [["a"]]  # the replacement went as delete then create
+    assert provider.calls == [("delete", "b"), ("create", "b")]

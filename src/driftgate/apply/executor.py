@@ -37,6 +37,7 @@ _CREATE = ActionKind.CREATE
 _DELETE = ActionKind.DELETE
 _NOOP = ActionKind.NOOP
 _UPDATE = ActionKind.UPDATE
+_REPLACE = ActionKind.REPLACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +444,8 @@ class _Run:
                 self._skip(action, f"not attempted: {exc}")
                 continue
             group = self.ex.group_of(action)
-            batch = self.ex.batch_of(action) if group is None else None
+            # a replacement deletes the prior resource then creates the new one: never batched
+            batch = self.ex.batch_of(action) if group is None and action.kind is not _REPLACE else None
             if group is not None:
                 self.instant += 1  # held until the rest of its provider's actions are ready
                 self.held.setdefault(group, []).append(item)
@@ -475,7 +477,7 @@ class _Run:
     def _is_instant(self, action: Action) -> bool:
         return (
             action.kind is _NOOP
-            or self.ex.batch_of(action) is not None  # joins a batch (a new batch takes a slot)
+            or (self.ex.batch_of(action) is not None and action.kind is not _REPLACE)  # joins a batch
             or self.ex.is_inline(action)
             or any(i in self.failed for i in self.waits[action.index])
         )

@@ -6,16 +6,20 @@ every identifier with psycopg's ``sql.Identifier``; failures name the object and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from driftgate.errors import ProviderConfigError, ProviderError
+from driftgate.errors import DriftgateError, ProviderConfigError, ProviderError
 from driftgate.providers.base import (
     CAP_BACKUP,
+    CAP_BATCH_APPLY,
     CAP_IMPORT,
     CAP_LIST,
     CAP_READ,
     BaseProvider,
+    Change,
+    ChangeResult,
     Observed,
     ProviderContext,
 )
@@ -23,10 +27,12 @@ from driftgate.providers.postgres import databases, dumps, grants, roles
 from driftgate.providers.postgres.connection import Connections, PgConfig, errors, parse_config
 from driftgate.spec.schema import KindSchema
 
+BATCH_WORKERS = 4  # connections a batch of independent actions runs on
+
 
 class PostgresProvider(BaseProvider):
     name = "postgres"
-    capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT, CAP_BACKUP})
+    capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT, CAP_BACKUP, CAP_BATCH_APPLY})
     KINDS = (
         roles.KIND,
         databases.DATABASE_KIND,
@@ -153,6 +159,28 @@ class PostgresProvider(BaseProvider):
             grants.delete_extension(self.pg, attributes)
         else:
             raise ProviderError(f"postgres provider: unknown kind {type_!r}")
+
+    def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
+        """Independent actions, a few at a time on their own connections, each result as it comes:
+        the engine records a batch in one ledger transaction instead of one per action."""
+        with ThreadPoolExecutor(max_workers=BATCH_WORKERS, thread_name_prefix="driftgate-pg") as pool:
+            running = {pool.submit(self._one, change): change for change in changes}
+            for done in as_completed(running):
+                yield running[done].index, done.result()
+
+    def _one(self, change: Change) -> ChangeResult:
+        try:
+            if change.kind == "create":
+                return ChangeResult("SUCCESS", None, self.create(change.type, change.name, change.attributes))
+            if change.kind == "update":
+                outputs = self.update(change.type, change.name, change.attributes, change.prior_outputs)
+                return ChangeResult("SUCCESS", None, outputs)
+            if change.kind == "delete":
+                self.delete(change.type, change.attributes, change.prior_outputs)
+                return ChangeResult("SUCCESS")
+        except DriftgateError as exc:
+            return ChangeResult("DELETE_FAILED" if change.kind == "delete" else "ERROR", str(exc))
+        return ChangeResult("ERROR", f"{change.kind} is not applied in a batch")
 
     # -- backups ------------------------------------------------------------------------------
 
