@@ -204,6 +204,9 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
             _check_secrets(ctx, res.address, rec.attributes)
     if live and kind is not _NOOP and _differs_from_record(rec, prior):
         note = note or "live state differs from the recorded state (drift)"
+    said = [current.notes[c.name] for c in changes if c.name in current.notes]
+    if said:
+        note = "; ".join([note, *said]) if note else "; ".join(said)
     return Action(
         kind=kind,
         prior=prior,

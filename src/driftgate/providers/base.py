@@ -39,10 +39,12 @@ class ProviderContext:
 
 @dataclass(frozen=True)
 class Observed:
-    """A resource as it exists live."""
+    """A resource as it exists live. ``notes``: what a plan should say about how an attribute was
+    read, when it differs (a write-only password, say: checked against the server, or not)."""
 
     attributes: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

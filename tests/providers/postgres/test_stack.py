@@ -184,3 +184,21 @@ def test_the_gate_wants_a_fresh_verified_dump_and_a_restore_brings_rows_back(
     module.write_text(module.read_text().replace("owner: postgres", "owner: " + server.name("app"), 1))
     code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--backup-ref", ref, "--json")
     assert code == codes.REFUSED and "checksum" in out  # a corrupt dump is no backup
+
+
+def test_a_plan_says_how_a_password_was_checked(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "people")[0] == 0
+    server.sql(sql.SQL("ALTER ROLE {} PASSWORD 'typed-by-hand'").format(sql.Identifier(server.name("app"))))
+    code, out, _ = run(capsys, "plan", "-s", str(stack), "--module", "people", "--json")
+    (action,) = [a for a in json.loads(out)["actions"] if a["address"] == "people/postgres.role.app"]
+    assert code == codes.CHANGES and action["action"] == "update"
+    assert [c["name"] for c in action["changes"]] == ["password"]
+    assert "checked against the server's SCRAM verifier" in action["reason"]
+    assert "app-password-7731" not in out and "typed-by-hand" not in out

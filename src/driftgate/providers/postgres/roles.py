@@ -25,6 +25,8 @@ from driftgate.spec.schema import AttributeSchema, KindSchema
 
 ROLE = "postgres.role"
 CHANGED_ELSEWHERE = "(changed outside driftgate)"  # a live password that is not the recorded secret
+SCRAM_NOTE = "password checked against the server's SCRAM verifier"
+DIGEST_NOTE = "password: only a change of the secret itself is seen (the provider is not a superuser)"
 FLAGS = {
     "login": ("LOGIN", "NOLOGIN"),
     "superuser": ("SUPERUSER", "NOSUPERUSER"),
@@ -88,9 +90,11 @@ def read_many(
             continue
         live = _attributes(row)
         live["reassign_owned_to"] = attributes.get("reassign_owned_to")
+        notes = {}
         if attributes.get("password"):
             live["password"] = _password_seen(attributes, outputs, verifiers, row[0])
-        found.append(Observed(live, {"name": row[0], **_check_of(outputs)}))
+            notes["password"] = SCRAM_NOTE if verifiers else DIGEST_NOTE
+        found.append(Observed(live, {"name": row[0], **_check_of(outputs)}, notes))
     return found
 
 
