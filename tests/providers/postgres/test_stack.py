@@ -12,6 +12,7 @@ from psycopg import sql
 
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.app import main
+from driftgate.testing.gitrepos import git, make_remote
 from driftgate.testing.stacks import write_stack
 from tests.providers.postgres.conftest import Server
 
@@ -202,3 +203,38 @@ def test_a_plan_says_how_a_password_was_checked(
     assert [c["name"] for c in action["changes"]] == ["password"]
     assert "checked against the server's SCRAM verifier" in action["reason"]
     assert "app-password-7731" not in out and "typed-by-hand" not in out
+
+
+def test_reconcile_drafts_a_snapshot_without_passwords(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rendered = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    (rendered / "modules" / "data.yaml").unlink()  # roles only, for this one
+    files = {f"stacks/pg/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
+    remote = make_remote(tmp_path, files=files)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
+    stack = clone / "stacks" / "pg"
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve")[0] == 0
+    server.sql(
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'never-imported-55'").format(
+            sql.Identifier(server.name("stray"))
+        )
+    )
+    server.sql(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 4").format(sql.Identifier(server.name("app"))))
+    code, out, _ = run(capsys, "reconcile", "-s", str(stack), "--json")
+    result = json.loads(out)
+    assert code == codes.CHANGES and result["draft"] is True, out
+    branch = result["branch"]
+    snapshot = git(remote.path, "show", f"{branch}:stacks/pg/modules/people.yaml")
+    assert "connection_limit: 4" in snapshot and "approximate" in snapshot
+    listing = git(remote.path, "ls-tree", "-r", "--name-only", branch)
+    texts = "".join(
+        git(remote.path, "show", f"{branch}:{name}") for name in listing.split() if name.endswith(".yaml")
+    )
+    assert server.name("stray") in texts  # the unmanaged role, imported for review
+    assert "never-imported-55" not in texts and "app-password-7731" not in texts
