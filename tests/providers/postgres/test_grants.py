@@ -188,3 +188,33 @@ def test_a_grant_on_all_tables_of_an_empty_schema_is_in_sync(
     assert in_sync(provider, GRANT, spec, outputs) == []  # nothing to hold: nothing differs
     gone = {**spec, "schema": "no_such_schema"}
     assert provider.read(GRANT, gone, outputs) is None
+
+
+def test_out_of_band_changes_to_defaults_and_extensions_show(
+    server: Server, provider: PostgresProvider, shop: str
+) -> None:
+    defaults = desired(
+        provider,
+        DEFAULTS,
+        database=shop,
+        role=server.name("owner"),
+        schema="sales",
+        object_type="table",
+        grantee=server.name("reader"),
+        privileges=["select", "insert"],
+    )
+    outputs = provider.create(DEFAULTS, "d", defaults)
+    owner, reader = sql.Identifier(server.name("owner")), sql.Identifier(server.name("reader"))
+    server.sql(
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA sales REVOKE INSERT ON TABLES FROM {}"
+        ).format(owner, reader),
+        dbname=shop,
+    )
+    assert in_sync(provider, DEFAULTS, defaults, outputs) == ["privileges"]
+    extension = desired(provider, EXTENSION, database=shop, name="citext", schema="sales")
+    ext_out = provider.create(EXTENSION, "citext", extension)
+    server.sql("ALTER EXTENSION citext SET SCHEMA public", dbname=shop)
+    assert in_sync(provider, EXTENSION, extension, ext_out) == ["schema"]
+    provider.update(EXTENSION, "citext", extension, ext_out)
+    assert in_sync(provider, EXTENSION, extension, ext_out) == []

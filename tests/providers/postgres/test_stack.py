@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from psycopg import sql
 
 from driftgate.cli import exitcodes as codes
@@ -108,9 +109,21 @@ def test_a_failing_statement_mid_apply_gives_a_partial_ledger(
         "name": "bad",
         "spec": {"name": server.name("bad"), "member_of": ["no_such_group_x"]},
     }
-    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server), bad])
-    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "people", "--json")
-    result = json.loads(out)["result"]
+    rendered = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    (rendered / "modules" / "data.yaml").unlink()
+    files = {f"stacks/pg/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
+    remote = make_remote(tmp_path, files=files)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
+    stack = clone / "stacks" / "pg"
+    module = stack / "modules" / "people.yaml"
+    doc = yaml.safe_load(module.read_text())
+    doc["resources"].append(bad)  # authored, not yet in git: commit-back would push it
+    module.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = remote.log()
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--json")
+    document = json.loads(out)
+    result = document["result"]
     assert code != 0 and result["full_success"] is False
     outcomes = {a["address"]: a for a in result["actions"]}
     failed = outcomes["people/postgres.role.bad"]
@@ -120,7 +133,10 @@ def test_a_failing_statement_mid_apply_gives_a_partial_ledger(
         and "no_such_group_x" in failed["error"]
     )
     assert outcomes["people/postgres.role.app"]["status"] == "SUCCESS"
-    assert json.loads(out)["commit_back"] is None or not json.loads(out)["commit_back"]["committed"]
+    assert (
+        document["commit_back"]["committed"] is False and document["commit_back"]["reason"] == "partial-apply"
+    )
+    assert remote.log() == before
 
 
 def test_served_as_a_plugin_it_passes_the_conformance_kit(
