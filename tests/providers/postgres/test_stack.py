@@ -254,3 +254,25 @@ def test_reconcile_drafts_a_snapshot_without_passwords(
     )
     assert server.name("stray") in texts  # the unmanaged role, imported for review
     assert "never-imported-55" not in texts and "app-password-7731" not in texts
+
+
+def test_a_force_new_change_replaces_the_object(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "people")[0] == 0
+    module = stack / "modules" / "people.yaml"
+    module.write_text(module.read_text().replace(server.name("app"), server.name("app2")))
+    code, out, _ = run(capsys, "plan", "-s", str(stack), "--module", "people", "--json")
+    (action,) = [a for a in json.loads(out)["actions"] if a["address"] == "people/postgres.role.app"]
+    assert code == codes.CHANGES and action["action"] == "replace"
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "people", "--json")
+    assert code == 0, out
+    names = {
+        r[0] for r in server.sql("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", server.prefix + "app%")
+    }
+    assert names == {server.name("app2")}
