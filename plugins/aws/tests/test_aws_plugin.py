@@ -1,0 +1,118 @@
+"""The AWS plugin through the plugin boundary against moto's server: the conformance kit, and a
+stack's plan, apply, drift from changes made with boto3, an output reference, discovery."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Moto
+from driftgate.cli import exitcodes as codes
+from driftgate.cli.app import main
+from driftgate.testing.stacks import write_stack
+
+_BESIDE = Path(sys.executable).parent / "driftgate-provider-aws"  # the venv's, like driftgate's own
+PLUGIN = str(_BESIDE) if _BESIDE.exists() else shutil.which("driftgate-provider-aws")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(autouse=True)
+def installed() -> None:
+    assert PLUGIN, "driftgate-provider-aws is not installed: ./scripts/venv test installs it"
+
+
+def test_the_plugin_passes_the_conformance_kit(moto: Moto, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {
+        **moto.config(),
+        "access_key_id": "AKIAMOTOTESTKEY00000",
+        "secret_access_key": "moto-test-secret",
+    }
+    code, out, _ = run(capsys, "plugin", "check", "--config", json.dumps(config), "--json", "--", str(PLUGIN))
+    report = json.loads(out)
+    assert code == 0 and report["passed"], [c for c in report["checks"] if not c["passed"]]
+    assert len(report["checks"]) >= 20
+
+
+def aws_stack(tmp_path: Path, moto: Moto) -> Path:
+    bucket = {
+        "type": "aws.s3_bucket",
+        "name": "assets",
+        "spec": {"name": "acme-assets", "tags": {"team": "web"}},
+    }
+    resources = [
+        {"type": "aws.sqs_queue", "name": "dead", "spec": {"name": "orders-dead"}},
+        {
+            "type": "aws.sqs_queue",
+            "name": "orders",
+            "spec": {
+                "name": "orders",
+                "visibility_timeout": 60,
+                "redrive_policy": {
+                    "dead_letter_target_arn": "${aws.sqs_queue.dead.arn}",
+                    "max_receive_count": 5,
+                },
+            },
+        },
+    ]
+    providers = {"aws": {"plugin": str(PLUGIN), "version": ">=0.1", "config": moto.config()}}
+    # a bucket is data-bearing: its module is stateful, applied on its own
+    modules = {"storage": [bucket], "app": resources}
+    return write_stack(tmp_path / "stack", name="cloud", modules=modules, providers=providers)
+
+
+def test_plan_apply_drift_and_discovery_on_moto(
+    tmp_path: Path, moto: Moto, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = aws_stack(tmp_path, moto)
+    code, out, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.CHANGES and "Plan: 3 to add" in out
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "app", "--json")
+    assert code == 0, out + err
+    gate = ("--module", "storage", "--allow-stateful", "--confirm", "storage")
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", *gate, "--json")
+    assert code == 0, out + err
+    sqs = moto.client("sqs")
+    url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    redrive = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"][
+            "RedrivePolicy"
+        ]
+    )
+    assert redrive["deadLetterTargetArn"].endswith(":orders-dead") and int(redrive["maxReceiveCount"]) == 5
+    assert "AKIAMOTOTESTKEY00000" not in out and "moto-test-secret" not in out
+    code, _, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == 0
+
+    moto.client("s3").put_bucket_versioning(
+        Bucket="acme-assets", VersioningConfiguration={"Status": "Enabled"}
+    )
+    moto.client("s3").delete_bucket_tagging(Bucket="acme-assets")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "5"})
+    sqs.create_queue(QueueName="made-by-hand")
+    code, out, _ = run(capsys, "drift", "-s", str(stack), "--json")
+    report = json.loads(out)
+    assert code == codes.CHANGES
+    items = {i["address"]: i for i in report["items"]}
+    assert {c["attribute"] for c in items["storage/aws.s3_bucket.assets"]["changes"]} == {
+        "versioning",
+        "tags",
+    }
+    assert [c["attribute"] for c in items["app/aws.sqs_queue.orders"]["changes"]] == ["visibility_timeout"]
+    assert items["(unmanaged)/aws.sqs_queue[made-by-hand]"]["drift"] == "unmanaged"
+    code, _, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "app")
+    assert code == 0
+    assert (
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"][
+            "VisibilityTimeout"
+        ]
+        == "60"
+    )
