@@ -191,3 +191,25 @@ def test_a_plugin_kind_s_sensitive_outputs_stay_hidden_in_output(
     code, out, _ = run(capsys, "output", "-s", str(stack), "--json")
     shown = json.loads(out)["outputs"]["app/data.value.v0"]
     assert shown == {"id": "(sensitive)", "output": "x-0"}
+
+
+def test_a_value_known_only_after_apply_crosses_the_wire_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    stack = plugin_stack(tmp_path, count=1)
+    module = stack / "modules" / "app.yaml"
+    doc = yaml.safe_load(module.read_text())
+    doc["resources"].append(
+        {"type": "data.value", "name": "echo", "spec": {"input": "${data.value.v0.output}"}}
+    )
+    module.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve")[0] == 0
+    module.write_text(module.read_text().replace("x-0", "x-changed"))
+    code, out, err = run(
+        capsys, "plan", "-s", str(stack), "--json"
+    )  # echo's input is unknown until v0 applies
+    actions = {a["address"]: a for a in json.loads(out)["actions"]}
+    assert code == codes.CHANGES, err
+    assert actions["app/data.value.echo"]["action"] == "update"
+    assert actions["app/data.value.echo"]["changes"][0]["new"] == "(known after apply)"
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve")[0] == 0

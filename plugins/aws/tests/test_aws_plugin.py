@@ -116,3 +116,95 @@ def test_plan_apply_drift_and_discovery_on_moto(
         ]
         == "60"
     )
+
+
+def test_parameters_roles_and_policies_drift_and_secrets_stay_out(
+    tmp_path: Path, moto: Moto, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFTGATE_SECRET_DB_PASSWORD", "parameter-secret-8812")
+    monkeypatch.setenv(
+        "DRIFTGATE_SECRET_ENV_ALLOW",
+        "DRIFTGATE_SECRET_AWS_KEY_ID,DRIFTGATE_SECRET_AWS_SECRET,DRIFTGATE_SECRET_DB_PASSWORD",
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}],
+    }
+    resources = [
+        {"type": "aws.ssm_parameter", "name": "level", "spec": {"name": "/app/level", "value": "3"}},
+        {
+            "type": "aws.ssm_parameter",
+            "name": "password",
+            "spec": {
+                "name": "/app/db-password",
+                "type": "SecureString",
+                "value": "secret://env/DRIFTGATE_SECRET_DB_PASSWORD",
+            },
+        },
+        {"type": "aws.iam_policy", "name": "send", "spec": {"name": "send-orders", "document": document}},
+        {
+            "type": "aws.iam_role",
+            "name": "worker",
+            "spec": {
+                "name": "worker",
+                "assume_role_policy": json.dumps(trust),
+                "managed_policy_arns": ["${aws.iam_policy.send.arn}"],
+            },
+        },
+    ]
+    providers = {"aws": {"plugin": str(PLUGIN), "config": moto.config()}}
+    stack = write_stack(tmp_path / "stack", name="cloud", modules={"app": resources}, providers=providers)
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--json")
+    assert code == 0, out + err
+    assert "parameter-secret-8812" not in out
+    ssm, iam = moto.client("ssm"), moto.client("iam")
+    assert (
+        ssm.get_parameter(Name="/app/db-password", WithDecryption=True)["Parameter"]["Value"]
+        == "parameter-secret-8812"
+    )
+    attached = iam.list_attached_role_policies(RoleName="worker")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["send-orders"]
+    code, _, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == 0  # the trust policy given as a string and read back as an object: the same
+
+    ssm.put_parameter(Name="/app/level", Value="9", Type="String", Overwrite=True)
+    ssm.put_parameter(
+        Name="/app/db-password", Value="overwritten-by-hand", Type="SecureString", Overwrite=True
+    )
+    trust["Statement"][0]["Principal"]["Service"] = "lambda.amazonaws.com"
+    iam.update_assume_role_policy(RoleName="worker", PolicyDocument=json.dumps(trust))
+    arn = attached[0]["PolicyArn"]
+    changed = {**document, "Statement": [{**document["Statement"][0], "Action": "sqs:*"}]}
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(changed), SetAsDefault=True)
+    code, out, _ = run(capsys, "drift", "-s", str(stack), "--json")
+    assert code == codes.CHANGES
+    items = {
+        i["address"]: {c["attribute"] for c in i["changes"]}
+        for i in json.loads(out)["items"]
+        if i["drift"] == "changed"
+    }
+    assert items == {
+        "app/aws.ssm_parameter.level": {"value"},
+        "app/aws.ssm_parameter.password": {"value"},
+        "app/aws.iam_role.worker": {"assume_role_policy"},
+        "app/aws.iam_policy.send": {"document"},
+    }
+    assert "overwritten-by-hand" not in out and "parameter-secret-8812" not in out
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve")
+    assert code == 0, out + err
+    assert (
+        ssm.get_parameter(Name="/app/db-password", WithDecryption=True)["Parameter"]["Value"]
+        == "parameter-secret-8812"
+    )
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    default = next(v for v in versions if v["IsDefaultVersion"])
+    live = iam.get_policy_version(PolicyArn=arn, VersionId=default["VersionId"])["PolicyVersion"]["Document"]
+    assert (json.loads(live) if isinstance(live, str) else live)["Statement"][0][
+        "Action"
+    ] == "sqs:SendMessage"

@@ -381,7 +381,7 @@ class PluginProvider:
         if all(current.get(n) == desired.get(n) for n in names):
             return []
         request = pb.PlanResourceChange.Request(
-            type=type_, current_json=wire.dumps(current), desired_json=wire.dumps(desired)
+            type=type_, current_json=wire.dumps(current), desired_json=wire.dumps_planned(desired)
         )
         answer = self.process.call(lambda s: s.PlanResourceChange(request, timeout=CALL_TIMEOUT))
         wire.raise_for(answer.diagnostics, source=self.source)

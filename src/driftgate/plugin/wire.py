@@ -12,6 +12,7 @@ from driftgate.errors import (
     DriftgateError,
     ProviderError,
 )
+from driftgate.plan.model import UNKNOWN
 from driftgate.plugin.proto import provider_pb2 as pb
 
 COOKIE_ENV = "DRIFTGATE_PLUGIN_MAGIC_COOKIE"
@@ -30,6 +31,12 @@ def handshake_line(major: int, socket_path: str) -> str:
 
 def dumps(value: Mapping[str, Any] | None) -> str:
     return json.dumps(value or {}, separators=(",", ":"))
+
+
+def dumps_planned(value: Mapping[str, Any] | None) -> str:
+    """A planned value, where one not known until apply (an output this plan changes) is the text
+    ``(known after apply)``: it differs from any live value, as it should."""
+    return json.dumps(value or {}, separators=(",", ":"), default=lambda _: UNKNOWN)
 
 
 def loads(text: str, *, what: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The ``aws`` provider: S3 buckets and SQS queues (more kinds to come), through boto3.
+"""The ``aws`` provider: S3 buckets, SQS queues, SSM parameters, IAM roles and policies, through boto3.
 
 Reads are concurrent inside the plugin (up to 16 at once) and answered in batches, so a refresh
 of hundreds of resources is not hundreds of round trips one after the other.
@@ -12,7 +12,7 @@ from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError
 from driftgate.providers.base import CAP_IMPORT, CAP_LIST, CAP_READ, BaseProvider, Observed, ProviderContext
-from driftgate_provider_aws import s3, sqs
+from driftgate_provider_aws import iam, s3, sqs, ssm
 from driftgate_provider_aws.session import Clients, parse_config
 
 READS_AT_ONCE = 16
@@ -35,13 +35,59 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 Reader = Callable[[Clients, Mapping[str, Any]], Observed | None]
-READERS: dict[str, Reader] = {s3.BUCKET: s3.read, sqs.QUEUE: sqs.read}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+SAMPLES[ssm.PARAMETER] = [
+    {
+        "name": "parameter",
+        "attributes": {"name": "/driftgate/conformance/level", "value": "1", "description": "a sample"},
+        "update": {"value": "2", "tags": {"team": "platform"}},
+        "invalid": {"tags": "none"},
+    }
+]
+SAMPLES[iam.ROLE] = [
+    {
+        "name": "role",
+        "attributes": {"name": "driftgate-conformance-role", "assume_role_policy": TRUST},
+        "update": {"max_session_duration": 7200, "tags": {"team": "platform"}},
+        "invalid": {"max_session_duration": "long"},
+    }
+]
+SAMPLES[iam.POLICY] = [
+    {
+        "name": "policy",
+        "attributes": {
+            "name": "driftgate-conformance-policy",
+            "document": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+            },
+        },
+        "update": {
+            "document": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        },
+        "invalid": {"tags": "none"},
+    }
+]
+READERS: dict[str, Reader] = {
+    s3.BUCKET: s3.read,
+    sqs.QUEUE: sqs.read,
+    ssm.PARAMETER: ssm.read,
+    iam.ROLE: iam.read_role,
+}
 
 
 class AwsProvider(BaseProvider):
     name = "aws"
     capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT})
-    KINDS = (s3.KIND, sqs.KIND)
+    KINDS = (s3.KIND, sqs.KIND, ssm.KIND, iam.ROLE_KIND, iam.POLICY_KIND)
 
     def __init__(self) -> None:
         self._aws: Clients | None = None
@@ -62,20 +108,27 @@ class AwsProvider(BaseProvider):
         self, items: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]
     ) -> list[Observed | None]:
         for type_, _, _ in items:
-            if type_ not in READERS:
+            if type_ not in READERS and type_ != iam.POLICY:
                 raise ProviderError(f"aws provider: unknown kind {type_!r}")
         if len(items) == 1:
-            type_, attributes, _ = items[0]
-            return [READERS[type_](self.aws, attributes)]
+            return [self._read_one(items[0])]
         with ThreadPoolExecutor(max_workers=READS_AT_ONCE, thread_name_prefix="driftgate-aws") as pool:
-            return list(pool.map(lambda item: READERS[item[0]](self.aws, item[1]), items))
+            return list(pool.map(self._read_one, items))
+
+    def _read_one(self, item: tuple[str, Mapping[str, Any], Mapping[str, Any]]) -> Observed | None:
+        type_, attributes, outputs = item
+        if type_ == iam.POLICY:
+            return iam.read_policy(self.aws, attributes, outputs)
+        return READERS[type_](self.aws, attributes)
 
     def diff(self, type_: str, current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
         changed = []
         for name in self.kinds()[type_].attributes:
             want, have = desired.get(name), current.get(name)
-            if name == "policy":
+            if name in ("policy", "assume_role_policy", "document"):
                 want, have = s3.normal_policy(want), s3.normal_policy(have)
+            elif name == "managed_policy_arns":
+                want, have = sorted(want or []), sorted(have or [])
             elif name == "tags":
                 want = {k: str(v) for k, v in (want or {}).items()}
                 have = dict(have or {})
@@ -88,6 +141,12 @@ class AwsProvider(BaseProvider):
             return s3.create(self.aws, attributes)
         if type_ == sqs.QUEUE:
             return sqs.create(self.aws, attributes)
+        if type_ == ssm.PARAMETER:
+            return ssm.put(self.aws, attributes, None)
+        if type_ == iam.ROLE:
+            return iam.put_role(self.aws, attributes, None)
+        if type_ == iam.POLICY:
+            return iam.put_policy(self.aws, attributes, None)
         raise ProviderError(f"aws provider: unknown kind {type_!r}")
 
     def update(
@@ -100,6 +159,12 @@ class AwsProvider(BaseProvider):
             return s3.update(self.aws, attributes, current)
         if type_ == sqs.QUEUE:
             return sqs.update(self.aws, attributes, current)
+        if type_ == ssm.PARAMETER:
+            return ssm.put(self.aws, attributes, current)
+        if type_ == iam.ROLE:
+            return iam.put_role(self.aws, attributes, current)
+        if type_ == iam.POLICY:
+            return iam.put_policy(self.aws, attributes, current)
         raise ProviderError(f"aws provider: unknown kind {type_!r}")
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
@@ -107,6 +172,12 @@ class AwsProvider(BaseProvider):
             s3.delete(self.aws, attributes)
         elif type_ == sqs.QUEUE:
             sqs.delete(self.aws, attributes)
+        elif type_ == ssm.PARAMETER:
+            ssm.delete(self.aws, attributes)
+        elif type_ == iam.ROLE:
+            iam.delete_role(self.aws, attributes)
+        elif type_ == iam.POLICY:
+            iam.delete_policy(self.aws, attributes, outputs)
         else:
             raise ProviderError(f"aws provider: unknown kind {type_!r}")
 
@@ -115,6 +186,12 @@ class AwsProvider(BaseProvider):
             return s3.names(self.aws)
         if type_ == sqs.QUEUE:
             return sqs.names(self.aws)
+        if type_ == ssm.PARAMETER:
+            return ssm.names(self.aws)
+        if type_ == iam.ROLE:
+            return iam.role_names(self.aws)
+        if type_ == iam.POLICY:
+            return iam.policy_names(self.aws)
         return None
 
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
