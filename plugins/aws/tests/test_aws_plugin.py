@@ -208,3 +208,39 @@ def test_parameters_roles_and_policies_drift_and_secrets_stay_out(
     assert (json.loads(live) if isinstance(live, str) else live)["Statement"][0][
         "Action"
     ] == "sqs:SendMessage"
+
+
+def test_a_table_is_stateful_and_its_capacity_drift_shows(
+    tmp_path: Path, moto: Moto, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = {
+        "type": "aws.dynamodb_table",
+        "name": "orders",
+        "spec": {
+            "name": "orders",
+            "hash_key": "id",
+            "range_key": "at",
+            "attributes": [{"name": "id", "type": "S"}, {"name": "at", "type": "N"}],
+            "billing_mode": "PROVISIONED",
+            "read_capacity": 5,
+            "write_capacity": 5,
+            "tags": {"team": "shop"},
+        },
+    }
+    providers = {"aws": {"plugin": str(PLUGIN), "config": moto.config()}}
+    stack = write_stack(tmp_path / "stack", name="cloud", modules={"data": [table]}, providers=providers)
+    code, out, _ = run(capsys, "plan", "-s", str(stack), "--json")
+    assert code == codes.CHANGES and json.loads(out)["stateful_modules"] == ["data"]
+    gate = ("--module", "data", "--allow-stateful", "--confirm", "data")
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", *gate)
+    assert code == 0, out + err
+    assert run(capsys, "plan", "-s", str(stack))[0] == 0
+    dynamodb = moto.client("dynamodb")
+    dynamodb.update_table(
+        TableName="orders", ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 5}
+    )
+    code, out, _ = run(capsys, "drift", "-s", str(stack), "--json")
+    (item,) = [i for i in json.loads(out)["items"] if i["address"] == "data/aws.dynamodb_table.orders"]
+    assert code == codes.CHANGES and [c["attribute"] for c in item["changes"]] == ["read_capacity"]
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", *gate, "--json")
+    assert code == codes.REFUSED and "backup" in out  # a change to a live table needs a backup first

@@ -1,4 +1,5 @@
-"""The ``aws`` provider: S3 buckets, SQS queues, SSM parameters, IAM roles and policies, through boto3.
+"""The ``aws`` provider: S3 buckets, SQS queues, SSM parameters, IAM roles and policies, DynamoDB
+tables, through boto3.
 
 Reads are concurrent inside the plugin (up to 16 at once) and answered in batches, so a refresh
 of hundreds of resources is not hundreds of round trips one after the other.
@@ -12,7 +13,7 @@ from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError
 from driftgate.providers.base import CAP_IMPORT, CAP_LIST, CAP_READ, BaseProvider, Observed, ProviderContext
-from driftgate_provider_aws import iam, s3, sqs, ssm
+from driftgate_provider_aws import dynamodb, iam, s3, sqs, ssm
 from driftgate_provider_aws.session import Clients, parse_config
 
 READS_AT_ONCE = 16
@@ -76,7 +77,20 @@ SAMPLES[iam.POLICY] = [
         "invalid": {"tags": "none"},
     }
 ]
+SAMPLES[dynamodb.TABLE] = [
+    {
+        "name": "table",
+        "attributes": {
+            "name": "driftgate-conformance-table",
+            "hash_key": "id",
+            "attributes": [{"name": "id", "type": "S"}],
+        },
+        "update": {"point_in_time_recovery": True, "tags": {"team": "platform"}},
+        "invalid": {"read_capacity": "lots"},
+    }
+]
 READERS: dict[str, Reader] = {
+    dynamodb.TABLE: dynamodb.read,
     s3.BUCKET: s3.read,
     sqs.QUEUE: sqs.read,
     ssm.PARAMETER: ssm.read,
@@ -87,7 +101,7 @@ READERS: dict[str, Reader] = {
 class AwsProvider(BaseProvider):
     name = "aws"
     capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT})
-    KINDS = (s3.KIND, sqs.KIND, ssm.KIND, iam.ROLE_KIND, iam.POLICY_KIND)
+    KINDS = (s3.KIND, sqs.KIND, ssm.KIND, iam.ROLE_KIND, iam.POLICY_KIND, dynamodb.KIND)
 
     def __init__(self) -> None:
         self._aws: Clients | None = None
@@ -127,6 +141,9 @@ class AwsProvider(BaseProvider):
             want, have = desired.get(name), current.get(name)
             if name in ("policy", "assume_role_policy", "document"):
                 want, have = s3.normal_policy(want), s3.normal_policy(have)
+            elif name == "attributes" and type_ == dynamodb.TABLE:
+                want = sorted((dict(a) for a in want or []), key=lambda a: str(a.get("name")))
+                have = sorted((dict(a) for a in have or []), key=lambda a: str(a.get("name")))
             elif name == "managed_policy_arns":
                 want, have = sorted(want or []), sorted(have or [])
             elif name == "tags":
@@ -147,6 +164,8 @@ class AwsProvider(BaseProvider):
             return iam.put_role(self.aws, attributes, None)
         if type_ == iam.POLICY:
             return iam.put_policy(self.aws, attributes, None)
+        if type_ == dynamodb.TABLE:
+            return dynamodb.create(self.aws, attributes)
         raise ProviderError(f"aws provider: unknown kind {type_!r}")
 
     def update(
@@ -165,6 +184,8 @@ class AwsProvider(BaseProvider):
             return iam.put_role(self.aws, attributes, current)
         if type_ == iam.POLICY:
             return iam.put_policy(self.aws, attributes, current)
+        if type_ == dynamodb.TABLE:
+            return dynamodb.update(self.aws, attributes, current)
         raise ProviderError(f"aws provider: unknown kind {type_!r}")
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
@@ -178,6 +199,8 @@ class AwsProvider(BaseProvider):
             iam.delete_role(self.aws, attributes)
         elif type_ == iam.POLICY:
             iam.delete_policy(self.aws, attributes, outputs)
+        elif type_ == dynamodb.TABLE:
+            dynamodb.delete(self.aws, attributes)
         else:
             raise ProviderError(f"aws provider: unknown kind {type_!r}")
 
@@ -192,6 +215,8 @@ class AwsProvider(BaseProvider):
             return iam.role_names(self.aws)
         if type_ == iam.POLICY:
             return iam.policy_names(self.aws)
+        if type_ == dynamodb.TABLE:
+            return dynamodb.names(self.aws)
         return None
 
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
