@@ -244,3 +244,24 @@ def test_a_table_is_stateful_and_its_capacity_drift_shows(
     assert code == codes.CHANGES and [c["attribute"] for c in item["changes"]] == ["read_capacity"]
     code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", *gate, "--json")
     assert code == codes.REFUSED and "backup" in out  # a change to a live table needs a backup first
+
+
+def test_a_failing_call_mid_apply_gives_a_partial_ledger(
+    tmp_path: Path, moto: Moto, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resources = [
+        {"type": "aws.sqs_queue", "name": "good", "spec": {"name": "good"}},
+        {"type": "aws.sqs_queue", "name": "bad", "spec": {"name": "bad name!"}},  # AWS refuses the characters
+    ]
+    providers = {"aws": {"plugin": str(PLUGIN), "config": moto.config()}}
+    stack = write_stack(tmp_path / "stack", name="cloud", modules={"app": resources}, providers=providers)
+    code, out, _ = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--json")
+    result = json.loads(out)["result"]
+    assert code != 0 and result["full_success"] is False, out
+    outcomes = {a["address"]: a for a in result["actions"]}
+    assert outcomes["app/aws.sqs_queue.good"]["status"] == "SUCCESS"
+    failed = outcomes["app/aws.sqs_queue.bad"]
+    assert (
+        failed["status"] == "ERROR" and "creating queue 'bad name!': InvalidParameterValue" in failed["error"]
+    )
+    assert "moto-test-secret" not in out and "AKIAMOTOTESTKEY00000" not in out
