@@ -12,18 +12,11 @@ import sqlalchemy
 import sqlalchemy.pool
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
 from driftgate.providers.data import DataProvider
 from driftgate.spec.schema import KindSchema
+from driftgate.testing.cli import run
 from driftgate.testing.stacks import write_stack
 from tests.cli.test_json_contract import fits
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 # -- 18: init --name -------------------------------------------------------------
 

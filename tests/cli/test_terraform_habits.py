@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
+from driftgate.testing.cli import run
 from driftgate.testing.stacks import write_stack
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def manual_db(d: Path) -> list[str]:

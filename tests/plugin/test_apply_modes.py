@@ -15,10 +15,10 @@ from driftgate.services.stacks import history
 from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 from driftgate.services.stacks.session import apply_session
 from driftgate.services.workspace import Workspace
-from driftgate.testing.gitrepos import git, make_remote
+from driftgate.testing.cli import DRIFTGATE
+from driftgate.testing.gitrepos import cloned_stack
 from driftgate.testing.stacks import data_values, write_stack
 from tests.plugin.fakes import lying_plan_plugin, script, whole_data_plugin
-from tests.plugin.test_stack_with_plugin import DRIFTGATE
 
 
 def stack_with(tmp_path: Path, plugin: str) -> Path:
@@ -97,11 +97,7 @@ def test_a_violating_apply_never_commits_back(
     rendered = write_stack(
         tmp_path / "render", modules={"app": data_values(2)}, providers={"data": {"plugin": "./lying-plugin"}}
     )
-    files = {f"stacks/s/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
-    remote = make_remote(tmp_path, files=files)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
-    stack = clone / "stacks" / "s"
+    remote, stack = cloned_stack(tmp_path, rendered, "stacks/s")
     lying_plan_plugin(stack)
     module = stack / "modules" / "app.yaml"
     module.write_text(module.read_text().replace("x-1", "x-1-changed"))  # an authored change to commit back

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
+from driftgate.testing.cli import DRIFTGATE, run
 from tests.plugin.fakes import liar_plugin
-
-DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("name", ["data", "file"])

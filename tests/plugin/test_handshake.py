@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,8 @@ from driftgate.errors import ProviderConfigError, ProviderError
 from driftgate.plugin.client import PluginProcess, PluginProvider
 from driftgate.plugin.manifest import PluginRefused, check_version
 from driftgate.providers.base import ProviderContext
+from driftgate.testing.cli import DRIFTGATE
 from tests.plugin.fakes import script, serving
-
-DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
 
 
 def started(argv: list[str]) -> PluginProvider:
@@ -151,6 +149,7 @@ STUBBORN = """
 import signal, sys
 from driftgate.plugin import server, serve
 from driftgate.providers.data import DataProvider
+from driftgate.testing.cli import DRIFTGATE
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 server.Servicer.Close = lambda self, request, context: server.pb.Close.Response()  # never exits
 sys.exit(serve(DataProvider()))

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
-from driftgate.testing.gitrepos import git, make_remote
+from driftgate.testing.cli import run
+from driftgate.testing.gitrepos import cloned_stack
 from driftgate.testing.stacks import write_stack
 from tests.plugin.fakes import running_plugins
 
@@ -26,12 +26,6 @@ def installed() -> None:
     assert (EXAMPLE / "node_modules" / "@grpc" / "grpc-js").is_dir(), (
         "the Node.js example's dependencies are not installed: run ./scripts/examples (./scripts/test does)"
     )
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def entries(*pairs: tuple[str, str]) -> list[dict[str, object]]:
@@ -56,11 +50,7 @@ def test_plan_apply_commit_back_and_drift_through_the_node_plugin(
         modules={"config": entries(("region", "eu-west-1"))},
         providers={"kv": {"plugin": str(PLUGIN), "version": ">=1.0,<2", "config": {"root": "data"}}},
     )
-    files = {f"stacks/kv/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
-    remote = make_remote(tmp_path, files={**files, "stacks/kv/.gitignore": "data/\n"})
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
-    stack = clone / "stacks" / "kv"
+    remote, stack = cloned_stack(tmp_path, rendered, "stacks/kv", extra={"stacks/kv/.gitignore": "data/\n"})
 
     code, out, _ = run(capsys, "plan", "-s", str(stack))
     assert code == codes.CHANGES and "Plan: 1 to add" in out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +10,14 @@ import pytest
 import yaml
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
 from driftgate.plugin.client import PluginProcess
 from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 from driftgate.services.stacks.session import plan_stack
 from driftgate.services.workspace import Workspace
+from driftgate.testing.cli import DRIFTGATE, run
 from driftgate.testing.stacks import data_values, write_stack
 from tests.cli.test_json_contract import fits
 from tests.plugin.fakes import running_plugins, script, serving
-
-DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def plugin_stack(tmp_path: Path, *, block: dict[str, object] | None = None, count: int = 3) -> Path:

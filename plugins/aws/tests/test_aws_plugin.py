@@ -12,17 +12,11 @@ import pytest
 
 from conftest import Moto
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
+from driftgate.testing.cli import run
 from driftgate.testing.stacks import write_stack
 
 _BESIDE = Path(sys.executable).parent / "driftgate-provider-aws"  # the venv's, like driftgate's own
 PLUGIN = str(_BESIDE) if _BESIDE.exists() else shutil.which("driftgate-provider-aws")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(autouse=True)

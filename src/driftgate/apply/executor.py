@@ -183,10 +183,13 @@ class Executor:
         except ProviderCrashed as exc:
             self.abort_reason = redact(str(exc))
             reason = f"{self.abort_reason}; live state uncertain"
-            return [_attempt_failed(i, reason, started) for i in items], []
+            return [_failed(i.action, reason, attempted=True, started=started) for i in items], []
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             reason = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
-            failed = [_attempt_failed(i, f"{reason}; live state uncertain", started) for i in items]
+            failed = [
+                _failed(i.action, f"{reason}; live state uncertain", attempted=True, started=started)
+                for i in items
+            ]
             return failed, [f"{provider.name}: {reason}"]
         errors = [redact(f"contract violation: {provider.name}: {v}") for v in applied.violations]
         errors += [redact(e) for e in applied.errors]
@@ -224,16 +227,15 @@ class Executor:
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             reason = redact(str(exc) if isinstance(exc, DriftgateError) else f"{type(exc).__name__}: {exc}")
         for item in waiting.values():
-            yield _attempt_failed(item, f"{reason}; live state uncertain", started)
+            yield _failed(item.action, f"{reason}; live state uncertain", attempted=True, started=started)
 
     def _finished_from(self, item: Started, result: ChangeResult | None, started: float) -> Finished:
         """One action's outcome from a provider's result (None or an invalid status: an ERROR)."""
         status = _status(result.status) if result is not None else None
         if result is None or status is None:
             why = "no valid outcome reported" if result is None else f"status {result.status!r}"
-            return _attempt_failed(
-                item, f"provider broke the result contract ({why}); live state uncertain", started
-            )
+            reason = f"provider broke the result contract ({why}); live state uncertain"
+            return _failed(item.action, reason, attempted=True, started=started)
         ok = status is ActionStatus.SUCCESS
         outputs = mask_secrets(dict(result.outputs), self._secret_values(item.attributes or {})) if ok else {}
         outcome = ActionOutcome(
@@ -639,22 +641,8 @@ def _status(value: str) -> ActionStatus | None:
     return None if status is ActionStatus.UNSPECIFIED else status
 
 
-def _attempt_failed(item: Started, reason: str, started: float) -> Finished:
-    action = item.action
-    status = ActionStatus.DELETE_FAILED if action.kind is _DELETE else ActionStatus.ERROR
-    outcome = ActionOutcome(
-        index=action.index,
-        address=action.address,
-        action=action.kind.value,
-        status=status,
-        error=reason,
-        started_at=started,
-        finished_at=time.time(),
-    )
-    return Finished(action, outcome, None)
-
-
-def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
+def _failed(action: Action, reason: str, *, attempted: bool, started: float | None = None) -> Finished:
+    """A failed outcome; ``started``: when a provider call began (the outcome is then timed)."""
     status = ActionStatus.DELETE_FAILED if action.kind is _DELETE and attempted else ActionStatus.ERROR
     outcome = ActionOutcome(
         index=action.index,
@@ -663,6 +651,8 @@ def _failed(action: Action, reason: str, *, attempted: bool) -> Finished:
         status=status,
         error=reason,
         attempted=attempted,
+        started_at=started,
+        finished_at=None if started is None else time.time(),
     )
     return Finished(action, outcome, None)
 

@@ -112,3 +112,15 @@ def human_commit(remote: Remote, root: Path, files: dict[str, str], message: str
     git(work, "commit", "--quiet", "-m", message)
     git(work, "push", "--quiet", "origin", "HEAD:refs/heads/main")
     return git(work, "rev-parse", "HEAD").strip()
+
+
+def cloned_stack(
+    root: Path, rendered: Path, path: str, *, extra: dict[str, str] | None = None
+) -> tuple[Remote, Path]:
+    """The stack written at ``rendered`` pushed under ``path`` of a new bare remote (with ``extra``
+    files), and cloned: (the remote, the stack's directory in the clone)."""
+    files = {f"{path}/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
+    remote = make_remote(root, files={**files, **(extra or {})})
+    clone = root / "clone"
+    git(root, "clone", "--quiet", remote.url, str(clone))
+    return remote, clone / path

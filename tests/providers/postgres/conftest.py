@@ -60,3 +60,8 @@ def provider(server: Server, tmp_path: Path) -> Iterator[PostgresProvider]:
     found.configure(server.config(), ProviderContext(stack_dir=tmp_path))
     yield found
     found.close()
+
+
+def desired(provider: PostgresProvider, type_: str, **spec: object) -> dict[str, object]:
+    """A resource's spec with its kind's defaults, as the planner hands it to the provider."""
+    return provider.kinds()[type_].with_defaults(dict(spec))

@@ -8,14 +8,10 @@ from psycopg import sql
 
 from driftgate.errors import ProviderError
 from driftgate.providers.postgres import PostgresProvider
-from tests.providers.postgres.conftest import Server
+from tests.providers.postgres.conftest import Server, desired
 
 ROLE, DATABASE, SCHEMA = "postgres.role", "postgres.database", "postgres.schema"
 GRANT, DEFAULTS, EXTENSION = "postgres.grant", "postgres.default_privileges", "postgres.extension"
-
-
-def desired(provider: PostgresProvider, type_: str, **spec: object) -> dict[str, object]:
-    return provider.kinds()[type_].with_defaults(dict(spec))
 
 
 @pytest.fixture

@@ -12,13 +12,9 @@ from driftgate.errors import ProviderError
 from driftgate.providers.base import ProviderContext
 from driftgate.providers.postgres import PostgresProvider, scram
 from driftgate.providers.postgres.roles import CHANGED_ELSEWHERE
-from tests.providers.postgres.conftest import Server
+from tests.providers.postgres.conftest import Server, desired
 
 ROLE, DATABASE, SCHEMA = "postgres.role", "postgres.database", "postgres.schema"
-
-
-def desired(provider: PostgresProvider, type_: str, **spec: object) -> dict[str, object]:
-    return provider.kinds()[type_].with_defaults(dict(spec))
 
 
 def test_a_role_is_created_read_changed_and_dropped(server: Server, provider: PostgresProvider) -> None:

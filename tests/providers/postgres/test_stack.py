@@ -4,7 +4,6 @@ the plugin conformance kit when served out of process — on both stores."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,10 @@ import yaml
 from psycopg import sql
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.app import main
-from driftgate.testing.gitrepos import git, make_remote
+from driftgate.testing.cli import DRIFTGATE, run
+from driftgate.testing.gitrepos import cloned_stack, git
 from driftgate.testing.stacks import write_stack
 from tests.providers.postgres.conftest import Server
-
-DRIFTGATE = str(Path(sys.executable).parent / "driftgate")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def pg_stack(
@@ -111,11 +102,7 @@ def test_a_failing_statement_mid_apply_gives_a_partial_ledger(
     }
     rendered = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
     (rendered / "modules" / "data.yaml").unlink()
-    files = {f"stacks/pg/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
-    remote = make_remote(tmp_path, files=files)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
-    stack = clone / "stacks" / "pg"
+    remote, stack = cloned_stack(tmp_path, rendered, "stacks/pg")
     module = stack / "modules" / "people.yaml"
     doc = yaml.safe_load(module.read_text())
     doc["resources"].append(bad)  # authored, not yet in git: commit-back would push it
@@ -230,11 +217,7 @@ def test_reconcile_drafts_a_snapshot_without_passwords(
 ) -> None:
     rendered = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
     (rendered / "modules" / "data.yaml").unlink()  # roles only, for this one
-    files = {f"stacks/pg/{p.relative_to(rendered)}": p.read_text() for p in rendered.rglob("*.yaml")}
-    remote = make_remote(tmp_path, files=files)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", remote.url, str(clone))
-    stack = clone / "stacks" / "pg"
+    remote, stack = cloned_stack(tmp_path, rendered, "stacks/pg")
     assert run(capsys, "apply", "-s", str(stack), "--auto-approve")[0] == 0
     server.sql(
         sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'never-imported-55'").format(
