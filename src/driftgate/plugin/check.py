@@ -26,9 +26,8 @@ from driftgate.errors import DriftgateError
 from driftgate.plugin import wire
 from driftgate.plugin.client import CALL_TIMEOUT, PluginProcess, PluginProvider
 from driftgate.plugin.contract import check_plan_result
-from driftgate.plugin.manifest import WHOLE_PLAN
 from driftgate.plugin.proto import provider_pb2 as pb
-from driftgate.providers.base import CAP_BACKUP, CAP_IMPORT, CAP_LIST, ProviderContext
+from driftgate.providers.base import CAP_BACKUP, CAP_IMPORT, CAP_LIST, WHOLE_PLAN, ProviderContext
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,17 @@ import grpc
 from driftgate.errors import ProviderConfigError, ProviderCrashed, ProviderError
 from driftgate.plugin import wire
 from driftgate.plugin.contract import check_plan_result, reported_outcome
-from driftgate.plugin.manifest import CAP_BATCH_READ, PROTOCOL_MAJOR, Manifest, PluginRefused, parse_manifest
+from driftgate.plugin.manifest import PROTOCOL_MAJOR, Manifest, PluginRefused, parse_manifest
 from driftgate.plugin.proto import provider_pb2 as pb
 from driftgate.plugin.proto import provider_pb2_grpc as rpc
-from driftgate.providers.base import Change, ChangeResult, Observed, PlanResult, ProviderContext
+from driftgate.providers.base import (
+    CAP_BATCH_READ,
+    Change,
+    ChangeResult,
+    Observed,
+    PlanResult,
+    ProviderContext,
+)
 from driftgate.security.logs import get_logger
 from driftgate.security.redact import redact
 from driftgate.spec.schema import KindSchema

@@ -23,21 +23,19 @@ from driftgate import __version__
 from driftgate.errors import ProviderConfigError
 from driftgate.providers.base import (
     CAP_BACKUP,
+    CAP_BATCH_APPLY,
+    CAP_BATCH_READ,
     CAP_IMPORT,
     CAP_LIST,
     CAP_READ,
     PER_ACTION,
-    WHOLE_PLAN,
     Provider,
 )
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 PROTOCOL_MAJOR = 2
 PROTOCOL_MINOR = 0
-CAP_BATCH_READ = "batch_read"
-CAP_BATCH_APPLY = "batch_apply"
 MAX_MANIFEST = 4 * 1024 * 1024
-__all__ = ["PER_ACTION", "WHOLE_PLAN"]
 _CAPABILITIES = {
     "list": CAP_LIST,
     "import": CAP_IMPORT,

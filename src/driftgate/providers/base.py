@@ -25,6 +25,7 @@ CAP_READ = "read"
 CAP_IMPORT = "import"
 CAP_LIST = "list"
 CAP_BACKUP = "backup"
+CAP_BATCH_READ = "batch_read"  # read_many answers many resources per call
 CAP_BATCH_APPLY = "batch_apply"  # apply_many: independent actions in one call, results as they finish
 PER_ACTION = "per_action"  # the engine walks the plan and calls create/update/delete per action
 WHOLE_PLAN = "whole_plan"  # the provider applies all of its actions of a plan in one call
