@@ -210,3 +210,18 @@ def test_a_bad_dsn_is_a_one_line_error_without_the_password(server: Server, tmp_
         failed.value
     )
     assert "\n" not in str(failed.value)
+
+
+def test_objects_in_a_database_dropped_out_of_band_read_as_deleted(
+    server: Server, provider: PostgresProvider
+) -> None:
+    db = desired(provider, DATABASE, name=server.name("gone"))
+    provider.create(DATABASE, "gone", db)
+    schema = desired(provider, SCHEMA, database=server.name("gone"), name="sales")
+    provider.create(SCHEMA, "sales", schema)
+    role = desired(provider, ROLE, name=server.name("stays"))
+    provider.create(ROLE, "stays", role)
+    server.sql(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(server.name("gone"))))
+    found = provider.read_many([(SCHEMA, schema, {}), (ROLE, role, {})])
+    assert found[0] is None and found[1] is not None  # deleted, not an error that hides the rest
+    provider.delete(SCHEMA, schema, {})  # nothing left to drop: done

@@ -259,3 +259,110 @@ def test_a_force_new_change_replaces_the_object(
         r[0] for r in server.sql("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", server.prefix + "app%")
     }
     assert names == {server.name("app2")}
+
+
+def test_force_new_changes_replace_every_kind(
+    tmp_path: Path,
+    server: Server,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A schema, grant, default privilege and extension whose identity changes are dropped and made
+    again; the database, data-bearing, is replaced only behind the gate with a verified dump."""
+    stack = pg_stack(tmp_path, server, monkeypatch, roles=[app_role(server)])
+    shop, app = server.name("shop"), server.name("app")
+    s = ["-s", str(stack)]
+    gate = ["--module", "data", "--allow-stateful", "--confirm", "data"]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "people")[0] == 0
+    assert run(capsys, "apply", *s, "--auto-approve", *gate)[0] == 0
+    depends = ["data/postgres.schema.sales"]
+    access: list[dict[str, object]] = [
+        {
+            "type": "postgres.schema",
+            "name": "reports",
+            "spec": {"database": shop, "name": "reports"},
+        },
+        {
+            "type": "postgres.grant",
+            "name": "usage",
+            "spec": {"database": shop, "role": app, "object_type": "schema", "schema": "sales"},
+            "depends_on": depends,
+        },
+        {
+            "type": "postgres.default_privileges",
+            "name": "later",
+            "spec": {
+                "database": shop,
+                "role": "postgres",
+                "schema": "sales",
+                "object_type": "table",
+                "grantee": app,
+                "privileges": ["select"],
+            },
+            "depends_on": depends,
+        },
+        {
+            "type": "postgres.extension",
+            "name": "kv",
+            "spec": {"database": shop, "name": "hstore", "schema": "sales"},
+            "depends_on": depends,
+        },
+    ]
+    access[1]["spec"]["privileges"] = ["usage"]  # type: ignore[index]
+    module = stack / "modules" / "access.yaml"
+    header = {"apiVersion": "driftgate/v1", "kind": "Module", "name": "access"}
+    module.write_text(yaml.safe_dump({**header, "resources": access}))
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "access")[0] == 0
+
+    access[0]["spec"] = {"database": shop, "name": "reporting"}
+    access[1]["spec"] = {"database": shop, "role": app, "object_type": "database", "privileges": ["connect"]}
+    access[2]["spec"]["object_type"] = "sequence"  # type: ignore[index]
+    access[2]["spec"]["privileges"] = ["usage"]  # type: ignore[index]
+    access[3]["spec"] = {"database": shop, "name": "citext", "schema": "sales"}
+    module.write_text(yaml.safe_dump({**header, "resources": access}))
+    code, out, _ = run(capsys, "plan", *s, "--module", "access", "--json")
+    assert code == codes.CHANGES
+    actions = {a["address"]: a["action"] for a in json.loads(out)["actions"]}
+    assert {k: v for k, v in actions.items() if k.startswith("access/")} == {
+        "access/postgres.schema.reports": "replace",
+        "access/postgres.grant.usage": "replace",
+        "access/postgres.default_privileges.later": "replace",
+        "access/postgres.extension.kv": "replace",
+    }
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", "--module", "access", "--json")
+    assert code == 0, out
+    schemas = {r[0] for r in server.sql("SELECT nspname FROM pg_namespace", dbname=shop)}
+    assert "reporting" in schemas and "reports" not in schemas
+    extensions = {r[0] for r in server.sql("SELECT extname FROM pg_extension", dbname=shop)}
+    assert "citext" in extensions and "hstore" not in extensions
+    (privileges,) = server.sql(
+        "SELECT has_schema_privilege(%s, 'sales', 'USAGE'), has_database_privilege(%s, %s, 'CONNECT')",
+        app,
+        app,
+        shop,
+        dbname=shop,
+    )
+    assert privileges == (False, True)  # the schema grant revoked, the database grant made
+    defaults = server.sql("SELECT defaclobjtype FROM pg_default_acl", dbname=shop)
+    assert defaults == [("S",)]  # sequences now, no longer tables
+    assert run(capsys, "plan", *s, "--module", "access")[0] == 0
+
+    data = stack / "modules" / "data.yaml"
+    data.write_text(data.read_text().replace(shop, server.name("shop2")))  # the database and its schema
+    code, out, _ = run(capsys, "plan", *s, "--module", "data", "--json")
+    actions = {a["address"]: a["action"] for a in json.loads(out)["actions"]}
+    assert actions == {"data/postgres.database.shop": "replace", "data/postgres.schema.sales": "replace"}
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--json")
+    assert code == codes.REFUSED and "backup" in out  # replacing a database drops its data: dump first
+    assert server.sql("SELECT 1 FROM pg_database WHERE datname = %s", shop) == [(1,)]
+    code, out, _ = run(capsys, "backup", "create", "data", *s, "--json")
+    assert code == 0, out
+    ref = json.loads(out)["ref"]
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--backup-ref", ref, "--json")
+    assert code == 0, out
+    names = {r[0] for r in server.sql("SELECT datname FROM pg_database WHERE datname LIKE %s", shop + "%")}
+    assert names == {server.name("shop2")}
+    assert server.sql("SELECT 1 FROM pg_namespace WHERE nspname = 'sales'", dbname=server.name("shop2"))
+    code, out, err = run(capsys, "plan", *s, "--module", "data")
+    assert code == 0, out + err

@@ -6,7 +6,7 @@ autocommit. A database's encoding, collation and template are fixed at creation 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from psycopg import sql
@@ -137,6 +137,13 @@ def delete_database(pg: Connections, attributes: Mapping[str, Any]) -> None:
     pg.forget(name)  # this provider's own connections to it would block the drop
     with errors(f"dropping database {name!r}"):
         pg.get().execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def existing(pg: Connections, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` are databases on the server (one query)."""
+    with errors("looking for databases"):
+        rows = pg.get().execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (list(names),))
+        return {r[0] for r in rows.fetchall()}
 
 
 def list_databases(pg: Connections) -> set[str]:

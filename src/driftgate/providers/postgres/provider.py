@@ -72,8 +72,12 @@ class PostgresProvider(BaseProvider):
     ) -> list[Observed | None]:
         """One query per kind (per database for schemas), whatever the number of resources."""
         found: list[Observed | None] = [None] * len(items)
+        inside = {str(a["database"]) for t, a, _ in items if t not in _SERVER_WIDE and "database" in a}
+        there = databases.existing(self.pg, inside) if inside else set()
         by_kind: dict[str, list[int]] = {}
-        for i, (type_, _, _) in enumerate(items):
+        for i, (type_, attributes, _) in enumerate(items):
+            if type_ not in _SERVER_WIDE and str(attributes.get("database")) not in there:
+                continue  # its database is gone (or never was): so is the object
             by_kind.setdefault(type_, []).append(i)
         for type_, positions in by_kind.items():
             if type_ == roles.ROLE:
@@ -145,6 +149,9 @@ class PostgresProvider(BaseProvider):
         return self._write(type_, attributes)
 
     def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+        database = str(attributes.get("database"))
+        if type_ not in _SERVER_WIDE and not databases.existing(self.pg, {database}):
+            return  # its database is gone (dropped, or replaced earlier in this run): so is the object
         if type_ == roles.ROLE:
             roles.delete(self.pg, attributes)
         elif type_ == databases.DATABASE:
@@ -254,3 +261,4 @@ _IDS = {
     grants.DEFAULT_PRIVILEGES: grants.default_id,
     grants.EXTENSION: grants.extension_id,
 }
+_SERVER_WIDE = frozenset({roles.ROLE, databases.DATABASE})  # every other kind lives inside a database
