@@ -10,7 +10,7 @@ import pytest
 
 from driftgate.errors import ProviderConfigError, ProviderError
 from driftgate.plugin.client import PluginProcess, PluginProvider
-from driftgate.plugin.manifest import PluginRefused, check_version
+from driftgate.plugin.manifest import PROTOCOL_MAJOR, PROTOCOL_MINOR, PluginRefused, check_version
 from driftgate.providers.base import ProviderContext
 from driftgate.testing.cli import DRIFTGATE
 from tests.plugin.fakes import script, serving
@@ -26,7 +26,10 @@ def test_a_built_in_served_as_a_plugin_does_everything_in_process_does(tmp_path:
     provider = started([DRIFTGATE, "plugin", "serve", "data"])
     try:
         assert provider.name == "data" and list(provider.kinds()) == ["data.value"]
-        assert provider.manifest.protocol == (2, 0) and provider.manifest.apply_modes == ("per_action",)
+        assert provider.manifest.protocol == (
+            PROTOCOL_MAJOR,
+            PROTOCOL_MINOR,
+        ) and provider.manifest.apply_modes == ("per_action",)
         assert provider.process.started_in is not None and provider.process.directory.is_dir()
         assert oct(provider.process.directory.stat().st_mode & 0o777) == "0o700"
         provider.configure({}, ProviderContext(stack_dir=tmp_path))
@@ -69,7 +72,10 @@ def test_provider_failures_arrive_as_errors_never_as_a_dead_plugin(tmp_path: Pat
 @pytest.mark.parametrize(
     ("patch", "reason"),
     [
-        ('doc["protocol"]["major"] = 3', "speaks provider protocol 3.0; this driftgate speaks 2.0"),
+        (
+            'doc["protocol"]["major"] = 3',
+            f"speaks provider protocol 3.{PROTOCOL_MINOR}; this driftgate speaks 2.",
+        ),
         ('doc["min_engine_version"] = "99.0"', "needs driftgate 99.0 or newer; this is driftgate 0.1.0"),
         (
             'doc["kinds"][0]["attributes"]["input"]["type"] = "blob"',

@@ -97,3 +97,39 @@ def test_validate_asks_the_plugin_about_its_own_kinds(
     code, out, _ = run(capsys, "validate", "-s", str(stack), "--json")
     (problem,) = json.loads(out)["diagnostics"]
     assert problem["field"] == "config/kv.entry.blank" and "non-empty string" in problem["summary"]
+
+
+def test_a_plugin_without_check_backup_has_its_backups_checked_by_their_checksum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    """CheckBackup came with protocol 2.1; the Node.js example speaks 2.0 and does not answer it."""
+    stack = write_stack(
+        tmp_path / "stack",
+        name="kv",
+        modules={"config": entries(("region", "eu-west-1"))},
+        providers={"kv": {"plugin": str(PLUGIN), "config": {"root": "data"}}},
+        stateful=["config"],
+    )
+    s = ["-s", str(stack)]
+    assert (
+        run(
+            capsys,
+            "apply",
+            *s,
+            "--auto-approve",
+            "--module",
+            "config",
+            "--allow-stateful",
+            "--confirm",
+            "config",
+        )[0]
+        == 0
+    )
+    code, out, err = run(capsys, "backup", "create", "config", *s, "--json")
+    assert code == 0, out + err
+    ref = json.loads(out)["ref"]
+    code, out, err = run(capsys, "backup", "verify", ref, *s)
+    assert code == 0, out + err
+    artifact = next((tmp_path / "driftgate-home" / "backups").rglob("*.tar.gz"))
+    artifact.write_bytes(artifact.read_bytes()[:-40])
+    assert run(capsys, "backup", "verify", ref, *s)[0] == codes.BY_CODE["BACKUP_CORRUPT"]

@@ -11,6 +11,7 @@ import yaml
 
 from driftgate.cli import exitcodes as codes
 from driftgate.plugin.client import PluginProcess
+from driftgate.plugin.manifest import PROTOCOL_MAJOR, PROTOCOL_MINOR
 from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 from driftgate.services.stacks.session import plan_stack
 from driftgate.services.workspace import Workspace
@@ -138,7 +139,10 @@ def test_plugin_list_shows_built_ins_and_the_stack_s_plugins(
     fits("plugin_list", json.loads(out))
     found = {p["name"]: p for p in json.loads(out)["providers"]}
     assert code == 0 and set(found) == {"data", "file", "postgres"}
-    assert found["data"]["source"] == str(stack / "kv-plugin") and found["data"]["protocol"] == "2.0"
+    assert (
+        found["data"]["source"] == str(stack / "kv-plugin")
+        and found["data"]["protocol"] == f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
+    )
     assert found["data"]["capabilities"] == ["read", "backup", "batch_read"]
     assert found["file"]["source"] == "built-in" and "file.file" in found["file"]["kinds"]
     code, out, _ = run(capsys, "plugin", "list", "-s", str(stack))

@@ -3,12 +3,19 @@ process reaches exactly as it would reach AWS."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
+import os
+import signal
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -66,3 +73,97 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Moto]:
     )
     yield Moto(f"http://127.0.0.1:{port}")
     server.stop()
+
+
+@dataclass
+class Rule:
+    """Requests whose ``X-Amz-Target`` ends with ``action`` and whose body holds ``needle``."""
+
+    action: str
+    needle: str
+    throttle: int = 0  # answer this many with ThrottlingException (-1: every one)
+    hold: Callable[[], None] | None = None  # call this, then never answer
+    seen: int = 0
+
+
+class FaultyAws:
+    """An HTTP proxy in front of moto that throttles or holds chosen requests: AWS's failure
+    modes, over the same wire the plugin uses."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.rules: list[Rule] = []
+        self.released = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                target = self.headers.get("X-Amz-Target", "")
+                for rule in proxy.rules:
+                    if target.endswith("." + rule.action) and rule.needle.encode() in body:
+                        rule.seen += 1
+                        if rule.hold is not None:
+                            rule.hold()
+                            proxy.released.wait(60)
+                            return
+                        if rule.throttle < 0 or rule.seen <= rule.throttle:
+                            answer = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+                            self.send_response(400)
+                            self.send_header("Content-Type", "application/x-amz-json-1.0")
+                            self.send_header("Content-Length", str(len(answer)))
+                            self.end_headers()
+                            self.wfile.write(answer.encode())
+                            return
+                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                reply = conn.getresponse()
+                data = reply.read()
+                self.send_response(reply.status)
+                for key, value in reply.getheaders():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def faulty(moto: Moto) -> Iterator[FaultyAws]:
+    proxy = FaultyAws(moto.url)
+    yield proxy
+    proxy.close()
+
+
+def kill_plugins(name: str = "driftgate-provider-aws") -> list[int]:
+    """SIGKILL every child process of this one running ``name`` (the plugin of a CLI run in-process)."""
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and name in cmdline:
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed.append(int(entry.name))
+    return killed

@@ -43,6 +43,7 @@ class BackupRecord:
     created_at: float
     exists: bool
     checksum_ok: bool
+    unusable: str | None = None  # the providers' own check failed (a cloud backup gone): why
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ def backup_problem(
         return f"--backup-ref {ref!r}: the backup artifact is missing"
     if not record.checksum_ok:
         return f"--backup-ref {ref!r}: the backup artifact fails its checksum (corrupt)"
+    if record.unusable:
+        return f"--backup-ref {ref!r}: {record.unusable}"
     if last_change is not None and record.created_at <= last_change:
         return f"--backup-ref {ref!r} was taken before module {module.name!r} last changed; take a new backup"
     if (

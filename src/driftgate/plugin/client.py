@@ -53,6 +53,10 @@ READS_IN_FLIGHT = 3
 T = TypeVar("T")
 
 
+class PluginCallUnimplemented(ProviderError):
+    """The plugin does not implement this (optional) call."""
+
+
 class PluginProcess:
     """One running plugin (one per provider per run), from handshake to stop."""
 
@@ -196,7 +200,8 @@ class PluginProcess:
                     f"{self.source}: the plugin died during the call (exit {self.proc.returncode})"
                 ) from None
             details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
-            raise ProviderError(redact(f"{self.source}: {code.name if code else 'RPC'}: {details}")) from None
+            failed = PluginCallUnimplemented if code == grpc.StatusCode.UNIMPLEMENTED else ProviderError
+            raise failed(redact(f"{self.source}: {code.name if code else 'RPC'}: {details}")) from None
 
     def stream(self, fn: Callable[[rpc.ProviderStub], Iterator[T]]) -> Iterator[T]:
         """A streaming RPC's answers, with ``call``'s failure rules."""
@@ -491,21 +496,20 @@ class PluginProvider:
     def restore_resource(
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
     ) -> Observed:
-        def chunks() -> Iterator[pb.RestoreResource.Chunk]:
-            yield pb.RestoreResource.Chunk(
-                resource=pb.Resource(type=type_, attributes_json=wire.dumps(attributes))
-            )
-            for name, data in sorted(files.items()):
-                for start in range(0, max(len(data), 1), 1024 * 1024):
-                    yield pb.RestoreResource.Chunk(file=name, data=data[start : start + 1024 * 1024])
-
-        answer = self.process.call(lambda s: s.RestoreResource(chunks(), timeout=self.action_timeout))
+        chunks = _file_chunks(type_, attributes, files)
+        answer = self.process.call(lambda s: s.RestoreResource(chunks, timeout=self.action_timeout))
         wire.raise_for(answer.diagnostics, source=self.source)
         return self._observed(answer)
 
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
-        """The wire has no such call: a plugin's backup is checked by its checksum alone."""
-        return None
+        """``CheckBackup`` (protocol 2.1); a plugin without it has its backups checked by their
+        checksum alone."""
+        chunks = _file_chunks(type_, {}, files)
+        try:
+            answer = self.process.call(lambda s: s.CheckBackup(chunks, timeout=self.action_timeout))
+        except PluginCallUnimplemented:
+            return None
+        wire.raise_for(answer.diagnostics, source=self.source)
 
     def stop(self) -> None:
         """``Stop``: the plugin should cancel what it is doing (a Ctrl-C); it keeps running."""
@@ -515,3 +519,13 @@ class PluginProvider:
 
     def close(self) -> None:
         self.process.stop()
+
+
+def _file_chunks(
+    type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+) -> Iterator[pb.RestoreResource.Chunk]:
+    """A resource and its backed-up files as a RestoreResource/CheckBackup stream, 1 MiB a chunk."""
+    yield pb.RestoreResource.Chunk(resource=pb.Resource(type=type_, attributes_json=wire.dumps(attributes)))
+    for name, data in sorted(files.items()):
+        for start in range(0, max(len(data), 1), wire.CHUNK):
+            yield pb.RestoreResource.Chunk(file=name, data=data[start : start + wire.CHUNK])

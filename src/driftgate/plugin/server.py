@@ -25,7 +25,6 @@ from driftgate.plugin.proto import provider_pb2 as pb
 from driftgate.plugin.proto import provider_pb2_grpc as rpc
 from driftgate.providers.base import PER_ACTION, Change, Provider, ProviderContext
 
-CHUNK = 1024 * 1024
 RESULTS_PER_MESSAGE = 100
 _STATUSES = {
     "SUCCESS": pb.SUCCESS,
@@ -277,19 +276,14 @@ class Servicer(rpc.ProviderServicer):
             return
         yield pb.BackupResource.Chunk(supported=True)  # a backup with no files is still a backup
         for name, data in sorted(files.items()):
-            for start in range(0, max(len(data), 1), CHUNK):
-                yield pb.BackupResource.Chunk(supported=True, file=name, data=data[start : start + CHUNK])
+            for start in range(0, max(len(data), 1), wire.CHUNK):
+                part = data[start : start + wire.CHUNK]
+                yield pb.BackupResource.Chunk(supported=True, file=name, data=part)
 
     def RestoreResource(
         self, request_iterator: Iterator[pb.RestoreResource.Chunk], context: Any
     ) -> pb.RestoreResource.Response:
-        resource: pb.Resource | None = None
-        files: dict[str, bytes] = {}
-        for chunk in request_iterator:
-            if chunk.HasField("resource"):
-                resource = chunk.resource
-            if chunk.file:
-                files[chunk.file] = files.get(chunk.file, b"") + chunk.data
+        resource, files = _gather(request_iterator)
         if resource is None:
             return pb.RestoreResource.Response(diagnostics=[wire.error("no resource in the restore stream")])
         try:
@@ -300,6 +294,18 @@ class Servicer(rpc.ProviderServicer):
         return pb.RestoreResource.Response(
             attributes_json=wire.dumps(observed.attributes), outputs_json=wire.dumps(observed.outputs)
         )
+
+    def CheckBackup(
+        self, request_iterator: Iterator[pb.RestoreResource.Chunk], context: Any
+    ) -> pb.CheckBackup.Response:
+        resource, files = _gather(request_iterator)
+        if resource is None:
+            return pb.CheckBackup.Response(diagnostics=[wire.error("no resource in the check stream")])
+        try:
+            self.provider.check_backup(resource.type, files)
+        except Exception as exc:  # noqa: BLE001
+            return pb.CheckBackup.Response(diagnostics=[wire.from_exception(exc)])
+        return pb.CheckBackup.Response()
 
     def Stop(self, request: pb.Stop.Request, context: Any) -> pb.Stop.Response:
         return pb.Stop.Response()
@@ -371,3 +377,15 @@ def serve(
     closed.wait()
     server.stop(grace=1).wait()
     return 0
+
+
+def _gather(chunks: Iterator[pb.RestoreResource.Chunk]) -> tuple[pb.Resource | None, dict[str, bytes]]:
+    """A restore-shaped stream put back together: the resource, and each file's bytes."""
+    resource: pb.Resource | None = None
+    parts: dict[str, list[bytes]] = {}
+    for chunk in chunks:
+        if chunk.HasField("resource"):
+            resource = chunk.resource
+        if chunk.file:
+            parts.setdefault(chunk.file, []).append(chunk.data)
+    return resource, {name: b"".join(data) for name, data in parts.items()}

@@ -19,6 +19,7 @@ COOKIE_ENV = "DRIFTGATE_PLUGIN_MAGIC_COOKIE"
 COOKIE = "d7f1c2a94e5b4c08-driftgate-provider-plugin"  # not a secret: says "driftgate started me"
 DIR_ENV = "DRIFTGATE_PLUGIN_DIR"
 CORE_PROTOCOL = 1
+CHUNK = 1024 * 1024  # bytes of a backup file per streamed message, both ways
 SOCKET_NAME = "plugin.sock"
 MAX_MESSAGE = 64 * 1024 * 1024
 

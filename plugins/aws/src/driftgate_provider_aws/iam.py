@@ -4,7 +4,7 @@ document change makes a new default version and prunes the oldest beyond four.""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,6 +22,7 @@ ROLE_KIND = KindSchema(
     description="An IAM role.",
     attributes={
         "name": AttributeSchema(required=True, force_new=True),
+        "path": AttributeSchema(default="/", force_new=True),
         "assume_role_policy": AttributeSchema(type="any", required=True, description="A JSON document."),
         "managed_policy_arns": AttributeSchema(type="list", default=[]),
         "max_session_duration": AttributeSchema(type="integer", default=3600),
@@ -34,6 +35,7 @@ POLICY_KIND = KindSchema(
     description="A customer-managed IAM policy.",
     attributes={
         "name": AttributeSchema(required=True, force_new=True),
+        "path": AttributeSchema(default="/", force_new=True),
         "document": AttributeSchema(type="any", required=True, description="A JSON document."),
         "tags": AttributeSchema(type="map", default={}),
     },
@@ -61,6 +63,7 @@ def read_role(aws: Clients, attributes: Mapping[str, Any]) -> Observed | None:
         tags = iam.list_role_tags(RoleName=name).get("Tags", [])
     live = {
         "name": name,
+        "path": role.get("Path", "/"),
         "assume_role_policy": _document(role["AssumeRolePolicyDocument"]),
         "managed_policy_arns": sorted(p["PolicyArn"] for p in attached),
         "max_session_duration": int(role.get("MaxSessionDuration", 3600)),
@@ -78,7 +81,11 @@ def put_role(aws: Clients, attributes: Mapping[str, Any], current: Observed | No
         if current is None:
             tags = [{"Key": k, "Value": v} for k, v in sorted(want_tags.items())]
             iam.create_role(
-                RoleName=name, AssumeRolePolicyDocument=trust, MaxSessionDuration=duration, Tags=tags
+                RoleName=name,
+                Path=str(attributes.get("path") or "/"),
+                AssumeRolePolicyDocument=trust,
+                MaxSessionDuration=duration,
+                Tags=tags,
             )
             have_arns: set[str] = set()
         else:
@@ -114,20 +121,23 @@ def delete_role(aws: Clients, attributes: Mapping[str, Any]) -> None:
 
 
 def role_names(aws: Clients) -> set[str]:
+    """The roles under the provider's ``iam_path_prefix``."""
+    prefix = aws.config.iam_path_prefix
     with errors("listing roles"):
         return {
             r["RoleName"]
-            for page in aws.get("iam").get_paginator("list_roles").paginate()
+            for page in aws.get("iam").get_paginator("list_roles").paginate(PathPrefix=prefix)
             for r in page["Roles"]
         }
 
 
+def _local_policies(aws: Clients, prefix: str = "/") -> Iterator[Mapping[str, Any]]:
+    for page in aws.get("iam").get_paginator("list_policies").paginate(Scope="Local", PathPrefix=prefix):
+        yield from page["Policies"]
+
+
 def _policy_arn(aws: Clients, name: str) -> str | None:
-    for page in aws.get("iam").get_paginator("list_policies").paginate(Scope="Local"):
-        for policy in page["Policies"]:
-            if policy["PolicyName"] == name:
-                return str(policy["Arn"])
-    return None
+    return next((str(p["Arn"]) for p in _local_policies(aws) if p["PolicyName"] == name), None)
 
 
 def read_policy(aws: Clients, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
@@ -146,6 +156,7 @@ def read_policy(aws: Clients, attributes: Mapping[str, Any], outputs: Mapping[st
         tags = iam.list_policy_tags(PolicyArn=arn).get("Tags", [])
     live = {
         "name": name,
+        "path": policy.get("Path", "/"),
         "document": _document(version["Document"]),
         "tags": {t["Key"]: t["Value"] for t in tags},
     }
@@ -159,9 +170,9 @@ def put_policy(aws: Clients, attributes: Mapping[str, Any], current: Observed | 
     with errors(f"writing policy {name!r}"):
         if current is None:
             tags = [{"Key": k, "Value": v} for k, v in sorted(want_tags.items())]
-            return {
-                "arn": iam.create_policy(PolicyName=name, PolicyDocument=document, Tags=tags)["Policy"]["Arn"]
-            }
+            path = str(attributes.get("path") or "/")
+            made = iam.create_policy(PolicyName=name, Path=path, PolicyDocument=document, Tags=tags)
+            return {"arn": made["Policy"]["Arn"]}
         arn = current.outputs["arn"]
         if normal_policy(current.attributes["document"]) != document:
             versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
@@ -191,6 +202,6 @@ def delete_policy(aws: Clients, attributes: Mapping[str, Any], outputs: Mapping[
 
 
 def policy_names(aws: Clients) -> set[str]:
+    """The customer-managed policies under the provider's ``iam_path_prefix``."""
     with errors("listing policies"):
-        pages = aws.get("iam").get_paginator("list_policies").paginate(Scope="Local")
-        return {p["PolicyName"] for page in pages for p in page["Policies"]}
+        return {p["PolicyName"] for p in _local_policies(aws, aws.config.iam_path_prefix)}

@@ -12,7 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError
-from driftgate.providers.base import CAP_IMPORT, CAP_LIST, CAP_READ, BaseProvider, Observed, ProviderContext
+from driftgate.providers.base import (
+    CAP_BACKUP,
+    CAP_BATCH_READ,
+    CAP_IMPORT,
+    CAP_LIST,
+    CAP_READ,
+    BaseProvider,
+    Observed,
+    ProviderContext,
+)
 from driftgate_provider_aws import dynamodb, iam, s3, sqs, ssm
 from driftgate_provider_aws.session import Clients, parse_config
 
@@ -22,7 +31,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {
             "name": "bucket",
             "attributes": {"name": "driftgate-conformance-bucket", "tags": {"team": "platform"}},
-            "update": {"versioning": True, "tags": {"team": "data"}},
+            "update": {
+                "versioning": True,
+                "tags": {"team": "data"},
+                "lifecycle_rules": [{"id": "logs", "prefix": "logs/", "expiration_days": 30}],
+                "public_access_block": {"block_public_acls": True, "block_public_policy": True},
+                "encryption": {"sse_algorithm": "AES256"},
+            },
             "invalid": {"versioning": "sometimes"},
         }
     ],
@@ -85,7 +100,13 @@ SAMPLES[dynamodb.TABLE] = [
             "hash_key": "id",
             "attributes": [{"name": "id", "type": "S"}],
         },
-        "update": {"point_in_time_recovery": True, "tags": {"team": "platform"}},
+        "update": {
+            "point_in_time_recovery": True,
+            "tags": {"team": "platform"},
+            "attributes": [{"name": "id", "type": "S"}, {"name": "email", "type": "S"}],
+            "global_secondary_indexes": [{"name": "by-email", "hash_key": "email"}],
+            "ttl": {"attribute_name": "expires_at"},
+        },
         "invalid": {"read_capacity": "lots"},
     }
 ]
@@ -100,7 +121,7 @@ READERS: dict[str, Reader] = {
 
 class AwsProvider(BaseProvider):
     name = "aws"
-    capabilities = frozenset({CAP_READ, CAP_LIST, CAP_IMPORT})
+    capabilities = frozenset({CAP_READ, CAP_BATCH_READ, CAP_LIST, CAP_IMPORT, CAP_BACKUP})
     KINDS = (s3.KIND, sqs.KIND, ssm.KIND, iam.ROLE_KIND, iam.POLICY_KIND, dynamodb.KIND)
 
     def __init__(self) -> None:
@@ -139,17 +160,19 @@ class AwsProvider(BaseProvider):
         changed = []
         for name in self.kinds()[type_].attributes:
             want, have = desired.get(name), current.get(name)
-            if name in ("policy", "assume_role_policy", "document"):
-                want, have = s3.normal_policy(want), s3.normal_policy(have)
-            elif name == "attributes" and type_ == dynamodb.TABLE:
-                want = sorted((dict(a) for a in want or []), key=lambda a: str(a.get("name")))
-                have = sorted((dict(a) for a in have or []), key=lambda a: str(a.get("name")))
+            if type_ == s3.BUCKET:
+                differs = s3.differs(name, want, have)
+            elif type_ == dynamodb.TABLE:
+                differs = dynamodb.differs(name, want, have, desired)
+            elif name in ("assume_role_policy", "document"):
+                differs = s3.normal_policy(want) != s3.normal_policy(have)
             elif name == "managed_policy_arns":
-                want, have = sorted(want or []), sorted(have or [])
+                differs = sorted(want or []) != sorted(have or [])
             elif name == "tags":
-                want = {k: str(v) for k, v in (want or {}).items()}
-                have = dict(have or {})
-            if want != have:
+                differs = {k: str(v) for k, v in (want or {}).items()} != dict(have or {})
+            else:
+                differs = want != have
+            if differs:
                 changed.append(name)
         return changed
 
@@ -224,3 +247,29 @@ class AwsProvider(BaseProvider):
 
     def import_resource(self, type_: str, resource_id: str) -> Observed | None:
         return self.read(type_, {"name": resource_id}, {})
+
+    # -- backups: buckets (their objects) and tables (DynamoDB backups) --------------------------
+
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        if type_ == s3.BUCKET:
+            return s3.backup(self.aws, attributes)
+        if type_ == dynamodb.TABLE:
+            return dynamodb.backup(self.aws, attributes)
+        return None
+
+    def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
+        if type_ == s3.BUCKET:
+            s3.check_backup(files)
+        elif type_ == dynamodb.TABLE:
+            dynamodb.check_backup(self.aws, files)
+
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        if type_ == s3.BUCKET:
+            return s3.restore(self.aws, attributes, files)
+        if type_ == dynamodb.TABLE:
+            return dynamodb.restore(self.aws, attributes, files)
+        raise ProviderError(f"{type_} cannot be restored from a backup")

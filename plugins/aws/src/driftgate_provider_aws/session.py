@@ -17,8 +17,19 @@ from driftgate.errors import ProviderConfigError, ProviderError
 from driftgate.security.redact import redact, register_secret
 
 FIELDS = frozenset(
-    {"region", "endpoint_url", "access_key_id", "secret_access_key", "session_token", "parameter_path"}
+    {
+        "region",
+        "endpoint_url",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "parameter_path",
+        "iam_path_prefix",
+        "backup_max_bytes",
+        "max_attempts",
+    }
 )
+BACKUP_MAX_BYTES = 256 * 1024 * 1024  # a bucket's objects held in one backup artifact, at most
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,10 @@ class AwsConfig:
     region: str
     endpoint_url: str | None
     keys: Mapping[str, str]
-    parameter_path: str = "/"
+    parameter_path: str = "/"  # unmanaged discovery of parameters: under this path
+    iam_path_prefix: str = "/"  # unmanaged discovery of roles and policies: under this path
+    backup_max_bytes: int = BACKUP_MAX_BYTES
+    max_attempts: int = 5  # botocore's standard retry mode: a throttled call is tried this often
 
 
 def parse_config(config: Mapping[str, Any]) -> AwsConfig:
@@ -52,7 +66,27 @@ def parse_config(config: Mapping[str, Any]) -> AwsConfig:
             register_secret(keys[theirs])
     if bool("aws_access_key_id" in keys) != bool("aws_secret_access_key" in keys):
         raise ProviderConfigError("aws provider: give both access_key_id and secret_access_key, or neither")
-    return AwsConfig(region, endpoint, keys, str(config.get("parameter_path", "/")))
+    paths: dict[str, str] = {}
+    for name in ("parameter_path", "iam_path_prefix"):
+        path = config.get(name, "/")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ProviderConfigError(f"aws provider: '{name}' must be a path starting with /")
+        paths[name] = path
+    numbers: dict[str, int] = {}
+    for name, default, least in (("backup_max_bytes", BACKUP_MAX_BYTES, 0), ("max_attempts", 5, 1)):
+        value = config.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ProviderConfigError(f"aws provider: '{name}' must be a whole number, at least {least}")
+        numbers[name] = value
+    return AwsConfig(
+        region,
+        endpoint,
+        keys,
+        parameter_path=paths["parameter_path"],
+        iam_path_prefix=paths["iam_path_prefix"],
+        backup_max_bytes=numbers["backup_max_bytes"],
+        max_attempts=numbers["max_attempts"],
+    )
 
 
 class Clients:
@@ -68,7 +102,8 @@ class Clients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 5}}
+                retries = {"mode": "standard", "total_max_attempts": self.config.max_attempts}
+                options: dict[str, Any] = {"retries": retries}
                 if service == "s3":
                     options["s3"] = {"addressing_style": "path"}
                 client = self._session.client(

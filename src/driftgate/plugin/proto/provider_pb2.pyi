@@ -964,6 +964,41 @@ class RestoreResource(_message.Message):
 Global___RestoreResource: _TypeAlias = RestoreResource  # noqa: Y015
 
 @_typing.final
+class CheckBackup(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Response(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        DIAGNOSTICS_FIELD_NUMBER: _builtins.int
+        @_builtins.property
+        def diagnostics(self) -> _containers.RepeatedCompositeFieldContainer[Global___Diagnostic]:
+            """an error: the backup cannot be trusted, and why"""
+
+        def __init__(
+            self,
+            *,
+            diagnostics: _abc.Iterable[Global___Diagnostic] | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["diagnostics", b"diagnostics"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckBackup: _TypeAlias = CheckBackup  # noqa: Y015
+
+@_typing.final
 class Stop(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -94,6 +94,11 @@ class ProviderStub:
                 request_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Chunk.SerializeToString,
                 response_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Response.FromString,
                 _registered_method=True)
+        self.CheckBackup = channel.stream_unary(
+                '/driftgate.provider.v2.Provider/CheckBackup',
+                request_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Chunk.SerializeToString,
+                response_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.CheckBackup.Response.FromString,
+                _registered_method=True)
         self.Stop = channel.unary_unary(
                 '/driftgate.provider.v2.Provider/Stop',
                 request_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.Stop.Request.SerializeToString,
@@ -191,6 +196,15 @@ class ProviderServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckBackup(self, request_iterator, context):
+        """(2.1) Whether backed-up files could still be restored, beyond their checksum: a dump's table of
+        contents, a cloud backup that must still exist. Same stream as RestoreResource; optional: a
+        plugin without it (UNIMPLEMENTED) has its backups checked by their checksum alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Stop(self, request, context):
         """Cancel work in progress; Close releases everything before the process is stopped.
         """
@@ -266,6 +280,11 @@ def add_ProviderServicer_to_server(servicer, server):
                     servicer.RestoreResource,
                     request_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Chunk.FromString,
                     response_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Response.SerializeToString,
+            ),
+            'CheckBackup': grpc.stream_unary_rpc_method_handler(
+                    servicer.CheckBackup,
+                    request_deserializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Chunk.FromString,
+                    response_serializer=driftgate_dot_plugin_dot_proto_dot_provider__pb2.CheckBackup.Response.SerializeToString,
             ),
             'Stop': grpc.unary_unary_rpc_method_handler(
                     servicer.Stop,
@@ -602,6 +621,33 @@ class Provider:
             '/driftgate.provider.v2.Provider/RestoreResource',
             driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Chunk.SerializeToString,
             driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Response.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckBackup(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/driftgate.provider.v2.Provider/CheckBackup',
+            driftgate_dot_plugin_dot_proto_dot_provider__pb2.RestoreResource.Chunk.SerializeToString,
+            driftgate_dot_plugin_dot_proto_dot_provider__pb2.CheckBackup.Response.FromString,
             options,
             channel_credentials,
             insecure,

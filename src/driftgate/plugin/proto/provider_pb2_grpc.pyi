@@ -67,6 +67,11 @@ class ProviderStub:
     BackupResource: _grpc.UnaryStreamMultiCallable[_provider_pb2.BackupResource.Request, _provider_pb2.BackupResource.Chunk]
     """A resource's live data as named files, streamed in chunks."""
     RestoreResource: _grpc.StreamUnaryMultiCallable[_provider_pb2.RestoreResource.Chunk, _provider_pb2.RestoreResource.Response]
+    CheckBackup: _grpc.StreamUnaryMultiCallable[_provider_pb2.RestoreResource.Chunk, _provider_pb2.CheckBackup.Response]
+    """(2.1) Whether backed-up files could still be restored, beyond their checksum: a dump's table of
+    contents, a cloud backup that must still exist. Same stream as RestoreResource; optional: a
+    plugin without it (UNIMPLEMENTED) has its backups checked by their checksum alone.
+    """
     Stop: _grpc.UnaryUnaryMultiCallable[_provider_pb2.Stop.Request, _provider_pb2.Stop.Response]
     """Cancel work in progress; Close releases everything before the process is stopped."""
     Close: _grpc.UnaryUnaryMultiCallable[_provider_pb2.Close.Request, _provider_pb2.Close.Response]
@@ -97,6 +102,11 @@ class ProviderAsyncStub(ProviderStub):
     BackupResource: _aio.UnaryStreamMultiCallable[_provider_pb2.BackupResource.Request, _provider_pb2.BackupResource.Chunk]  # type: ignore[assignment]
     """A resource's live data as named files, streamed in chunks."""
     RestoreResource: _aio.StreamUnaryMultiCallable[_provider_pb2.RestoreResource.Chunk, _provider_pb2.RestoreResource.Response]  # type: ignore[assignment]
+    CheckBackup: _aio.StreamUnaryMultiCallable[_provider_pb2.RestoreResource.Chunk, _provider_pb2.CheckBackup.Response]  # type: ignore[assignment]
+    """(2.1) Whether backed-up files could still be restored, beyond their checksum: a dump's table of
+    contents, a cloud backup that must still exist. Same stream as RestoreResource; optional: a
+    plugin without it (UNIMPLEMENTED) has its backups checked by their checksum alone.
+    """
     Stop: _aio.UnaryUnaryMultiCallable[_provider_pb2.Stop.Request, _provider_pb2.Stop.Response]  # type: ignore[assignment]
     """Cancel work in progress; Close releases everything before the process is stopped."""
     Close: _aio.UnaryUnaryMultiCallable[_provider_pb2.Close.Request, _provider_pb2.Close.Response]  # type: ignore[assignment]
@@ -196,6 +206,17 @@ class ProviderServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _MaybeAsyncIterator[_provider_pb2.RestoreResource.Chunk],
         context: _ServicerContext,
     ) -> _typing.Union[_provider_pb2.RestoreResource.Response, _abc.Awaitable[_provider_pb2.RestoreResource.Response]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckBackup(
+        self,
+        request_iterator: _MaybeAsyncIterator[_provider_pb2.RestoreResource.Chunk],
+        context: _ServicerContext,
+    ) -> _typing.Union[_provider_pb2.CheckBackup.Response, _abc.Awaitable[_provider_pb2.CheckBackup.Response]]:
+        """(2.1) Whether backed-up files could still be restored, beyond their checksum: a dump's table of
+        contents, a cloud backup that must still exist. Same stream as RestoreResource; optional: a
+        plugin without it (UNIMPLEMENTED) has its backups checked by their checksum alone.
+        """
 
     @_abc_1.abstractmethod
     def Stop(

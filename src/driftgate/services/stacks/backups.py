@@ -5,13 +5,15 @@ One artifact per backup, ``<module>-<UTC timestamp>.tar.gz`` under
 backup-capable resource's data. The manifest (module, resources, sha256,
 size, created_at, driftgate version) is also written beside the artifact and
 recorded in the store. A backup counts for the gate only if it is recorded,
-its artifact exists and its checksum verifies.
+its artifact exists, its checksum verifies and its providers find its
+files still restorable (a dump's table of contents; a cloud backup that still exists).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -106,11 +108,33 @@ def check_backup(row: backups_db.BackupRow) -> BackupRecord:
     return BackupRecord(row.ref, row.module, row.created_at, exists, checksum_ok)
 
 
-def backup_records(ws: Workspace, stack_id: int, refs: list[str]) -> dict[str, BackupRecord]:
-    """Gate input: the named backups, each checked on disk now."""
+def backup_records(
+    ws: Workspace, stack_id: int, refs: list[str], providers: Mapping[str, Provider]
+) -> dict[str, BackupRecord]:
+    """Gate input: the named backups, each checked now: on disk, then by its providers."""
     with ws.transaction() as conn:
         rows = [backups_db.find_backup(conn, stack_id, ref) for ref in refs]
-    return {row.ref: check_backup(row) for row in rows if row is not None}
+    records = {}
+    for row in rows:
+        if row is None:
+            continue
+        record = check_backup(row)
+        if record.checksum_ok:
+            record = replace(record, unusable=_providers_problem(providers, Path(row.path)))
+        records[row.ref] = record
+    return records
+
+
+def _providers_problem(providers: Mapping[str, Provider], path: Path) -> str | None:
+    """Why a provider says the artifact's files could not be restored, or None."""
+    for entry, files in archive.read(path):
+        provider = providers.get(entry["type"].split(".", 1)[0])
+        if provider is not None:
+            try:
+                provider.check_backup(entry["type"], files)
+            except DriftgateError as exc:
+                return f"{entry['address']}: {exc}"
+    return None
 
 
 def verify_backup(ws: Workspace, directory: Path, ref: str) -> backups_db.BackupRow:
@@ -125,13 +149,9 @@ def verify_backup(ws: Workspace, directory: Path, ref: str) -> backups_db.Backup
         raise BackupCorrupt(f"{ref}: the artifact {row.path} is missing")
     if not record.checksum_ok:
         raise BackupCorrupt(f"{ref}: the artifact fails its checksum (corrupt); it cannot be trusted")
-    for entry, files in archive.read(Path(row.path)):  # a provider can check its own files further
-        provider = loaded.providers.get(entry["type"].split(".", 1)[0])
-        if provider is not None:
-            try:
-                provider.check_backup(entry["type"], files)
-            except DriftgateError as exc:
-                raise BackupCorrupt(f"{ref}: {entry['address']}: {exc}") from None
+    problem = _providers_problem(loaded.providers, Path(row.path))  # a provider's check of its files
+    if problem:
+        raise BackupCorrupt(f"{ref}: {problem}")
     return row
 
 

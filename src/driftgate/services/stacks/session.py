@@ -101,7 +101,8 @@ class ApplySession:
                 if action.module not in {m.name for m in stack.modules}:
                     policies[action.module] = ModulePolicy(action.module, action.stateful)
         stack_id = self.planned.stack_id
-        records = backup_records(self.ws, stack_id, [request.backup_ref] if request.backup_ref else [])
+        refs = [request.backup_ref] if request.backup_ref else []
+        records = backup_records(self.ws, stack_id, refs, self.planned.providers)
         with self.ws.transaction() as conn:
             last = {
                 m: states_db.last_module_change(conn, stack_id, m) for m in policies if policies[m].stateful
