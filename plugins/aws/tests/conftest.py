@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,6 +67,8 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Moto]:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # moto keeps its state in this process, across servers: each test starts from an empty AWS
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"))
     monkeypatch.setenv("DRIFTGATE_SECRET_AWS_KEY_ID", "AKIAMOTOTESTKEY00000")
     monkeypatch.setenv("DRIFTGATE_SECRET_AWS_SECRET", "moto-test-secret")
     monkeypatch.setenv(
