@@ -1,14 +1,15 @@
-"""The quickstart's PostgreSQL step: run against a server when one answers, skipped (and said so)
-when none does; it leaves nothing behind."""
+"""The quickstart's optional steps: PostgreSQL, run against a server when one answers; AWS, the
+plugin on moto's server when moto is installed; each skipped, and said so, otherwise."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from driftgate.demo.quickstart import postgres_roles, run_quickstart
+from driftgate.demo.quickstart import aws_on_moto, postgres_roles, run_quickstart
 from driftgate.services.workspace import Workspace
 from driftgate.testing import postgres
 
@@ -53,3 +54,25 @@ def test_the_step_is_skipped_and_says_so_without_a_server(
     assert run_quickstart(ws, tmp_path, narrator, steps=[postgres_roles])
     (said,) = narrator.said
     assert said.startswith("15. PostgreSQL step: skipped — no server answered")
+
+
+def test_the_aws_step_runs_the_plugin_on_moto(ws: Workspace, tmp_path: Path) -> None:
+    narrator = Recorder()
+    assert run_quickstart(ws, tmp_path, narrator, steps=[aws_on_moto])
+    (said,) = narrator.said
+    assert said.startswith("16. AWS:") and "every action succeeded" in said and "NOT" not in said
+    assert "queues/aws.sqs_queue.orders: changed (visibility_timeout)" in said
+    assert "AKIA" not in said
+
+
+def test_the_aws_step_is_skipped_and_says_so_without_moto(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "moto" else real(name, *a)
+    )
+    narrator = Recorder()
+    assert run_quickstart(ws, tmp_path, narrator, steps=[aws_on_moto])
+    (said,) = narrator.said
+    assert said.startswith("16. AWS step: skipped — moto is not installed")
