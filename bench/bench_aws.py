@@ -10,13 +10,14 @@ Target: the concurrent refresh at least 4x faster than the sequential loop.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +58,18 @@ def _latency(**_: object) -> None:
     time.sleep(LATENCY)
 
 
+def _wait_until_answering(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()  # noqa: S310
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def write_modules(stack: Path, found: list[dict[str, object]]) -> None:
     """Buckets hold data: their module is stateful, applied on its own."""
     buckets = [r for r in found if r["type"] == "aws.s3_bucket"]
@@ -70,17 +83,19 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=500)
     args = parser.parse_args()
-    from moto.server import ThreadedMotoServer
-
     from driftgate_provider_aws.provider import AwsProvider
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    # moto in a process of its own, as AWS is: in this one it would share a GIL with the reads timed
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
+    _wait_until_answering(url)
     config = {
         "region": "eu-west-1",
         "endpoint_url": url,
@@ -117,7 +132,8 @@ def main() -> None:
         provider.read_many(items)  # type: ignore[arg-type]
         concurrent = time.perf_counter() - started
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     print(f"\n{args.count} resources on moto (queues, parameters, buckets), through the plugin")
     print(f"  create (2 applies: app, storage): {create:6.2f} s")
