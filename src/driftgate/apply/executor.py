@@ -245,8 +245,9 @@ class Executor:
             status=status,
             error=None if ok else redact(result.error or "failed without a reason"),
             outputs=outputs,
-            started_at=started,
-            finished_at=time.time(),
+            attempted=ok or result.attempted,
+            started_at=started if ok or result.attempted else None,
+            finished_at=time.time() if ok or result.attempted else None,
         )
         return Finished(item.action, outcome, item.attributes if ok else None)
 
@@ -261,6 +262,8 @@ class Executor:
             name=action.name,
             attributes=attributes,
             prior_outputs=dict(action.prior_outputs or {}),
+            address=action.address,
+            parent=action.parent,
         )
 
     def _secret_values(self, attributes: dict[str, Any]) -> dict[str, str]:

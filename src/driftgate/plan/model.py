@@ -65,10 +65,13 @@ class Action:
     stateful: bool = False
     reason: str = ""
     adopt: bool = False
+    parent: str = (
+        ""  # a child action's resource (a Terraform root's resource changes): its state is the parent's
+    )
 
     @property
     def name(self) -> str:
-        return self.address.rsplit(".", 1)[1]
+        return self.address.split("[", 1)[0].rsplit(".", 1)[1]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +88,7 @@ class Action:
             "stateful": self.stateful,
             "reason": self.reason,
             "adopt": self.adopt,
+            **({"parent": self.parent} if self.parent else {}),
         }
 
     @classmethod
@@ -103,6 +107,7 @@ class Action:
             stateful=bool(raw.get("stateful", False)),
             reason=str(raw.get("reason", "")),
             adopt=bool(raw.get("adopt", False)),
+            parent=str(raw.get("parent", "")),
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from driftgate.errors import DriftgateError
 from driftgate.plan.model import SENSITIVE, UNKNOWN, Action, ActionKind, AttributeChange, Plan
 from driftgate.plan.state import RecordedResource
-from driftgate.providers.base import Observed, Provider
+from driftgate.providers.base import EXPANSION_TOKEN, Observed, Provider
 from driftgate.spec.graph import topological_order
 from driftgate.spec.loader import resource_dependencies
 from driftgate.spec.model import Resource, Stack
@@ -110,9 +110,14 @@ def build_plan(
     deps = {a: resource_dependencies(r) for a, r in stack.resources.items()}
     actions: list[Action] = []
     for address in topological_order(deps):
-        action = _plan_resource(ctx, stack.resources[address], tuple(deps[address]), len(actions))
+        res = stack.resources[address]
+        action = _plan_resource(ctx, res, tuple(deps[address]), len(actions))
+        children: list[Action] = []
+        if ctx.kinds[res.type].expands:
+            action, children = _expand(ctx, res, action)
         ctx.decided[address] = action.kind
         actions.append(action)
+        actions.extend(replace(c, index=len(actions) + i) for i, c in enumerate(children))
     actions.extend(_plan_deletes(ctx, start=len(actions)))
     actions = _listing_order(stack, actions)
     return Plan(
@@ -135,10 +140,11 @@ def _listing_order(stack: Stack, actions: list[Action]) -> list[Action]:
     files = {address: i for i, address in enumerate(stack.resources)}
     gone = len(files)
 
-    def key(pair: tuple[int, Action]) -> tuple[int, str, int]:
+    def key(pair: tuple[int, Action]) -> tuple[int, str, int, int]:
         planned, action = pair
         module = modules.get(action.module, len(modules))
-        return module, action.module, files.get(action.address, gone + planned)
+        own = action.parent or action.address  # a child right after its parent
+        return module, action.module, files.get(own, gone + planned), planned if action.parent else -1
 
     ordered = sorted(enumerate(actions), key=key)
     return [replace(action, index=i) for i, (_, action) in enumerate(ordered)]
@@ -216,6 +222,45 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         adopt=rec.uncertain or (kind is _NOOP and live and _present(prior) != _present(rec.attributes)),
         **base,  # type: ignore[arg-type]
     )
+
+
+def _expand(ctx: _Context, res: Resource, action: Action) -> tuple[Action, list[Action]]:
+    """An expanding resource's child actions, as its provider plans them now; the resource's own
+    action becomes an update when a child changes (it is what records the outputs)."""
+    provider = ctx.providers[res.type.split(".", 1)[0]]
+    try:
+        attributes = ctx.secrets.resolve_all(_expected_all(ctx, res, action.desired or {}))
+        rec = ctx.recorded.get(res.address)
+        found = provider.plan_children(res.type, res.address, attributes, rec.outputs if rec else {})
+    except DriftgateError as exc:
+        ctx.errors.append(f"{res.address}: {exc}")
+        return action, []
+    children = [
+        Action(
+            index=0,
+            address=f"{res.address}[{child.key}]",
+            module=res.module,
+            type=res.type,
+            kind=ActionKind(child.kind),
+            desired={"address": child.key, EXPANSION_TOKEN: found.token},
+            depends_on=action.depends_on,
+            changes=child.changes,
+            stateful=action.stateful or child.stateful,
+            reason=child.reason,
+            parent=res.address,
+        )
+        for child in found.children
+    ]
+    changing = [c for c in children if c.kind is not _NOOP]
+    outputs_change = rec is None or any(rec.outputs.get(k) != v for k, v in found.outputs.items())
+    if action.kind is _NOOP and (changing or outputs_change):
+        why = f"{len(changing)} of its resources change" if changing else "its outputs change"
+        action = replace(action, kind=_UPDATE, reason=action.reason or why)
+    if any(c.stateful for c in changing):
+        action = replace(action, stateful=True)
+    if found.token:
+        action = replace(action, desired={**(action.desired or {}), EXPANSION_TOKEN: found.token})
+    return action, children
 
 
 def _what_happened(rec: RecordedResource) -> str:

@@ -36,6 +36,7 @@ from driftgate.providers.base import (
     CAP_BATCH_READ,
     Change,
     ChangeResult,
+    Expansion,
     Observed,
     PlanResult,
     ProviderContext,
@@ -500,6 +501,11 @@ class PluginProvider:
         answer = self.process.call(lambda s: s.RestoreResource(chunks, timeout=self.action_timeout))
         wire.raise_for(answer.diagnostics, source=self.source)
         return self._observed(answer)
+
+    def plan_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> Expansion:
+        raise ProviderError(f"{self.source}: the provider protocol has no expanding kinds yet ({type_})")
 
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
         """``CheckBackup`` (protocol 2.1); a plugin without it has its backups checked by their

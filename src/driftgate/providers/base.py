@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from driftgate.errors import ProviderError
+from driftgate.plan.model import AttributeChange
 from driftgate.spec.schema import KindSchema
 
 CAP_READ = "read"
@@ -28,7 +29,10 @@ CAP_BACKUP = "backup"
 CAP_BATCH_READ = "batch_read"  # read_many answers many resources per call
 CAP_BATCH_APPLY = "batch_apply"  # apply_many: independent actions in one call, results as they finish
 PER_ACTION = "per_action"  # the engine walks the plan and calls create/update/delete per action
-WHOLE_PLAN = "whole_plan"  # the provider applies all of its actions of a plan in one call
+WHOLE_PLAN = "whole_plan"
+EXPANSION_TOKEN = (
+    "@plan"  # see Expansion.token  # the provider applies all of its actions of a plan in one call
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ProviderContext:
     """What a provider may know of its surroundings."""
 
     stack_dir: Path
+    data_dir: Path | None = None  # the provider's own files for this stack (0700), under driftgate's home
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,30 @@ class Change:
     name: str
     attributes: dict[str, Any]
     prior_outputs: dict[str, Any] = field(default_factory=dict)
+    address: str = ""
+    parent: str = ""  # a child action's resource address (see Expansion)
+
+
+@dataclass(frozen=True)
+class Child:
+    """One change inside an expanding resource (a Terraform root's resource instance)."""
+
+    key: str  # its own address inside the resource, e.g. aws_s3_bucket.logs
+    kind: str  # create | update | replace | delete | noop
+    changes: tuple[AttributeChange, ...] = ()
+    reason: str = ""
+    stateful: bool = False  # it deletes or replaces something that holds data
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What an expanding resource would do: its children's changes, and its outputs as they
+    will be (values known only after apply: UNKNOWN; sensitive ones: SENSITIVE)."""
+
+    children: tuple[Child, ...]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    token: str = ""  # names what the provider kept of this plan; apply gets it back in each action's
+    #                 attributes under EXPANSION_TOKEN (a Terraform plan file, say)
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,7 @@ class ChangeResult:
     status: str  # an ActionStatus value: SUCCESS, ERROR, DELETE_FAILED, COMPENSATED, COMPENSATION_FAILED
     error: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    attempted: bool = True  # False: an ERROR for an action never started (it waited on a failure)
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,13 @@ class Provider(Protocol):
         """All of this provider's actions of a plan at once (WHOLE_PLAN providers)."""
         ...
 
+    def plan_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> Expansion:
+        """An expanding kind's (``KindSchema.expands``) planned child changes: the engine plans each
+        as an action of its own, applied with the resource by ``apply_plan``."""
+        ...
+
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         """Independent actions in one call (CAP_BATCH_APPLY providers): (index, result) as each is
         done. Raises only when the call itself fails; the actions without a result are then unknown."""
@@ -210,6 +247,11 @@ class BaseProvider:
 
     def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
         raise ProviderError(f"provider {self.name!r} does not apply whole plans")
+
+    def plan_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> Expansion:
+        raise ProviderError(f"provider {self.name!r}: {type_} has no child changes")
 
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         raise ProviderError(f"provider {self.name!r} does not apply batches")

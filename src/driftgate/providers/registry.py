@@ -86,6 +86,12 @@ def _postgres() -> Provider:
     return PostgresProvider()
 
 
+def _terraform() -> Provider:
+    from driftgate.providers.terraform.provider import TerraformProvider
+
+    return TerraformProvider()
+
+
 def _same(provider: Provider) -> Provider:
     return provider
 
@@ -106,8 +112,9 @@ def default_registry(plugins: Iterable[str] = ()) -> ProviderRegistry:
     registry.register("file", FileProvider)
     registry.register("data", DataProvider)
     registry.register("postgres", _postgres)
+    registry.register("terraform", _terraform)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in ("file", "data", "postgres"):
+        if ep.name not in ("file", "data", "postgres", "terraform"):
             registry.register(ep.name, ep.load())
     for spec in plugins:
         factory = _load_object(spec)

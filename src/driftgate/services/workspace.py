@@ -174,7 +174,9 @@ class Workspace:
         from driftgate.providers.base import ProviderContext
         from driftgate.spec.plugins import is_plugin_block
 
-        ctx = ProviderContext(stack_dir=stack.directory)
+        ctx = ProviderContext(
+            stack_dir=stack.directory, data_dir=self.settings.home / "providers" / stack.name
+        )
         registry = self.registry_for(stack.directory)
         configured: dict[str, Provider] = {}
         for name, block in stack.spec.providers.items():

@@ -454,7 +454,7 @@ def _check_references(
                 )
                 continue
             schema = kinds(target.type)
-            if schema is not None and ref.output not in schema.outputs:
+            if schema is not None and not _declares_output(schema, ref.output):
                 out.at(*where, f"{target.type} has no output {ref.output!r}")
             targets.append(ref.address)
     return targets
@@ -470,3 +470,9 @@ def resource_dependencies(res: Resource) -> list[str]:
 
 def _loc(res: Resource, *rest: str | int) -> Loc:
     return ("resources", res.index, *rest)
+
+
+def _declares_output(schema: KindSchema, output: str) -> bool:
+    return output in schema.outputs or (
+        bool(schema.output_prefixes) and output.startswith(schema.output_prefixes)
+    )

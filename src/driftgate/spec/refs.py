@@ -31,7 +31,7 @@ NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
 TYPE_PATTERN = r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*"
 OUTPUT_REF = re.compile(
     rf"(?<!\$)\$\{{(?:(?P<module>{NAME_PATTERN})/)?(?P<type>{TYPE_PATTERN})"
-    rf"\.(?P<name>{NAME_PATTERN})\.(?P<output>[A-Za-z_][A-Za-z0-9_]*)\}}"
+    rf"\.(?P<name>{NAME_PATTERN})\.(?P<output>(?:output\.)?[A-Za-z_][A-Za-z0-9_]*)\}}"
 )
 ANY_INTERPOLATION = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 SECRET_PREFIX = "secret://"

@@ -55,6 +55,8 @@ class KindSchema:
     sensitive_outputs: frozenset[str] = field(default_factory=frozenset)
     data_bearing: bool = False  # holds data an apply can destroy: its module is gated as stateful
     virtual: bool = False  # no live world of its own: a read answers the recorded values (data.value)
+    expands: bool = False  # plans as child actions the provider lists (a Terraform root's resources)
+    output_prefixes: tuple[str, ...] = ()  # outputs named at apply time (``output.<name>``)
 
     def with_defaults(self, spec: dict[str, Any]) -> dict[str, Any]:
         merged = {k: a.default for k, a in self.attributes.items() if a.default is not None}

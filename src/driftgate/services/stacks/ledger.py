@@ -42,6 +42,7 @@ class StoreSink:
         if not started:
             return False
         runs_db.mark_in_flight(conn, self._run_id, [s.action.index for s in started])
+        started = [s for s in started if not s.action.parent]  # a child's state is its parent's
         creates = [s for s in started if s.action.kind is _CREATE and not s.action.adopt]
         states_db.upsert_states(
             conn,
@@ -71,7 +72,7 @@ class StoreSink:
         # No-op outcomes were recorded with the plan; only their adopted state is written here.
         rows = [_outcome_row(f) for f in finished if f.action.kind is not _NOOP]
         runs_db.finish_outcomes(conn, self._run_id, rows)
-        ok = [f for f in finished if f.outcome.status is ActionStatus.SUCCESS]
+        ok = [f for f in finished if f.outcome.status is ActionStatus.SUCCESS and not f.action.parent]
         deleted = [f.action.address for f in ok if f.action.kind is _DELETE]
         writes = [
             states_db.StateWrite(

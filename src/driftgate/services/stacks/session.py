@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
@@ -15,7 +16,7 @@ from driftgate.apply.hooks import ApplyHooks
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.errors import GateRefused, PlanInvalidError, StalePlanError
 from driftgate.gate.decision import GateDecision, GateRequest, ModulePolicy, decide, gated_plan
-from driftgate.plan.model import Plan
+from driftgate.plan.model import ActionKind, Plan
 from driftgate.planner.planner import build_plan, spec_digest
 from driftgate.providers.base import Provider
 from driftgate.services.stacks.identity import stack_row
@@ -100,6 +101,9 @@ class ApplySession:
             if action.module not in policies or (action.stateful and not policies[action.module].stateful):
                 if action.module not in {m.name for m in stack.modules}:
                     policies[action.module] = ModulePolicy(action.module, action.stateful)
+                elif action.stateful and action.parent and action.kind is not ActionKind.NOOP:
+                    # a change that destroys data (a Terraform root's data_bearing address) gates its module
+                    policies[action.module] = dataclasses.replace(policies[action.module], stateful=True)
         stack_id = self.planned.stack_id
         refs = [request.backup_ref] if request.backup_ref else []
         records = backup_records(self.ws, stack_id, refs, self.planned.providers)

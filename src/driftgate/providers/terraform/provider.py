@@ -1,0 +1,255 @@
+"""The ``terraform`` provider: ``terraform.root``, a Terraform (or OpenTofu) root module directory in
+the config repo, planned and applied by the real binary, each of its resource changes a driftgate
+action of its own.
+
+- **Plan**: ``init`` (cached), ``plan -out``, ``show -json``: every ``resource_changes[]`` entry is a
+  child action ``<module>/terraform.root.<name>[<terraform address>]``. The Terraform plan file is
+  kept (0600, in the provider's data directory, never in git), named by a token the driftgate plan
+  carries, so an apply applies exactly what was reviewed.
+- **Apply** (whole-plan mode): ``apply -json PLANFILE``, one outcome per child from the stream; the
+  root itself succeeds only when every child did, and records Terraform's outputs
+  (``${terraform.root.<name>.output.<output>}``; sensitive ones as ``(sensitive)``) and the state's
+  serial and lineage. A stale Terraform plan is driftgate's stale plan (exit 6).
+- **Gate**: a child that deletes or replaces an address listed in ``data_bearing`` is a stateful
+  change: its module is held back by the auto lane and needs a backup in the manual lane.
+- **Variables**: secret ones (resolved from ``secret://``) only as ``TF_VAR_<name>``; the others in
+  a 0600 JSON var file; none in argv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from driftgate.errors import ProviderConfigError, ProviderError, StalePlanError
+from driftgate.plan.model import SENSITIVE
+from driftgate.providers.base import (
+    CAP_BACKUP,
+    CAP_READ,
+    EXPANSION_TOKEN,
+    WHOLE_PLAN,
+    BaseProvider,
+    Change,
+    ChangeResult,
+    Child,
+    Expansion,
+    Observed,
+    PlanResult,
+    ProviderContext,
+)
+from driftgate.providers.terraform.runner import Terraform
+from driftgate.security.redact import redact
+from driftgate.spec.schema import AttributeSchema, KindSchema
+
+ROOT = "terraform.root"
+FIELDS = frozenset({"binary", "cli_config"})
+KIND = KindSchema(
+    type=ROOT,
+    description="A Terraform or OpenTofu root module directory; each of its resource changes is an action.",
+    attributes={
+        "dir": AttributeSchema(required=True, description="The root's directory, relative to the stack."),
+        "binary": AttributeSchema(description="terraform or tofu (default: the provider's binary)."),
+        "workspace": AttributeSchema(default="default"),
+        "vars": AttributeSchema(type="map", default={}, description="Secret references go in TF_VAR_*."),
+        "data_bearing": AttributeSchema(
+            type="list", default=[], description="Terraform addresses that hold data."
+        ),
+    },
+    outputs=("serial", "lineage"),
+    output_prefixes=("output.",),
+    expands=True,
+)
+
+
+class TerraformProvider(BaseProvider):
+    name = "terraform"
+    capabilities = frozenset({CAP_READ, CAP_BACKUP})
+    apply_modes = (WHOLE_PLAN,)
+    KINDS = (KIND,)
+
+    def __init__(self) -> None:
+        self.binary = "terraform"
+        self.cli_config: str | None = None
+        self.stack_dir = Path(".")
+        self.data_dir: Path | None = None
+
+    def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
+        unknown = sorted(set(config) - FIELDS)
+        if unknown:
+            raise ProviderConfigError(f"terraform provider: unknown field(s) {', '.join(unknown)}")
+        self.binary = str(config.get("binary") or "terraform")
+        self.cli_config = str(config["cli_config"]) if config.get("cli_config") else None
+        self.stack_dir = ctx.stack_dir
+        self.data_dir = ctx.data_dir
+
+    # -- one root ---------------------------------------------------------------------------------
+
+    def _root_dir(self, attributes: Mapping[str, Any]) -> Path:
+        relative = str(attributes.get("dir") or "")
+        stack = self.stack_dir.resolve()
+        found = (stack / relative).resolve()
+        if not relative or Path(relative).is_absolute() or not found.is_relative_to(stack):
+            raise ProviderError(f"terraform.root dir {relative!r}: must be a directory inside the stack")
+        if not found.is_dir():
+            raise ProviderError(f"terraform.root dir {relative!r}: no such directory")
+        return found
+
+    def _work(self, address: str) -> Path:
+        base = self.data_dir or Path(tempfile.gettempdir()) / "driftgate-terraform"
+        slug = hashlib.sha256(address.encode()).hexdigest()[:16]
+        found = base / "terraform" / slug
+        found.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return found
+
+    def _runner(self, address: str, attributes: Mapping[str, Any]) -> Terraform:
+        variables = attributes.get("vars") or {}
+        if not isinstance(variables, Mapping):
+            raise ProviderError(f"{address}: vars must be a map")
+        secret: dict[str, str] = {}
+        plain: dict[str, Any] = {}
+        for name, value in variables.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            if redact(text) != text:  # a resolved secret (or holds one): only ever in the environment
+                secret[str(name)] = text
+            else:
+                plain[str(name)] = value
+        return Terraform(
+            str(attributes.get("binary") or self.binary),
+            self._root_dir(attributes),
+            self._work(address),
+            workspace=str(attributes.get("workspace") or "default"),
+            cli_config=self.cli_config,
+            secret_vars=secret,
+            vars=plain,
+        )
+
+    def plan_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> Expansion:
+        runner = self._runner(address, attributes)
+        scratch = runner.work / "planning.tfplan"
+        plan = runner.plan(scratch)
+        data_bearing = {str(a) for a in attributes.get("data_bearing") or []}
+        children = tuple(
+            Child(
+                key=c.address,
+                kind=c.kind,
+                changes=c.changes,
+                reason=c.reason,
+                stateful=c.kind in ("delete", "replace") and _holds_data(c.address, data_bearing),
+            )
+            for c in plan.children
+        )
+        token = _token(address, attributes, children, plan.outputs)
+        scratch.replace(runner.work / f"{token}.tfplan")
+        planned_outputs = {f"output.{o.name}": o.value for o in plan.outputs if o.kind != "delete"}
+        return Expansion(children=children, outputs=planned_outputs, token=token)
+
+    def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
+        """The root's own record: what it holds live is planned as its children."""
+        return Observed(dict(attributes), dict(outputs))
+
+    def create(self, type_: str, name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        raise ProviderError("terraform.root is applied as a whole plan, never action by action")
+
+    def update(
+        self, type_: str, name: str, attributes: Mapping[str, Any], prior_outputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        raise ProviderError("terraform.root is applied as a whole plan, never action by action")
+
+    def delete(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+        raise ProviderError("terraform.root is applied as a whole plan, never action by action")
+
+    def import_resource(self, type_: str, resource_id: str) -> Observed | None:
+        return None
+
+    def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
+        results: dict[int, ChangeResult] = {}
+        errors: list[str] = []
+        roots = [c for c in changes if not c.parent]
+        for root in roots:
+            if root.kind == "delete":  # out of the specs: driftgate lets go; Terraform's resources stay
+                results[root.index] = ChangeResult("SUCCESS")
+                continue
+            children = [c for c in changes if c.parent == root.address]
+            found, problems = self._apply_root(root, children)
+            results.update(found)
+            errors += problems
+        return PlanResult(results=results, errors=tuple(errors))
+
+    def _apply_root(
+        self, root: Change, children: Sequence[Change]
+    ) -> tuple[dict[int, ChangeResult], list[str]]:
+        runner = self._runner(root.address, root.attributes)
+        token = str(root.attributes.get(EXPANSION_TOKEN) or "")
+        planfile = runner.work / f"{token}.tfplan"
+        if not token or not planfile.is_file():
+            raise StalePlanError(
+                f"{root.address}: its Terraform plan is gone (applied already, or made elsewhere); plan again"
+            )
+        planned = {str(c.attributes.get("address")): c.kind for c in children}
+        try:
+            stream = runner.apply(planfile, planned)
+        finally:
+            planfile.unlink(missing_ok=True)  # never applied twice, never left lying around
+        results: dict[int, ChangeResult] = {}
+        for child in children:
+            outcome = stream.outcomes[str(child.attributes.get("address"))]
+            results[child.index] = ChangeResult(outcome.status, outcome.error, attempted=outcome.attempted)
+        failed = [c for c in children if results[c.index].status != "SUCCESS"]
+        if failed or stream.errors:
+            why = f"{len(failed)} of {len(children)} Terraform changes failed" if failed else stream.errors[0]
+            results[root.index] = ChangeResult("ERROR", why)
+        else:
+            results[root.index] = ChangeResult("SUCCESS", None, self._outputs(runner, stream.outputs))
+        return results, list(stream.errors)
+
+    def _outputs(self, runner: Terraform, reported: Mapping[str, tuple[Any, bool]]) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            f"output.{name}": SENSITIVE if sensitive else value
+            for name, (value, sensitive) in reported.items()
+        }
+        state = json.loads(runner.state_pull() or b"{}")
+        found["serial"] = state.get("serial")
+        found["lineage"] = state.get("lineage")
+        return found
+
+    # -- backups: the root's state ----------------------------------------------------------------
+
+    def backup_resource(
+        self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> dict[str, bytes] | None:
+        state = self._runner("backup", attributes).state_pull()
+        return {"terraform.tfstate": state}
+
+    def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
+        try:
+            state = json.loads(files["terraform.tfstate"])
+            _ = state["lineage"], int(state["serial"])
+        except (KeyError, ValueError, TypeError):
+            raise ProviderError(
+                "terraform state backup: not a Terraform state (no lineage or serial)"
+            ) from None
+
+
+def _holds_data(address: str, data_bearing: set[str]) -> bool:
+    """``aws_db_instance.main`` covers its instances (``aws_db_instance.main[0]``) too."""
+    return any(address == a or address.startswith(a + "[") for a in data_bearing)
+
+
+def _token(
+    address: str, attributes: Mapping[str, Any], children: Sequence[Child], outputs: Sequence[Any]
+) -> str:
+    """A name for the kept plan file: what the plan would do, as the reviewer saw it."""
+    seen = {
+        "address": address,
+        "attributes": {k: v for k, v in attributes.items() if k != "vars"},
+        "children": [[c.key, c.kind, [ch.to_dict() for ch in c.changes]] for c in children],
+        "outputs": [repr(o) for o in outputs],
+    }
+    raw = json.dumps(seen, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
