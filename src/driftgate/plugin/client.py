@@ -507,6 +507,9 @@ class PluginProvider:
     ) -> Expansion:
         raise ProviderError(f"{self.source}: the provider protocol has no expanding kinds yet ({type_})")
 
+    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
+        return None
+
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
         """``CheckBackup`` (protocol 2.1); a plugin without it has its backups checked by their
         checksum alone."""

@@ -189,6 +189,11 @@ class Provider(Protocol):
         as an action of its own, applied with the resource by ``apply_plan``."""
         ...
 
+    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
+        """Raise StalePlanError when what ``plan_children`` kept (``token``) can no longer be applied
+        as reviewed: asked before a saved plan is applied."""
+        ...
+
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         """Independent actions in one call (CAP_BATCH_APPLY providers): (index, result) as each is
         done. Raises only when the call itself fails; the actions without a result are then unknown."""
@@ -252,6 +257,9 @@ class BaseProvider:
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> Expansion:
         raise ProviderError(f"provider {self.name!r}: {type_} has no child changes")
+
+    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
+        return None
 
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         raise ProviderError(f"provider {self.name!r} does not apply batches")

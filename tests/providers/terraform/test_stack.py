@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from driftgate.cli import exitcodes as codes
+from driftgate.providers.terraform.runner import Terraform
 from driftgate.testing.cli import run
 from driftgate.testing.stacks import write_stack
 from tests.providers.terraform.conftest import write_root
@@ -18,7 +19,9 @@ from tests.providers.terraform.test_runner import PASSWORD, ROOT
 NET = "net/terraform.root.network"
 
 
-def tf_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terraform: str, greeting: str) -> Path:
+def tf_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terraform: str, greeting: str, **extra: object
+) -> Path:
     monkeypatch.setenv("DRIFTGATE_SECRET_DB_PW", PASSWORD)
     monkeypatch.setenv("DRIFTGATE_SECRET_ENV_ALLOW", "DRIFTGATE_SECRET_DB_PW")
     root = {
@@ -27,6 +30,7 @@ def tf_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terraform: str, gr
         "spec": {
             "dir": "terraform/network",
             "vars": {"greeting": greeting, "db_password": "secret://env/DRIFTGATE_SECRET_DB_PW"},
+            **extra,
         },
     }
     reader = {
@@ -101,3 +105,56 @@ def test_a_failing_terraform_resource_gives_a_partial_ledger(
     code, out, _ = run(capsys, "plan", "-s", str(stack), "--json", "--module", "net")
     actions = {a["address"]: a["action"] for a in json.loads(out)["actions"]}
     assert actions[f"{NET}[terraform_data.a]"] == "noop" and actions[f"{NET}[terraform_data.c]"] == "create"
+
+
+def test_a_saved_plan_is_stale_once_terraform_ran_outside_it(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "hello")
+    s = ["-s", str(stack)]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "net")[0] == 0
+    root = stack / "terraform" / "network"
+    (root / "main.tf").write_text((root / "main.tf").read_text() + 'resource "terraform_data" "d" {}\n')
+    saved = tmp_path / "reviewed.plan"
+    assert run(capsys, "plan", *s, "--module", "net", "--out", str(saved))[0] == codes.CHANGES
+    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
+    tf.vars = {"greeting": "changed by hand"}
+    planfile = tmp_path / "by-hand" / "p.tfplan"
+    plan = tf.plan(planfile)
+    tf.apply(planfile, {c.address: c.kind for c in plan.children})  # someone ran terraform apply
+    code, out, err = run(capsys, "apply", *s, "--auto-approve", str(saved))
+    assert code == codes.BY_CODE["PLAN_STALE"], out + err
+    assert "state changed since the plan" in out + err
+
+
+def test_deleting_a_data_bearing_address_is_held_back_by_the_auto_lane(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "hello", data_bearing=["terraform_data.secret"])
+    s = ["-s", str(stack)]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "net")[0] == 0  # creates: not stateful
+    root = stack / "terraform" / "network"
+    (root / "main.tf").write_text(
+        (root / "main.tf")
+        .read_text()
+        .replace('resource "terraform_data" "secret" { input = var.db_password }', "")
+    )
+    code, out, _ = run(capsys, "plan", *s, "--json")
+    actions = {a["address"]: a for a in json.loads(out)["actions"]}
+    secret = actions[f"{NET}[terraform_data.secret]"]
+    assert secret["action"] == "delete" and secret["stateful"] and actions[NET]["stateful"]
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", "--lane", "auto", "--json")
+    assert "stateful module 'net' is never applied by the auto lane" in out, out
+    state = Terraform(terraform, stack / "terraform" / "network", tmp_path / "w").show_state()
+    kept = [r["address"] for r in state["values"]["root_module"]["resources"]]
+    assert "terraform_data.secret" in kept  # held back: not destroyed
+    code, out, _ = run(capsys, "apply", *s, "--auto-approve", "--module", "net", "--json")
+    assert code == codes.REFUSED and "allow-stateful" in out  # the manual lane wants the full gate

@@ -149,6 +149,15 @@ class TerraformProvider(BaseProvider):
         planned_outputs = {f"output.{o.name}": o.value for o in plan.outputs if o.kind != "delete"}
         return Expansion(children=children, outputs=planned_outputs, token=token)
 
+    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
+        runner = self._runner(address, attributes)
+        planfile = runner.work / f"{token}.tfplan"
+        if not planfile.is_file():
+            raise StalePlanError(
+                f"{address}: its Terraform plan is gone (applied already, or made elsewhere)"
+            )
+        runner.check_fresh(planfile)
+
     def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
         """The root's own record: what it holds live is planned as its children."""
         return Observed(dict(attributes), dict(outputs))

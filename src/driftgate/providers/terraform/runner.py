@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,6 +183,27 @@ class Terraform:
         if code != 0 and ("Saved plan is stale" in text or "state lock" in text.lower()):
             raise self.failure("apply", out, err)
         return parse_apply(lines, planned)
+
+    def planned_on(self, planfile: Path) -> tuple[str, int]:
+        """(lineage, serial) of the state a saved plan was made against (its ``tfstate`` member)."""
+        try:
+            with zipfile.ZipFile(planfile) as archive:
+                state = json.loads(archive.read("tfstate"))
+            return str(state.get("lineage") or ""), int(state.get("serial") or 0)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            raise StalePlanError(f"{planfile.name}: not a readable Terraform plan file; plan again") from None
+
+    def check_fresh(self, planfile: Path) -> None:
+        """Raise StalePlanError when the state moved since the plan (an apply by hand, say), as
+        ``terraform apply`` would, before anything is applied."""
+        lineage, serial = self.planned_on(planfile)
+        current = json.loads(self.state_pull() or b"{}")
+        now_lineage, now_serial = str(current.get("lineage") or ""), int(current.get("serial") or 0)
+        if (lineage and (lineage, serial) != (now_lineage, now_serial)) or (not lineage and now_serial > 0):
+            raise StalePlanError(
+                f"terraform root {self.root.name}: its state changed since the plan (serial {serial} -> "
+                f"{now_serial}): Terraform was applied outside this plan; plan again"
+            )
 
     def state_pull(self) -> bytes:
         self.init()

@@ -18,7 +18,7 @@ from driftgate.errors import GateRefused, PlanInvalidError, StalePlanError
 from driftgate.gate.decision import GateDecision, GateRequest, ModulePolicy, decide, gated_plan
 from driftgate.plan.model import ActionKind, Plan
 from driftgate.planner.planner import build_plan, spec_digest
-from driftgate.providers.base import Provider
+from driftgate.providers.base import EXPANSION_TOKEN, Provider
 from driftgate.services.stacks.identity import stack_row
 from driftgate.services.stacks.ledger import StoreSink
 from driftgate.services.stacks.locking import stack_lock
@@ -238,4 +238,12 @@ def _saved(ws: Workspace, stack: Stack, stack_id: int, saved: Plan) -> PlannedSt
         raise StalePlanError(
             "the recorded state changed since this plan was made (another apply ran); plan again"
         )
-    return PlannedStack(stack, saved, stack_id, ws.providers_for(stack))
+    providers = ws.providers_for(stack)
+    for action in saved.actions:  # what providers kept of the plan (a Terraform plan file) still holds
+        token = (action.desired or {}).get(EXPANSION_TOKEN)
+        if token and not action.parent and action.kind is not ActionKind.NOOP:
+            attributes = ws.secrets().resolve_all(action.desired or {})
+            providers[action.type.split(".", 1)[0]].check_expansion(
+                action.type, action.address, attributes, token
+            )
+    return PlannedStack(stack, saved, stack_id, providers)
