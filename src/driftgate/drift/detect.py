@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from driftgate.errors import DriftgateError
 from driftgate.plan.model import SENSITIVE, AttributeChange
 from driftgate.plan.state import RecordedResource
 from driftgate.planner.planner import drift_of, read_live
@@ -105,6 +106,10 @@ def detect_drift(
             items.append(DriftItem(address, rec.module, rec.type, DELETED))
         elif changes:
             items.append(DriftItem(address, rec.module, rec.type, CHANGED, tuple(changes), live))
+        elif _expands(providers, rec.type):
+            found, problem = _children(providers, rec, secrets)
+            items.extend(found)
+            errors.extend(problem)
     if not wanted:
         items.extend(_unmanaged(recorded, providers))
     return DriftReport(stack, tuple(items), tuple(errors), len(scope), tuple(sorted(wanted)))
@@ -142,3 +147,32 @@ def _scrub_item(item: DriftItem, secrets: Collection[str]) -> DriftItem:
         )
     resource_id = scrub_values(item.resource_id, secrets, whole=SENSITIVE)[0]
     return replace(item, changes=changes, live=live, resource_id=resource_id)
+
+
+def _expands(providers: Mapping[str, Provider], type_: str) -> bool:
+    provider = providers.get(type_.split(".", 1)[0])
+    kind = provider.kinds().get(type_) if provider is not None else None
+    return bool(kind and kind.expands)
+
+
+def _children(
+    providers: Mapping[str, Provider], rec: RecordedResource, secrets: SecretResolver
+) -> tuple[list[DriftItem], list[str]]:
+    """An expanding resource's children that drifted (a Terraform root's resources), by address."""
+    provider = providers[rec.type.split(".", 1)[0]]
+    try:
+        attributes = secrets.resolve_all(rec.attributes)
+        found = provider.drift_children(rec.type, rec.address, attributes, rec.outputs)
+    except DriftgateError as exc:
+        return [], [f"{rec.address}: {exc}"]
+    return [
+        DriftItem(
+            f"{rec.address}[{child.key}]",
+            rec.module,
+            rec.type,
+            child.kind,
+            child.changes,
+            Observed(dict(child.live)) if child.kind != DELETED else None,
+        )
+        for child in found
+    ], []

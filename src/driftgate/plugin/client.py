@@ -36,6 +36,7 @@ from driftgate.providers.base import (
     CAP_BATCH_READ,
     Change,
     ChangeResult,
+    ChildDrift,
     Expansion,
     Observed,
     PlanResult,
@@ -509,6 +510,11 @@ class PluginProvider:
 
     def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
         return None
+
+    def drift_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> list[ChildDrift]:
+        return []
 
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
         """``CheckBackup`` (protocol 2.1); a plugin without it has its backups checked by their

@@ -90,6 +90,16 @@ class Expansion:
 
 
 @dataclass(frozen=True)
+class ChildDrift:
+    """One child of an expanding resource found changed, deleted or made outside driftgate."""
+
+    key: str
+    kind: str  # changed | deleted | unmanaged
+    changes: tuple[AttributeChange, ...] = ()  # old: live, new: as recorded (masked)
+    live: dict[str, Any] = field(default_factory=dict)  # masked
+
+
+@dataclass(frozen=True)
 class ChangeResult:
     status: str  # an ActionStatus value: SUCCESS, ERROR, DELETE_FAILED, COMPENSATED, COMPENSATION_FAILED
     error: str | None = None
@@ -189,6 +199,12 @@ class Provider(Protocol):
         as an action of its own, applied with the resource by ``apply_plan``."""
         ...
 
+    def drift_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> list[ChildDrift]:
+        """An expanding resource's children that changed outside driftgate, for ``drift``."""
+        ...
+
     def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
         """Raise StalePlanError when what ``plan_children`` kept (``token``) can no longer be applied
         as reviewed: asked before a saved plan is applied."""
@@ -260,6 +276,11 @@ class BaseProvider:
 
     def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
         return None
+
+    def drift_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> list[ChildDrift]:
+        return []
 
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         raise ProviderError(f"provider {self.name!r} does not apply batches")

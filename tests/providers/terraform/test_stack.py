@@ -158,3 +158,35 @@ def test_deleting_a_data_bearing_address_is_held_back_by_the_auto_lane(
     assert "terraform_data.secret" in kept  # held back: not destroyed
     code, out, _ = run(capsys, "apply", *s, "--auto-approve", "--module", "net", "--json")
     assert code == codes.REFUSED and "allow-stateful" in out  # the manual lane wants the full gate
+
+
+def test_an_apply_by_hand_shows_as_drift_per_terraform_address(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "hello")
+    s = ["-s", str(stack)]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "net")[0] == 0
+    assert run(capsys, "drift", *s)[0] == 0  # nothing changed: no drift
+    root = stack / "terraform" / "network"
+    by_hand = tmp_path / "copy"  # another checkout, sharing the state (a local backend here)
+    by_hand.mkdir()
+    (by_hand / "main.tf").write_text(
+        (root / "main.tf").read_text()
+        + f'\nterraform {{\n  backend "local" {{ path = "{root}/terraform.tfstate" }}\n}}\n'
+    )
+    tf = Terraform(terraform, by_hand, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
+    tf.vars = {"greeting": "changed by hand"}
+    planfile = tmp_path / "by-hand" / "p.tfplan"
+    plan = tf.plan(planfile)
+    tf.apply(planfile, {c.address: c.kind for c in plan.children})
+    code, out, err = run(capsys, "drift", *s, "--json")
+    assert code == codes.CHANGES, out + err
+    items = {i["address"]: i for i in json.loads(out)["items"]}
+    assert set(items) == {f"{NET}[terraform_data.a]", f"{NET}[terraform_data.b]", f"{NET}[terraform_data.c]"}
+    assert items[f"{NET}[terraform_data.a]"]["drift"] == "changed"
+    assert "applied outside driftgate" in json.dumps(items[f"{NET}[terraform_data.a]"]["changes"])
+    assert PASSWORD not in out

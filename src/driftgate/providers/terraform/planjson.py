@@ -69,6 +69,7 @@ class TerraformPlan:
     children: tuple[ChildChange, ...]
     outputs: tuple[OutputChange, ...]
     errored: bool = False
+    drift: tuple[ChildChange, ...] = ()  # resource_drift[]: what changed live outside Terraform
 
     @property
     def has_changes(self) -> bool:
@@ -92,6 +93,7 @@ def parse_plan(document: Mapping[str, Any], *, source: str) -> TerraformPlan:
         children=children,
         outputs=outputs,
         errored=bool(document.get("errored", False)),
+        drift=tuple(_child(raw, source) for raw in document.get("resource_drift") or []),
     )
 
 

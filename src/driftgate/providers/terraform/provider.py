@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from driftgate.errors import ProviderConfigError, ProviderError, StalePlanError
-from driftgate.plan.model import SENSITIVE
+from driftgate.plan.model import SENSITIVE, AttributeChange
 from driftgate.providers.base import (
     CAP_BACKUP,
     CAP_READ,
@@ -36,13 +36,14 @@ from driftgate.providers.base import (
     Change,
     ChangeResult,
     Child,
+    ChildDrift,
     Expansion,
     Observed,
     PlanResult,
     ProviderContext,
 )
 from driftgate.providers.terraform.runner import Terraform
-from driftgate.security.redact import redact
+from driftgate.security.redact import redact, scrub_values
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 ROOT = "terraform.root"
@@ -225,7 +226,45 @@ class TerraformProvider(BaseProvider):
         state = json.loads(runner.state_pull() or b"{}")
         found["serial"] = state.get("serial")
         found["lineage"] = state.get("lineage")
+        found["resources"] = {a: _digest(v) for a, v in state_resources(state, runner.secret_vars).items()}
         return found
+
+    def drift_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> list[ChildDrift]:
+        """(1) What Terraform's providers see changed live (``plan -refresh-only``: resource_drift);
+        (2) the state changed since driftgate's last apply (someone ran ``terraform apply``)."""
+        runner = self._runner(address, attributes)
+        found: dict[str, ChildDrift] = {}
+        state = json.loads(runner.state_pull() or b"{}")
+        moved = (state.get("lineage"), state.get("serial")) != (outputs.get("lineage"), outputs.get("serial"))
+        recorded = outputs.get("resources")
+        if moved and isinstance(recorded, Mapping):
+            now = state_resources(state, runner.secret_vars)
+            serial = AttributeChange(
+                "state",
+                f"serial {state.get('serial')} (applied outside driftgate)",
+                f"serial {outputs.get('serial')}",
+            )
+            for key, values in sorted(now.items()):
+                if recorded.get(key) != _digest(values):
+                    kind = "changed" if key in recorded else "unmanaged"
+                    found[key] = ChildDrift(key, kind, (serial,), values)
+            for key in sorted(set(recorded) - set(now)):
+                found[key] = ChildDrift(key, "deleted", (serial,))
+        scratch = runner.work / "refresh-only.tfplan"
+        try:
+            plan = runner.plan(scratch, refresh_only=True)
+        finally:
+            scratch.unlink(missing_ok=True)
+        for child in plan.drift:
+            live = tuple(
+                AttributeChange(c.name, c.new, c.old, c.forces_replace, c.sensitive) for c in child.changes
+            )
+            found[child.address] = ChildDrift(
+                child.address, "deleted" if child.kind == "delete" else "changed", live
+            )
+        return [found[k] for k in sorted(found)]
 
     # -- backups: the root's state ----------------------------------------------------------------
 
@@ -262,3 +301,28 @@ def _token(
     }
     raw = json.dumps(seen, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def state_resources(state: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Each managed resource instance of a raw state (``terraform state pull``) by address, its
+    attributes masked: Terraform's sensitive ones, and every secret variable's value anywhere."""
+    found: dict[str, dict[str, Any]] = {}
+    for resource in state.get("resources") or []:
+        if resource.get("mode") != "managed":
+            continue
+        base = f"{resource['type']}.{resource['name']}"
+        if resource.get("module"):
+            base = f"{resource['module']}.{base}"
+        for instance in resource.get("instances") or []:
+            key = instance.get("index_key")
+            address = base if key is None else f"{base}[{json.dumps(key)}]"
+            hidden = {str(p[0].get("value")) for p in instance.get("sensitive_attributes") or [] if p}
+            values = {
+                k: SENSITIVE if k in hidden else v for k, v in (instance.get("attributes") or {}).items()
+            }
+            found[address] = scrub_values(values, set(secrets.values()), whole=SENSITIVE)[0]
+    return found
+
+
+def _digest(values: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
