@@ -4,12 +4,13 @@ plugin on moto's server when moto is installed; each skipped, and said so, other
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from driftgate.demo.quickstart import aws_on_moto, postgres_roles, run_quickstart
+from driftgate.demo.quickstart import aws_on_moto, postgres_roles, run_quickstart, terraform_root
 from driftgate.services.workspace import Workspace
 from driftgate.testing import postgres
 
@@ -76,3 +77,23 @@ def test_the_aws_step_is_skipped_and_says_so_without_moto(
     assert run_quickstart(ws, tmp_path, narrator, steps=[aws_on_moto])
     (said,) = narrator.said
     assert said.startswith("16. AWS step: skipped — moto is not installed")
+
+
+def test_the_terraform_step_drives_a_root_module(ws: Workspace, tmp_path: Path) -> None:
+    narrator = Recorder()
+    assert run_quickstart(ws, tmp_path, narrator, steps=[terraform_root])
+    (said,) = narrator.said
+    if said.startswith("17. Terraform step: skipped") and os.environ.get("CI"):
+        pytest.fail("terraform is not on PATH in CI")
+    assert said.startswith("17. Terraform:") and "in sync" in said and "NOT" not in said, said
+    assert "net/terraform.root.network[terraform_data.subnet] SUCCESS" in said
+
+
+def test_the_terraform_step_is_skipped_and_says_so_without_terraform(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    narrator = Recorder()
+    assert run_quickstart(ws, tmp_path, narrator, steps=[terraform_root])
+    (said,) = narrator.said
+    assert said.startswith("17. Terraform step: skipped — neither terraform nor tofu is on PATH")

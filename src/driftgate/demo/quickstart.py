@@ -372,6 +372,63 @@ def aws_on_moto(ctx: QuickstartContext) -> None:
     )
 
 
+TF_STACK = """\
+apiVersion: driftgate/v1
+kind: Stack
+name: terraform-quickstart
+providers:
+  terraform: {{binary: {binary}}}
+modules: [modules]
+"""
+TF_MODULE = """\
+apiVersion: driftgate/v1
+kind: Module
+name: net
+resources:
+  - type: terraform.root
+    name: network
+    spec:
+      dir: network
+      vars: {greeting: hello from terraform}
+"""
+TF_ROOT = """\
+variable "greeting" { type = string }
+resource "terraform_data" "vpc" { input = var.greeting }
+resource "terraform_data" "subnet" { input = "${terraform_data.vpc.output}: subnet" }
+output "subnet" { value = terraform_data.subnet.output }
+"""
+
+
+def terraform_root(ctx: QuickstartContext) -> None:
+    """A Terraform root module through the terraform provider, when ``terraform`` is on PATH: each
+    Terraform change an action of the ledger. Skipped, saying so, otherwise."""
+    binary = shutil.which("terraform") or shutil.which("tofu")
+    if binary is None:
+        ctx.narrator.say(
+            "17. Terraform step: skipped — neither terraform nor tofu is on PATH (no package registry "
+            "ships them; install one to see a root module driven by driftgate)."
+        )
+        return
+    stack = ctx.workdir / "terraform"
+    (stack / "modules").mkdir(parents=True)
+    (stack / "network").mkdir()
+    (stack / "stack.yaml").write_text(TF_STACK.format(binary=binary))
+    (stack / "modules" / "net.yaml").write_text(TF_MODULE)
+    (stack / "network" / "main.tf").write_text(TF_ROOT)
+    outcome = apply_stack(ctx.ws, ApplyRequest(stack, commit_back=False, skip_no_changes=False))
+    report = outcome.report
+    assert report is not None
+    ctx.reports.append(report)
+    lines = [f"{o.address} {o.status.value}" for o in report.result.actions]
+    again = plan_stack(ctx.ws, stack).plan
+    ctx.narrator.say(
+        f"17. Terraform: the terraform provider planned the root module at {stack / 'network'} with "
+        f"{Path(binary).name} and applied it; every Terraform change is an action of the ledger: "
+        + "; ".join(lines)
+        + f". Planned again: {'in sync' if not again.has_changes else 'NOT in sync'} (README: Terraform)."
+    )
+
+
 STATEFUL_MODULE = """\
 apiVersion: driftgate/v1
 kind: Module
@@ -398,6 +455,7 @@ STEPS: list[Step] = [
     gate_holds_back_stateful,
     postgres_roles,
     aws_on_moto,
+    terraform_root,
 ]
 
 

@@ -18,9 +18,11 @@ action of its own.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,7 @@ class TerraformProvider(BaseProvider):
             for c in plan.children
         )
         token = _token(address, attributes, children, plan.outputs)
+        _prune(runner.work)
         scratch.replace(runner.work / f"{token}.tfplan")
         planned_outputs = {f"output.{o.name}": o.value for o in plan.outputs if o.kind != "delete"}
         return Expansion(children=children, outputs=planned_outputs, token=token)
@@ -282,6 +285,19 @@ class TerraformProvider(BaseProvider):
             raise ProviderError(
                 "terraform state backup: not a Terraform state (no lineage or serial)"
             ) from None
+
+
+KEEP_PLANS = 7 * 24 * 3600  # seconds a kept Terraform plan file waits for its apply
+
+
+def _prune(work: Path) -> None:
+    """Kept plan files nobody applied within a week (a saved driftgate plan older than that is
+    stale anyway): they hold sensitive values, so they do not linger."""
+    now = time.time()
+    for old in work.glob("*.tfplan"):
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > KEEP_PLANS:
+                old.unlink()
 
 
 def _holds_data(address: str, data_bearing: set[str]) -> bool:
