@@ -59,6 +59,15 @@ def timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> Timing:
     return Timing(elapsed, usage.ru_maxrss / 1024, code)
 
 
+# What every driftgate process pays before it does anything: importing its libraries.
+STARTUP = "import sqlalchemy, psycopg, typer, pydantic, yaml"
+
+
+def startup_floor(cwd: Path, env: dict[str, str]) -> float:
+    """This machine's Python importing driftgate's libraries, alone: the floor under any CLI call."""
+    return timed([sys.executable, "-c", STARTUP], cwd=cwd, env=env).seconds
+
+
 def driftgate_stack(directory: Path, count: int, *, value: str = "x", changed: int = 0) -> None:
     write_stack(directory, modules={}, providers={"data": {}})
     for m in range((count + PER_MODULE - 1) // PER_MODULE):

@@ -28,13 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from bench_apply import DRIFTGATE, timed  # noqa: E402
+from bench_apply import DRIFTGATE, startup_floor, timed  # noqa: E402
 from driftgate.testing.stacks import fast_write_module, write_stack  # noqa: E402
 
 PREFIX = "dgbench_"
 TARGETS = "no-op plan < 1 s; create <= 2x the psql -f floor"
-# What any driftgate process on this provider pays before it does anything: its libraries' imports.
-STARTUP = "import sqlalchemy, psycopg, typer, pydantic, yaml"
 
 
 def clean(url: str) -> None:
@@ -157,7 +155,7 @@ def main() -> None:
         assert plan.code == 0, "a plan right after the applies has no changes"
         build(work / "stack", args.roles, args.databases, limit=7)  # 1% of the roles change
         change_plan = timed([DRIFTGATE, "plan", "-s", str(stack)], cwd=work, env=env)
-        startup = timed([sys.executable, "-c", STARTUP], cwd=work, env=env).seconds
+        startup = startup_floor(work, env)
         change_apply = timed([DRIFTGATE, "apply", *s, "--module", "roles"], cwd=work, env=env)
     finally:
         clean(args.url)

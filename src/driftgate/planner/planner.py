@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from driftgate.errors import DriftgateError
+from driftgate.errors import DriftgateError, StackLockedError
 from driftgate.plan.model import SENSITIVE, UNKNOWN, Action, ActionKind, AttributeChange, Plan
 from driftgate.plan.state import RecordedResource
 from driftgate.providers.base import EXPANSION_TOKEN, Observed, Provider
@@ -232,6 +232,8 @@ def _expand(ctx: _Context, res: Resource, action: Action) -> tuple[Action, list[
         attributes = ctx.secrets.resolve_all(_expected_all(ctx, res, action.desired or {}))
         rec = ctx.recorded.get(res.address)
         found = provider.plan_children(res.type, res.address, attributes, rec.outputs if rec else {})
+    except StackLockedError:
+        raise  # someone else holds the resource's own lock (Terraform's): exit 5, not a plan error
     except DriftgateError as exc:
         ctx.errors.append(f"{res.address}: {exc}")
         return action, []

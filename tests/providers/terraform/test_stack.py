@@ -5,6 +5,7 @@ partial ledger, secrets nowhere driftgate writes."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,60 @@ def test_an_apply_by_hand_shows_as_drift_per_terraform_address(
     assert items[f"{NET}[terraform_data.a]"]["drift"] == "changed"
     assert "applied outside driftgate" in json.dumps(items[f"{NET}[terraform_data.a]"]["changes"])
     assert PASSWORD not in out
+
+
+def test_a_backup_keeps_the_state_and_the_roots_own_data_dump(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dump = ["sh", "-c", "echo 'rows of the database'"]
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "hello", backup_command=dump)
+    s = ["-s", str(stack)]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "net")[0] == 0
+    code, out, err = run(capsys, "backup", "create", "net", *s, "--json")
+    assert code == 0, out + err
+    manifest = json.loads(out)
+    (entry,) = manifest["resources"]
+    assert entry["address"] == NET and entry["files"] == ["data.backup", "meta.json", "terraform.tfstate"]
+    assert run(capsys, "backup", "verify", manifest["ref"], *s)[0] == 0
+    assert PASSWORD not in out
+
+    root = stack / "terraform" / "network"
+    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
+    tf.vars = {"greeting": "changed by hand"}
+    plan = tf.plan(tmp_path / "by-hand" / "p.tfplan")
+    tf.apply(tmp_path / "by-hand" / "p.tfplan", {c.address: c.kind for c in plan.children})
+    code, out, err = run(capsys, "backup", "create", "net", *s)
+    assert code != 0 and "changed outside driftgate" in out + err  # not the state driftgate applied
+
+
+def test_terraforms_own_state_lock_held_is_exit_5_with_its_holder(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "hello")
+    root = stack / "terraform" / "network"
+    holder = tmp_path / "holder"
+    holder.mkdir()
+    (holder / "main.tf").write_text(
+        f'terraform {{\n  backend "local" {{ path = "{root}/terraform.tfstate" }}\n}}\n'
+        'resource "terraform_data" "slow" {\n  provisioner "local-exec" { command = "sleep 8" }\n}\n'
+    )
+    env = Terraform(terraform, holder, tmp_path / "w").env()
+    subprocess.run([terraform, "init", "-input=false"], cwd=holder, env=env, check=True, capture_output=True)
+    argv = [terraform, "apply", "-auto-approve", "-input=false"]
+    with subprocess.Popen(argv, cwd=holder, env=env, stdout=subprocess.PIPE, text=True) as slow:
+        assert slow.stdout is not None
+        for line in slow.stdout:  # the lock is held once it is creating
+            if "Creating..." in line:
+                break
+        code, out, err = run(capsys, "plan", "-s", str(stack))
+        assert code == codes.BY_CODE["STACK_LOCKED"], out + err
+        assert "Terraform's state lock is held" in out + err and "ID " in out + err
+        slow.communicate(timeout=60)

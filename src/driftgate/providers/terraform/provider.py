@@ -61,6 +61,12 @@ KIND = KindSchema(
         "data_bearing": AttributeSchema(
             type="list", default=[], description="Terraform addresses that hold data."
         ),
+        "backup_command": AttributeSchema(
+            type="list",
+            default=[],
+            description="argv run in the root for `backup create`: its stdout is the data's backup "
+            "(a database dump, say), kept with the state in the same artifact",
+        ),
     },
     outputs=("serial", "lineage"),
     output_prefixes=("output.",),
@@ -274,17 +280,33 @@ class TerraformProvider(BaseProvider):
     def backup_resource(
         self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> dict[str, bytes] | None:
-        state = self._runner("backup", attributes).state_pull()
-        return {"terraform.tfstate": state}
+        """``terraform state pull``, the lineage and serial driftgate recorded for it, and the
+        output of the root's ``backup_command`` when it declares one."""
+        runner = self._runner("backup", attributes)
+        state = runner.state_pull()
+        pulled = json.loads(state or b"{}")
+        now = (pulled.get("lineage"), pulled.get("serial"))
+        if outputs.get("lineage") and now != (outputs.get("lineage"), outputs.get("serial")):
+            raise ProviderError(
+                f"terraform root {runner.root.name}: its state (serial {now[1]}) is not the one driftgate "
+                f"applied (serial {outputs.get('serial')}): changed outside driftgate; see `driftgate drift`"
+            )
+        meta = {"lineage": now[0], "serial": now[1]}
+        files = {"terraform.tfstate": state, "meta.json": json.dumps(meta).encode()}
+        command = [str(a) for a in attributes.get("backup_command") or []]
+        if command:
+            files["data.backup"] = runner.run_command(command)
+        return files
 
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
         try:
             state = json.loads(files["terraform.tfstate"])
-            _ = state["lineage"], int(state["serial"])
+            meta = json.loads(files["meta.json"])
         except (KeyError, ValueError, TypeError):
-            raise ProviderError(
-                "terraform state backup: not a Terraform state (no lineage or serial)"
-            ) from None
+            raise ProviderError("terraform backup: no readable state or meta.json") from None
+        recorded = (meta.get("lineage"), meta.get("serial")) if isinstance(meta, dict) else None
+        if not isinstance(state, dict) or (state.get("lineage"), state.get("serial")) != recorded:
+            raise ProviderError("terraform backup: the state's lineage and serial are not the recorded ones")
 
 
 KEEP_PLANS = 7 * 24 * 3600  # seconds a kept Terraform plan file waits for its apply

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +204,20 @@ class Terraform:
                 f"terraform root {self.root.name}: its state changed since the plan (serial {serial} -> "
                 f"{now_serial}): Terraform was applied outside this plan; plan again"
             )
+
+    def run_command(self, argv: Sequence[str]) -> bytes:
+        """A root's own command (its ``backup_command``), in the root, with Terraform's environment:
+        its stdout; a failure is a one-line error."""
+        try:
+            done = subprocess.run(  # noqa: S603
+                list(argv), cwd=self.root, env=self.env(), capture_output=True, check=False, timeout=3600
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ProviderError(redact(f"backup_command {argv[0]!r} in {self.root.name}: {exc}")) from None
+        if done.returncode != 0:
+            why = " ".join(done.stderr.decode(errors="replace").split())[:500]
+            raise ProviderError(redact(f"backup_command {argv[0]!r} exited {done.returncode}: {why}"))
+        return done.stdout
 
     def state_pull(self) -> bytes:
         self.init()
