@@ -177,3 +177,48 @@ def render_unmanaged(
         doc = {"type": item.type, "name": f"imported-{_slug(item.resource_id or '')}", "spec": clean}
         parts.append(_resource_block(doc, notes).rstrip("\n"))
     return "\n".join(parts) + "\n"
+
+
+def render_children(
+    parent: str,
+    items: Sequence[DriftItem],
+    *,
+    accept: str,
+    stack: str,
+    run_id: str,
+    when: str,
+    secrets: Collection[str],
+) -> str:
+    """The drift inside an expanding resource (a Terraform root's addresses), for review: each
+    drifted address with its live attributes (sensitive ones masked, known secrets taken out),
+    and ``accept``: what a reviewer runs to take the drift in."""
+    lines = [
+        HEADER,
+        "",
+        f"Drift inside `{parent}` of stack `{stack}`, found by driftgate run `{run_id}` at {when}.",
+        "",
+        "To accept it (the live values become the recorded ones; the configuration is yours to edit):",
+        "",
+        f"    {accept}",
+        "",
+        "To undo it instead, apply the stack: driftgate plans the resource back to its configuration.",
+    ]
+    for item in sorted(items, key=lambda i: i.address):
+        key = item.address[len(parent) + 1 : -1] if item.address.startswith(parent + "[") else item.address
+        lines += ["", f"## `{key}`: {item.kind}"]
+        for change in item.changes:
+            live = SENSITIVE if change.sensitive else change.old
+            lines.append(
+                f"- {change.name}: live {_inline(live, secrets)}, recorded {_inline(change.new, secrets)}"
+            )
+        if item.live is not None and item.live.attributes:
+            lines += ["", "Live attributes:", "", "```yaml"]
+            shown = scrub_values(item.live.attributes, secrets, whole=SENSITIVE)[0]
+            lines += _dump(shown).rstrip().splitlines()
+            lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _inline(value: Any, secrets: Collection[str]) -> str:
+    shown = scrub_values(value, secrets, whole=SENSITIVE)[0]
+    return "`" + (_dump(shown).strip().replace("\n", " ") if not isinstance(shown, str) else shown) + "`"

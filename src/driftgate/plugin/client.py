@@ -511,6 +511,9 @@ class PluginProvider:
     def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
         return None
 
+    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
+        return ""
+
     def drift_children(
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> list[ChildDrift]:

@@ -205,6 +205,11 @@ class Provider(Protocol):
         """An expanding resource's children that changed outside driftgate, for ``drift``."""
         ...
 
+    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
+        """The command a reviewer runs to accept an expanding resource's drift (its spec
+        attributes, secrets unresolved); empty when there is none."""
+        ...
+
     def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
         """Raise StalePlanError when what ``plan_children`` kept (``token``) can no longer be applied
         as reviewed: asked before a saved plan is applied."""
@@ -276,6 +281,9 @@ class BaseProvider:
 
     def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
         return None
+
+    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
+        return ""
 
     def drift_children(
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]

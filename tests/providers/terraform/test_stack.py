@@ -13,6 +13,7 @@ import pytest
 from driftgate.cli import exitcodes as codes
 from driftgate.providers.terraform.runner import Terraform
 from driftgate.testing.cli import run
+from driftgate.testing.gitrepos import cloned_stack, git
 from driftgate.testing.stacks import write_stack
 from tests.providers.terraform.conftest import write_root
 from tests.providers.terraform.test_runner import PASSWORD, ROOT
@@ -248,3 +249,37 @@ def test_terraforms_own_state_lock_held_is_exit_5_with_its_holder(
         assert code == codes.BY_CODE["STACK_LOCKED"], out + err
         assert "Terraform's state lock is held" in out + err and "ID " in out + err
         slow.communicate(timeout=60)
+
+
+def test_reconcile_drafts_the_terraform_drift_with_the_command_to_accept_it(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rendered = tf_stack(tmp_path / "render", monkeypatch, terraform, "hello")
+    extra = {"stacks/tf/terraform/network/main.tf": ROOT, "stacks/tf/.gitignore": ".terraform/\n*.tfstate*\n"}
+    remote, stack = cloned_stack(tmp_path, rendered, "stacks/tf", extra=extra)
+    s = ["-s", str(stack)]
+    code, out, err = run(capsys, "apply", *s, "--auto-approve", "--module", "net")
+    assert code == 0, out + err
+    root = stack / "terraform" / "network"
+    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
+    tf.vars = {"greeting": "changed by hand"}
+    plan = tf.plan(tmp_path / "by-hand" / "p.tfplan")
+    tf.apply(tmp_path / "by-hand" / "p.tfplan", {c.address: c.kind for c in plan.children})
+
+    code, out, _ = run(capsys, "reconcile", *s, "--json")
+    result = json.loads(out)
+    assert code == codes.CHANGES and result["draft"] is True, out
+    listing = git(remote.path, "ls-tree", "-r", "--name-only", result["branch"]).split()
+    assert "stacks/tf/modules/net.network.drift.md" in listing
+    assert not [n for n in listing if "tfstate" in n or ".terraform/" in n]  # state never reaches git
+    text = git(remote.path, "show", f"{result['branch']}:stacks/tf/modules/net.network.drift.md")
+    assert text.startswith("# imported from live state; approximate")
+    assert "## `terraform_data.a`: changed" in text and "changed by hand" in text
+    assert "terraform -chdir=terraform/network apply -refresh-only -var greeting=hello" in text
+    assert "TF_VAR_db_password=<secret://env/DRIFTGATE_SECRET_DB_PW>" in text
+    everything = "".join(git(remote.path, "show", f"{result['branch']}:{n}") for n in listing)
+    assert PASSWORD not in everything

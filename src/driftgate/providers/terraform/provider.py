@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shlex
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -167,6 +168,24 @@ class TerraformProvider(BaseProvider):
                 f"{address}: its Terraform plan is gone (applied already, or made elsewhere)"
             )
         runner.check_fresh(planfile)
+
+    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
+        """``terraform apply -refresh-only`` in the root, with its variables (a secret one by name:
+        the reviewer sets ``TF_VAR_<name>``)."""
+        binary = Path(str(attributes.get("binary") or self.binary)).name
+        parts: list[str] = []
+        for name, value in sorted((attributes.get("vars") or {}).items()):
+            if isinstance(value, str) and value.startswith("secret://"):
+                parts.insert(0, f"TF_VAR_{name}=<{value}>")
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            parts.append(f"-var {shlex.quote(f'{name}={text}')}")
+        env = [p for p in parts if p.startswith("TF_VAR_")]
+        flags = [p for p in parts if not p.startswith("TF_VAR_")]
+        workspace = str(attributes.get("workspace") or "default")
+        prefix = [f"TF_WORKSPACE={workspace}"] if workspace != "default" else []
+        command = [*prefix, *env, binary, f"-chdir={shlex.quote(str(attributes.get('dir')))}"]
+        return " ".join([*command, "apply", "-refresh-only", *flags])
 
     def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
         """The root's own record: what it holds live is planned as its children."""

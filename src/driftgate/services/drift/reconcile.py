@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from driftgate.drift.detect import UNMANAGED, DriftItem, DriftReport
-from driftgate.drift.snapshot import render_module, render_unmanaged
+from driftgate.drift.snapshot import render_children, render_module, render_unmanaged
 from driftgate.errors import DriftgateError
 from driftgate.gate.decision import GateRequest
 from driftgate.gitops.branches import continue_or_start
@@ -111,7 +111,29 @@ def _files(stack: Stack, items: list[DriftItem], ws: Workspace, run_id: str) -> 
         row = stacks_db.find_stack(conn, stack.name)
         known = known_secret_values(ws, stack, states_db.load_state(conn, row.id) if row else {})
     sources = {m.name: m for m in stack.modules}
+    children = [i for i in items if "[" in i.address and i.module in sources]  # inside expanding resources
+    providers = ws.providers_for(stack) if children else {}
+    for parent in sorted({i.address.split("[", 1)[0] for i in children}):
+        resource = stack.resources.get(parent)
+        if resource is None:
+            continue
+        provider = providers.get(resource.type.split(".", 1)[0])
+        accept = provider.accept_drift_hint(resource.type, resource.spec) if provider is not None else ""
+        mine = [i for i in children if i.address.startswith(parent + "[")]
+        folder = Path(sources[resource.module].source).parent
+        files[str(folder / f"{resource.module}.{resource.name}.drift.md")] = render_children(
+            parent,
+            mine,
+            accept=accept or "(no command known)",
+            stack=stack.name,
+            run_id=run_id,
+            when=when,
+            secrets=known,
+        )
+    by_module = {m: [i for i in group if i not in children] for m, group in by_module.items()}
     for name, module_items in sorted(by_module.items()):
+        if not module_items:
+            continue
         if name == "":
             first = stack.modules[0].source if stack.modules else "modules/x.yaml"
             path = str(Path(first).parent / "unmanaged.yaml")
