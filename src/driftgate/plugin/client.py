@@ -514,6 +514,11 @@ class PluginProvider:
     def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
         return ""
 
+    def generate_import(
+        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
+    ) -> dict[str, str]:
+        raise ProviderError(f"{self.source}: the provider protocol has no import code generation yet")
+
     def drift_children(
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> list[ChildDrift]:

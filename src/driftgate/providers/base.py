@@ -205,6 +205,13 @@ class Provider(Protocol):
         """An expanding resource's children that changed outside driftgate, for ``drift``."""
         ...
 
+    def generate_import(
+        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
+    ) -> dict[str, str]:
+        """Code that adopts a live object as the child ``key`` of an expanding resource (a Terraform
+        ``import`` block and its generated configuration): files by path relative to the stack."""
+        ...
+
     def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
         """The command a reviewer runs to accept an expanding resource's drift (its spec
         attributes, secrets unresolved); empty when there is none."""
@@ -284,6 +291,11 @@ class BaseProvider:
 
     def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
         return ""
+
+    def generate_import(
+        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
+    ) -> dict[str, str]:
+        raise ProviderError(f"provider {self.name!r}: {type_} cannot generate import code")
 
     def drift_children(
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]

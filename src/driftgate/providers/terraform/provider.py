@@ -21,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import shlex
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -187,6 +189,61 @@ class TerraformProvider(BaseProvider):
         command = [*prefix, *env, binary, f"-chdir={shlex.quote(str(attributes.get('dir')))}"]
         return " ".join([*command, "apply", "-refresh-only", *flags])
 
+    def generate_import(
+        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
+    ) -> dict[str, str]:
+        """``imported_<n>.tf`` for the root: an ``import`` block for ``key`` and the configuration
+        ``terraform plan -generate-config-out`` writes for it, made in a scratch copy of the root
+        (the root itself is not touched), every known secret value taken out."""
+        if not ADDRESS.fullmatch(key):
+            raise ProviderError(
+                f"{key!r} is not a Terraform resource address (type.name, or module.x.type.name)"
+            )
+        if not resource_id or any(c in resource_id for c in "\n\r\0"):
+            raise ProviderError("the import id must be one line of text")
+        runner = self._runner("import", attributes)
+        scratch = runner.work / "import"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(mode=0o700)
+        for path in runner.root.iterdir():
+            if path.name == ".terraform":
+                (scratch / path.name).symlink_to(path, target_is_directory=True)
+            elif path.is_file() and (
+                path.suffix in (".tf", ".hcl", ".tfstate") or path.name.endswith(".tf.json")
+            ):
+                shutil.copy2(path, scratch / path.name)
+        number = 1 + max(
+            (int(m.group(1)) for p in runner.root.glob("imported_*.tf") if (m := IMPORTED.fullmatch(p.name))),
+            default=0,
+        )
+        block = f"import {{\n  to = {key}\n  id = {json.dumps(resource_id)}\n}}\n"
+        (scratch / f"imported_{number}.tf").write_text(block)
+        copy = Terraform(
+            runner.binary,
+            scratch,
+            runner.work,
+            runner.workspace,
+            runner.cli_config,
+            runner.secret_vars,
+            runner.vars,
+        )
+        generated = scratch / "generated.tf"
+        try:
+            copy.init()
+            with copy.var_file() as var_args:
+                copy.run("plan", "-input=false", "-no-color", f"-generate-config-out={generated}", *var_args)
+            code = generated.read_text() if generated.is_file() else ""
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        text = scrub_values(code, set(runner.secret_vars.values()), whole=SENSITIVE)[0]
+        header = (
+            "# imported from live state; approximate; does NOT reconstruct your secret:// refs — review "
+            "before merge\n"
+            f"# driftgate import {key} {json.dumps(resource_id)}: Terraform adopts it on the next apply.\n\n"
+        )
+        relative = str(runner.root.relative_to(self.stack_dir.resolve()))
+        return {f"{relative}/imported_{number}.tf": header + block + "\n" + text}
+
     def read(self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]) -> Observed | None:
         """The root's own record: what it holds live is planned as its children."""
         return Observed(dict(attributes), dict(outputs))
@@ -328,6 +385,10 @@ class TerraformProvider(BaseProvider):
             raise ProviderError("terraform backup: the state's lineage and serial are not the recorded ones")
 
 
+ADDRESS = re.compile(
+    r"(?:module\.[A-Za-z0-9_-]+(?:\[[^\]]+\])?\.)*[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*(?:\[[^\]]+\])?"
+)
+IMPORTED = re.compile(r"imported_(\d+)\.tf")
 KEEP_PLANS = 7 * 24 * 3600  # seconds a kept Terraform plan file waits for its apply
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from driftgate.drift.detect import UNMANAGED, DriftItem, DriftReport
 from driftgate.drift.snapshot import render_children, render_module, render_unmanaged
-from driftgate.errors import DriftgateError
+from driftgate.errors import DriftgateError, NotFoundError
 from driftgate.gate.decision import GateRequest
 from driftgate.gitops.branches import continue_or_start
 from driftgate.gitops.clones import cached_checkout
@@ -267,3 +267,72 @@ def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, r
             summary={"reconcile": result.to_dict(), "drift": report.to_dict(), "at": time.time()},
             errors=[result.reason] if result.state_diverged and result.reason else [],
         )
+
+
+def import_into_draft(
+    ws: Workspace,
+    directory: Path,
+    resource: str,
+    key: str,
+    resource_id: str,
+    *,
+    overrides: Overrides | None = None,
+) -> ReconcileResult:
+    """Code that adopts a live object into an expanding resource (``driftgate import network
+    aws_s3_bucket.legacy <id>``: a Terraform ``import`` block and its generated configuration),
+    on a draft branch ``driftgate/import/<stack>/<resource>`` (and a draft pull request where the
+    stack's target is one). Nothing is applied: the next apply after review adopts it."""
+    stack = ws.load_stack(directory)
+    found = [r for a, r in stack.resources.items() if a == resource or r.name == resource]
+    if len(found) != 1:
+        raise NotFoundError(f"stack {stack.name!r} has no single resource named {resource!r}")
+    res = found[0]
+    provider = ws.providers_for(stack).get(res.type.split(".", 1)[0])
+    if provider is None:
+        raise DriftgateError(f"{res.address}: its provider is not configured")
+    files = provider.generate_import(res.type, ws.secrets().resolve_all(res.spec), key, resource_id)
+    target = resolve_target(ws, stack, overrides or Overrides())
+    if target is None:
+        return ReconcileResult(False, reason=f"no git remote for drafts: {no_remote_hint(stack)}")
+    branch = f"driftgate/import/{stack.name}/{res.name}"
+    run_id = str(uuid.uuid4())
+    with cached_checkout(
+        ws.settings.home / "clones",
+        target.url,
+        branch,
+        credential=target.credential,
+        timeout=ws.settings.git_timeout,
+    ) as co:
+        seal = prepare_for_write(co)
+        if not seal.can_write:
+            return ReconcileResult(False, state_diverged=True, reason=seal.reason)
+        continue_or_start(co, target.branch)
+        prefix = target.path
+
+        def changes(parent: str | None) -> dict[str, bytes | None]:
+            return {
+                (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
+                for rel, text in files.items()
+            }
+
+        message = (
+            f"driftgate: import {key} into {res.address} (run {run_id[:8]})\n\n{WARNING}\n\n"
+            f"Driftgate-Run: {run_id}\n"
+        )
+        published = commit_and_push(co, changes, message)
+        if not published.ok:
+            return ReconcileResult(False, state_diverged=True, reason=f"push failed: {published.detail}")
+        pr_url = None
+        if target.kind == "pull-request" and target.credential is not None:
+            from driftgate.forge import forge_for
+
+            body = (
+                f"**{WARNING}**\n\n`driftgate import` of `{key}` into `{res.address}`: Terraform adopts it "
+                "on the next apply after this is merged. Review the generated configuration first.\n"
+            )
+            with forge_for(target.url, target.credential.token) as forge:
+                pr = forge.find_open_pull_request(branch) or forge.open_pull_request(
+                    head=branch, base=target.branch, title=f"driftgate: import {key}", body=body, draft=True
+                )
+                pr_url = pr.url
+        return ReconcileResult(True, 1, WARNING, branch, pr_url, commit=published.commit)
