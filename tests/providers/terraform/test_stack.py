@@ -5,14 +5,16 @@ partial ledger, secrets nowhere driftgate writes."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from driftgate.cli import exitcodes as codes
 from driftgate.providers.terraform.runner import Terraform
-from driftgate.testing.cli import run
+from driftgate.testing.cli import DRIFTGATE, run
 from driftgate.testing.gitrepos import cloned_stack, git
 from driftgate.testing.stacks import write_stack
 from tests.providers.terraform.conftest import write_root
@@ -309,3 +311,44 @@ def test_import_writes_an_import_block_and_generated_code_on_a_draft_branch(
 
     code, out, err = run(capsys, "import", "network", "not an address", "x", *s)
     assert code != 0 and "not a Terraform resource address" in out + err and "Traceback" not in out + err
+
+
+def test_ctrl_c_interrupts_terraform_once_and_waits_for_it(
+    tmp_path: Path, terraform: str, store_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root_source = (
+        'resource "terraform_data" "slow" {\n'
+        '  provisioner "local-exec" { command = "touch started; sleep 20; touch finished" }\n}\n'
+        'resource "terraform_data" "after" { depends_on = [terraform_data.slow] }\n'
+    )
+    resource = {"type": "terraform.root", "name": "slow", "spec": {"dir": "root"}}
+    stack = write_stack(
+        tmp_path / "stack",
+        name="tf",
+        modules={"net": [resource]},
+        providers={"terraform": {"binary": terraform}},
+    )
+    root = write_root(stack / "root", root_source)
+    with subprocess.Popen(
+        [DRIFTGATE, "apply", "-s", str(stack), "--auto-approve", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        deadline = time.monotonic() + 60
+        while not (root / "started").exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "terraform never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # one Ctrl-C, as a terminal sends it to driftgate
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert not (root / "finished").exists()  # Terraform stopped its work when interrupted ...
+    state = json.loads((root / "terraform.tfstate").read_text())  # ... and saved its state on the way out
+    assert state["lineage"]
+    left = subprocess.run(["pgrep", "-f", f"{terraform} apply"], capture_output=True, text=True).stdout
+    assert left.strip() == ""  # driftgate waited for it: nothing is left running
+    result = json.loads(out)["result"]
+    outcomes = {a["address"]: (a["status"], a["attempted"]) for a in result["actions"]}
+    assert outcomes["net/terraform.root.slow[terraform_data.slow]"] == ("ERROR", True)
+    assert outcomes["net/terraform.root.slow[terraform_data.after]"] == ("ERROR", False)
+    assert any("interrupted" in e for e in result["errors"]), result["errors"]

@@ -9,9 +9,7 @@ from driftgate.cli.common import JsonOption, StackOption, out, print_json, works
 
 
 def import_(
-    resource: str = typer.Argument(
-        ..., help="The terraform.root: its name or address."
-    ),
+    resource: str = typer.Argument(..., help="The terraform.root: its name or address."),
     key: str = typer.Argument(..., help="The address inside it, e.g. aws_s3_bucket.legacy."),
     resource_id: str = typer.Argument(..., help="The live object's id, as its provider knows it."),
     stack: Path = StackOption,

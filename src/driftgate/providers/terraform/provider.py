@@ -47,7 +47,7 @@ from driftgate.providers.base import (
     PlanResult,
     ProviderContext,
 )
-from driftgate.providers.terraform.runner import Terraform
+from driftgate.providers.terraform.runner import Running, Terraform
 from driftgate.security.redact import redact, scrub_values
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
@@ -88,6 +88,7 @@ class TerraformProvider(BaseProvider):
         self.cli_config: str | None = None
         self.stack_dir = Path(".")
         self.data_dir: Path | None = None
+        self.running = Running()  # Terraform processes under way: stop() interrupts them once
 
     def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
         unknown = sorted(set(config) - FIELDS)
@@ -137,7 +138,13 @@ class TerraformProvider(BaseProvider):
             cli_config=self.cli_config,
             secret_vars=secret,
             vars=plain,
+            running=self.running,
         )
+
+    def stop(self) -> None:
+        """Ctrl-C: one interrupt to each Terraform under way, which finishes what it is doing and
+        stops; its stream still gives every action its outcome."""
+        self.running.interrupt()
 
     def plan_children(
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]

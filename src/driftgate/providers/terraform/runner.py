@@ -13,12 +13,14 @@ process group, one interrupt forwarded on Ctrl-C, an init cache, variables kept 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import signal
 import subprocess
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +41,32 @@ class TerraformLocked(StackLockedError):
     """Terraform's own state lock is held by someone else (exit 5, like driftgate's stack lock)."""
 
 
+class Running:
+    """Terraform processes under way, so a Ctrl-C can reach them: each gets exactly one SIGINT
+    (a second would make Terraform abort at once and can lose state)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: dict[int, subprocess.Popen[str]] = {}
+        self._interrupted: set[int] = set()
+
+    def add(self, proc: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._procs[proc.pid] = proc
+
+    def discard(self, proc: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._procs.pop(proc.pid, None)
+
+    def interrupt(self) -> None:
+        with self._lock:
+            procs = [p for pid, p in self._procs.items() if pid not in self._interrupted]
+            self._interrupted.update(p.pid for p in procs)
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+
+
 @dataclass
 class Terraform:
     binary: str
@@ -48,6 +76,7 @@ class Terraform:
     cli_config: str | None = None
     secret_vars: Mapping[str, str] = field(default_factory=dict)
     vars: Mapping[str, Any] = field(default_factory=dict)
+    running: Running = field(default_factory=Running)
 
     def env(self) -> dict[str, str]:
         found = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
@@ -84,6 +113,7 @@ class Terraform:
             except OSError as exc:
                 raise ProviderError(f"cannot run {self.binary!r}: {exc.strerror}") from None
             out: list[str] = []
+            self.running.add(proc)
             with proc:
                 try:
                     for line in proc.stdout or ():
@@ -94,6 +124,8 @@ class Terraform:
                 except KeyboardInterrupt:
                     interrupt(proc)
                     raise
+                finally:
+                    self.running.discard(proc)
             errors.seek(0)
             err = errors.read()
         if check and code not in (0, 2):
