@@ -352,3 +352,85 @@ def test_ctrl_c_interrupts_terraform_once_and_waits_for_it(
     assert outcomes["net/terraform.root.slow[terraform_data.slow]"] == ("ERROR", True)
     assert outcomes["net/terraform.root.slow[terraform_data.after]"] == ("ERROR", False)
     assert any("interrupted" in e for e in result["errors"]), result["errors"]
+
+
+def test_secrets_reach_no_plan_file_store_log_or_commit(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rendered = tf_stack(tmp_path / "render", monkeypatch, terraform, "hello")
+    extra = {"stacks/tf/terraform/network/main.tf": ROOT, "stacks/tf/.gitignore": ".terraform/\n*.tfstate*\n"}
+    remote, stack = cloned_stack(tmp_path, rendered, "stacks/tf", extra=extra)
+    s = ["-s", str(stack)]
+    saved = tmp_path / "reviewed.plan"
+    code, shown, err = run(capsys, "plan", *s, "--out", str(saved))
+    assert code == codes.CHANGES, shown + err
+    code, out, err = run(capsys, "apply", *s, "--auto-approve", str(saved), "--json")
+    assert code == 0, out + err
+    state = json.loads(run(capsys, "state", "show", NET, *s, "--json")[1])
+    assert state["outputs"]["output.pw"] == "(sensitive)" and state["outputs"]["output.a_out"] == "hello"
+    home = tmp_path / "driftgate-home"
+    written = [saved.read_bytes(), shown.encode(), out.encode(), err.encode()]
+    written += [p.read_bytes() for p in home.rglob("*") if p.is_file() and p.suffix != ".tfplan"]
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"],
+        cwd=remote.path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert PASSWORD.encode() not in objects  # nothing pushed holds it
+    for blob in written:
+        assert PASSWORD.encode() not in blob
+    kept = list(home.rglob("*.tfplan"))  # Terraform's own plan files hold it: opaque, 0600, then gone
+    assert kept == [] or all(p.stat().st_mode & 0o777 == 0o600 for p in kept)
+
+
+def test_the_binary_must_satisfy_the_version_constraint(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "hello")
+    text = (stack / "stack.yaml").read_text()
+    (stack / "stack.yaml").write_text(
+        text.replace(f"binary: {terraform}", f"binary: {terraform}\n    version: '>=99'")
+    )
+    code, out, err = run(capsys, "plan", "-s", str(stack))
+    assert code != 0 and "is not version >=99" in out + err and "Traceback" not in out + err
+    (stack / "stack.yaml").write_text(
+        text.replace(f"binary: {terraform}", f"binary: {terraform}\n    version: '>=1.5'")
+    )
+    assert run(capsys, "plan", "-s", str(stack))[0] == codes.CHANGES
+
+
+def test_heal_policy_applies_the_root_back_through_the_auto_lane(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rendered = tf_stack(tmp_path / "render", monkeypatch, terraform, "hello")
+    module = rendered / "modules" / "net.yaml"
+    module.write_text(module.read_text().replace("stateful: false", "stateful: false\ndrift: heal"))
+    remote, stack = cloned_stack(
+        tmp_path, rendered, "stacks/tf", extra={"stacks/tf/terraform/network/main.tf": ROOT}
+    )
+    s = ["-s", str(stack)]
+    assert run(capsys, "apply", *s, "--auto-approve", "--module", "net")[0] == 0
+    root = stack / "terraform" / "network"
+    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
+    tf.vars = {"greeting": "changed by hand"}
+    plan = tf.plan(tmp_path / "by-hand" / "p.tfplan")
+    tf.apply(tmp_path / "by-hand" / "p.tfplan", {c.address: c.kind for c in plan.children})
+    code, out, err = run(capsys, "reconcile", *s, "--json")
+    result = json.loads(out)
+    assert f"{NET}[terraform_data.a]" in result["healed"], out + err
+    live = {r["address"]: r["values"] for r in tf.show_state()["values"]["root_module"]["resources"]}
+    assert live["terraform_data.a"]["input"] == "hello"  # back to the configuration
+    assert run(capsys, "drift", *s)[0] == 0

@@ -38,9 +38,9 @@ def reconcile(
             "No drift to draft."
             + (" Told the open draft the drift is gone." if result.resolved_comment else "")
         )
-    for address in result.healed:
+    for address in [] if as_json else result.healed:  # --json: in the document, nothing after it
         out.print(f"healed: {address}", markup=False)
-    for address in result.ignored:
+    for address in [] if as_json else result.ignored:
         out.print(f"ignored (policy): {address}", markup=False)
     if result.state_diverged:
         return codes.DIVERGED

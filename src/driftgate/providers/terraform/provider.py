@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from driftgate.errors import ProviderConfigError, ProviderError, StalePlanError
 from driftgate.plan.model import SENSITIVE, AttributeChange
 from driftgate.providers.base import (
@@ -52,7 +54,7 @@ from driftgate.security.redact import redact, scrub_values
 from driftgate.spec.schema import AttributeSchema, KindSchema
 
 ROOT = "terraform.root"
-FIELDS = frozenset({"binary", "cli_config"})
+FIELDS = frozenset({"binary", "cli_config", "version"})
 KIND = KindSchema(
     type=ROOT,
     description="A Terraform or OpenTofu root module directory; each of its resource changes is an action.",
@@ -89,6 +91,8 @@ class TerraformProvider(BaseProvider):
         self.stack_dir = Path(".")
         self.data_dir: Path | None = None
         self.running = Running()  # Terraform processes under way: stop() interrupts them once
+        self.version: SpecifierSet | None = None  # the binary must satisfy it (checked once)
+        self._checked: set[str] = set()
 
     def configure(self, config: Mapping[str, Any], ctx: ProviderContext) -> None:
         unknown = sorted(set(config) - FIELDS)
@@ -98,6 +102,11 @@ class TerraformProvider(BaseProvider):
         self.cli_config = str(config["cli_config"]) if config.get("cli_config") else None
         self.stack_dir = ctx.stack_dir
         self.data_dir = ctx.data_dir
+        raw = config.get("version")
+        try:
+            self.version = SpecifierSet(str(raw)) if raw else None
+        except InvalidSpecifier:
+            raise ProviderConfigError(f"terraform provider: version {raw!r} is not a constraint") from None
 
     # -- one root ---------------------------------------------------------------------------------
 
@@ -118,6 +127,21 @@ class TerraformProvider(BaseProvider):
         found.mkdir(parents=True, exist_ok=True, mode=0o700)
         return found
 
+    def _check_version(self, runner: Terraform) -> None:
+        """The binary's version against the provider's ``version`` constraint, once per binary."""
+        if self.version is None or runner.binary in self._checked:
+            return
+        _, out, _ = runner.run("version", "-json")
+        try:
+            found = str(json.loads(out)["terraform_version"])
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError(f"{runner.binary} version -json: not the answer Terraform gives") from None
+        if not self.version.contains(found, prereleases=True):
+            raise ProviderConfigError(
+                f"terraform provider: {Path(runner.binary).name} {found} is not version {self.version}"
+            )
+        self._checked.add(runner.binary)
+
     def _runner(self, address: str, attributes: Mapping[str, Any]) -> Terraform:
         variables = attributes.get("vars") or {}
         if not isinstance(variables, Mapping):
@@ -130,7 +154,7 @@ class TerraformProvider(BaseProvider):
                 secret[str(name)] = text
             else:
                 plain[str(name)] = value
-        return Terraform(
+        runner = Terraform(
             str(attributes.get("binary") or self.binary),
             self._root_dir(attributes),
             self._work(address),
@@ -140,6 +164,8 @@ class TerraformProvider(BaseProvider):
             vars=plain,
             running=self.running,
         )
+        self._check_version(runner)
+        return runner
 
     def stop(self) -> None:
         """Ctrl-C: one interrupt to each Terraform under way, which finishes what it is doing and
