@@ -138,7 +138,7 @@ def test_plugin_list_shows_built_ins_and_the_stack_s_plugins(
     code, out, _ = run(capsys, "plugin", "list", "-s", str(stack), "--json")
     fits("plugin_list", json.loads(out))
     found = {p["name"]: p for p in json.loads(out)["providers"]}
-    assert code == 0 and set(found) == {"data", "file", "postgres"}
+    assert code == 0 and set(found) == {"data", "file", "postgres", "terraform"}
     assert (
         found["data"]["source"] == str(stack / "kv-plugin")
         and found["data"]["protocol"] == f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"

@@ -36,8 +36,7 @@ from driftgate.providers.base import (
     CAP_BATCH_READ,
     Change,
     ChangeResult,
-    ChildDrift,
-    Expansion,
+    NoExpansion,
     Observed,
     PlanResult,
     ProviderContext,
@@ -300,7 +299,7 @@ def _action(change: Change) -> pb.ApplyResourceChange.Request:
     )
 
 
-class PluginProvider:
+class PluginProvider(NoExpansion):  # the wire has no expanding kinds yet
     """A provider in another process, behind the in-process contract."""
 
     inline = False
@@ -502,27 +501,6 @@ class PluginProvider:
         answer = self.process.call(lambda s: s.RestoreResource(chunks, timeout=self.action_timeout))
         wire.raise_for(answer.diagnostics, source=self.source)
         return self._observed(answer)
-
-    def plan_children(
-        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
-    ) -> Expansion:
-        raise ProviderError(f"{self.source}: the provider protocol has no expanding kinds yet ({type_})")
-
-    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
-        return None
-
-    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
-        return ""
-
-    def generate_import(
-        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
-    ) -> dict[str, str]:
-        raise ProviderError(f"{self.source}: the provider protocol has no import code generation yet")
-
-    def drift_children(
-        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
-    ) -> list[ChildDrift]:
-        return []
 
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
         """``CheckBackup`` (protocol 2.1); a plugin without it has its backups checked by their

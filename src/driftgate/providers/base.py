@@ -236,7 +236,33 @@ class Provider(Protocol):
         ...
 
 
-class BaseProvider:
+class NoExpansion:
+    """The defaults of a provider without expanding kinds (``KindSchema.expands``): nothing to
+    expand, check, accept or import."""
+
+    def plan_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> Expansion:
+        raise ProviderError(f"{type_} has no child changes")
+
+    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
+        return None
+
+    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
+        return ""
+
+    def generate_import(
+        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
+    ) -> dict[str, str]:
+        raise ProviderError(f"{type_} cannot generate import code")
+
+    def drift_children(
+        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> list[ChildDrift]:
+        return []
+
+
+class BaseProvider(NoExpansion):
     """Shared defaults: attribute-wise diff and a kinds table from ``KINDS``."""
 
     name: str = ""
@@ -280,27 +306,6 @@ class BaseProvider:
 
     def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
         raise ProviderError(f"provider {self.name!r} does not apply whole plans")
-
-    def plan_children(
-        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
-    ) -> Expansion:
-        raise ProviderError(f"provider {self.name!r}: {type_} has no child changes")
-
-    def check_expansion(self, type_: str, address: str, attributes: Mapping[str, Any], token: str) -> None:
-        return None
-
-    def accept_drift_hint(self, type_: str, attributes: Mapping[str, Any]) -> str:
-        return ""
-
-    def generate_import(
-        self, type_: str, attributes: Mapping[str, Any], key: str, resource_id: str
-    ) -> dict[str, str]:
-        raise ProviderError(f"provider {self.name!r}: {type_} cannot generate import code")
-
-    def drift_children(
-        self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
-    ) -> list[ChildDrift]:
-        return []
 
     def apply_many(self, changes: Sequence[Change]) -> Iterator[tuple[int, ChangeResult]]:
         raise ProviderError(f"provider {self.name!r} does not apply batches")

@@ -167,44 +167,44 @@ def _publish(
     try:
         if not items:
             return _no_drift(target, branch)
-        with cached_checkout(
-            ws.settings.home / "clones",
-            target.url,
-            branch,
-            credential=target.credential,
-            timeout=ws.settings.git_timeout,
-        ) as co:
-            seal = prepare_for_write(co)
-            if not seal.can_write:
-                return ReconcileResult(False, len(items), state_diverged=True, reason=seal.reason)
-            continue_or_start(co, target.branch)  # the draft branch goes on, or starts at the base
-            prefix = target.path
-            files = _files(stack, items, ws, run_id)
-
-            def changes(parent: str | None) -> dict[str, bytes | None]:
-                current = read_files(co.path, parent, prefix)
-                return {
-                    (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
-                    for rel, text in files.items()
-                    if current.get(rel) != text.encode()
-                }
-
-            message = (
-                f"driftgate: drift snapshot of stack {stack.name} (run {run_id[:8]})\n\n{WARNING}\n"
-                f"{len(items)} drifted resource(s).\n\nDriftgate-Run: {run_id}\n"
-            )
-            published = commit_and_push(co, changes, message)
-            if not published.ok:
-                return ReconcileResult(
-                    False, len(items), state_diverged=True, reason=f"push failed: {published.detail}"
-                )
-            sha = published.commit or resolve(co.path, co.local)  # unchanged snapshot: the branch's tip
-            pr_url = (
-                _draft_pr(target, branch, stack, run_id, items) if target.kind == "pull-request" else None
-            )
-            return ReconcileResult(True, len(items), WARNING, branch, pr_url, commit=sha)
+        message = (
+            f"driftgate: drift snapshot of stack {stack.name} (run {run_id[:8]})\n\n{WARNING}\n"
+            f"{len(items)} drifted resource(s).\n\nDriftgate-Run: {run_id}\n"
+        )
+        pushed, detail = _push_draft(ws, target, branch, _files(stack, items, ws, run_id), message)
+        if not pushed:
+            return ReconcileResult(False, len(items), state_diverged=True, reason=detail)
+        pr_url = _draft_pr(target, branch, stack, run_id, items) if target.kind == "pull-request" else None
+        return ReconcileResult(True, len(items), WARNING, branch, pr_url, commit=detail or None)
     except DriftgateError as exc:
         return ReconcileResult(False, len(items), state_diverged=True, reason=str(exc))
+
+
+def _push_draft(
+    ws: Workspace, target: Target, branch: str, files: dict[str, str], message: str
+) -> tuple[bool, str]:
+    """``files`` (relative to the stack) committed on the draft branch ``branch`` — continued, or
+    started at the base — and pushed, never forced: (True, the branch's tip) or (False, why not)."""
+    clones, timeout = ws.settings.home / "clones", ws.settings.git_timeout
+    with cached_checkout(clones, target.url, branch, credential=target.credential, timeout=timeout) as co:
+        seal = prepare_for_write(co)
+        if not seal.can_write:
+            return False, seal.reason or "the checkout cannot be written"
+        continue_or_start(co, target.branch)  # the draft branch goes on, or starts at the base
+        prefix = target.path
+
+        def changes(parent: str | None) -> dict[str, bytes | None]:
+            current = read_files(co.path, parent, prefix)
+            return {
+                (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
+                for rel, text in files.items()
+                if current.get(rel) != text.encode()
+            }
+
+        published = commit_and_push(co, changes, message)
+        if not published.ok:
+            return False, f"push failed: {published.detail}"
+        return True, published.commit or resolve(co.path, co.local) or ""  # unchanged: the branch's tip
 
 
 def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: list[DriftItem]) -> str:
@@ -296,43 +296,24 @@ def import_into_draft(
         return ReconcileResult(False, reason=f"no git remote for drafts: {no_remote_hint(stack)}")
     branch = f"driftgate/import/{stack.name}/{res.name}"
     run_id = str(uuid.uuid4())
-    with cached_checkout(
-        ws.settings.home / "clones",
-        target.url,
-        branch,
-        credential=target.credential,
-        timeout=ws.settings.git_timeout,
-    ) as co:
-        seal = prepare_for_write(co)
-        if not seal.can_write:
-            return ReconcileResult(False, state_diverged=True, reason=seal.reason)
-        continue_or_start(co, target.branch)
-        prefix = target.path
+    message = (
+        f"driftgate: import {key} into {res.address} (run {run_id[:8]})\n\n{WARNING}\n\n"
+        f"Driftgate-Run: {run_id}\n"
+    )
+    pushed, detail = _push_draft(ws, target, branch, files, message)
+    if not pushed:
+        return ReconcileResult(False, state_diverged=True, reason=detail)
+    pr_url = None
+    if target.kind == "pull-request" and target.credential is not None:
+        from driftgate.forge import forge_for
 
-        def changes(parent: str | None) -> dict[str, bytes | None]:
-            return {
-                (rel if prefix in ("", ".") else f"{prefix.rstrip('/')}/{rel}"): text.encode()
-                for rel, text in files.items()
-            }
-
-        message = (
-            f"driftgate: import {key} into {res.address} (run {run_id[:8]})\n\n{WARNING}\n\n"
-            f"Driftgate-Run: {run_id}\n"
+        body = (
+            f"**{WARNING}**\n\n`driftgate import` of `{key}` into `{res.address}`: Terraform adopts it "
+            "on the next apply after this is merged. Review the generated configuration first.\n"
         )
-        published = commit_and_push(co, changes, message)
-        if not published.ok:
-            return ReconcileResult(False, state_diverged=True, reason=f"push failed: {published.detail}")
-        pr_url = None
-        if target.kind == "pull-request" and target.credential is not None:
-            from driftgate.forge import forge_for
-
-            body = (
-                f"**{WARNING}**\n\n`driftgate import` of `{key}` into `{res.address}`: Terraform adopts it "
-                "on the next apply after this is merged. Review the generated configuration first.\n"
+        with forge_for(target.url, target.credential.token) as forge:
+            pr = forge.find_open_pull_request(branch) or forge.open_pull_request(
+                head=branch, base=target.branch, title=f"driftgate: import {key}", body=body, draft=True
             )
-            with forge_for(target.url, target.credential.token) as forge:
-                pr = forge.find_open_pull_request(branch) or forge.open_pull_request(
-                    head=branch, base=target.branch, title=f"driftgate: import {key}", body=body, draft=True
-                )
-                pr_url = pr.url
-        return ReconcileResult(True, 1, WARNING, branch, pr_url, commit=published.commit)
+            pr_url = pr.url
+    return ReconcileResult(True, 1, WARNING, branch, pr_url, commit=detail or None)
