@@ -155,7 +155,7 @@ def main() -> None:
         assert plan.code == 0, "a plan right after the applies has no changes"
         build(work / "stack", args.roles, args.databases, limit=7)  # 1% of the roles change
         change_plan = timed([DRIFTGATE, "plan", "-s", str(stack)], cwd=work, env=env)
-        startup = startup_floor(work, env)
+        startup = startup_floor(work, env, "psycopg")
         change_apply = timed([DRIFTGATE, "apply", *s, "--module", "roles"], cwd=work, env=env)
     finally:
         clean(args.url)

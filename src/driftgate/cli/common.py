@@ -86,12 +86,13 @@ def print_rows(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     """A table on a terminal; piped, plain tab-separated lines that nothing cuts (a header first)."""
     if out.is_terminal:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table()
         for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # plain text: addresses hold [brackets]
         out.print(table)
         return
     lines = ["\t".join(columns), *("\t".join(row) for row in rows)]

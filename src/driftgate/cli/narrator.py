@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from driftgate.cli.common import out
-from driftgate.cli.render import render_ledger, render_plan, render_result
+from driftgate.cli.render import escape, render_ledger, render_plan, render_result
 from driftgate.plan.model import Plan
 from driftgate.services.stacks import history
 from driftgate.services.stacks.session import ApplyReport
@@ -15,7 +15,7 @@ class ConsoleNarrator:
         self._ws = ws
 
     def say(self, text: str) -> None:
-        out.print(f"\n[bold]{text}[/bold]", markup=True)
+        out.print(f"\n[bold]{escape(text)}[/bold]", markup=True)  # addresses hold [brackets]
 
     def plan(self, plan: Plan) -> None:
         render_plan(plan)

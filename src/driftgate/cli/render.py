@@ -182,7 +182,8 @@ def render_result(result: ApplyResult, run_id: str) -> None:
         for col in ("#", "address", "action", "status", "reason"):
             table.add_column(col, overflow="fold")
         for o in failed[:ROW_LIMIT]:
-            table.add_row(str(o.index), o.address, o.action, f"[red]{o.status.value}[/red]", o.error or "")
+            reason = escape(o.error or "")
+            table.add_row(str(o.index), escape(o.address), o.action, f"[red]{o.status.value}[/red]", reason)
         out.print(table)
     counts: dict[str, int] = defaultdict(int)
     for o in result.actions:

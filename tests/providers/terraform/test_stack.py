@@ -195,6 +195,8 @@ def test_an_apply_by_hand_shows_as_drift_per_terraform_address(
     assert items[f"{NET}[terraform_data.a]"]["drift"] == "changed"
     assert "applied outside driftgate" in json.dumps(items[f"{NET}[terraform_data.a]"]["changes"])
     assert PASSWORD not in out
+    code, out, _ = run(capsys, "drift", *s)  # the table shows the addresses, brackets and all
+    assert code == codes.CHANGES and "network[terra" in out, out
 
 
 def test_a_backup_keeps_the_state_and_the_roots_own_data_dump(

@@ -25,6 +25,7 @@ def drift(
     if not report.items:
         out.print(f"No drift: {report.scanned} resources match their recorded state.")
         return report.exit_code()
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"drift in stack {report.stack}", title_justify="left")
@@ -34,7 +35,7 @@ def drift(
         details = "\n".join(f"{c.name}: {_short(c.new)} → {_short(c.old)}" for c in item.changes) or (
             "gone from the live world" if item.kind == "deleted" else f"found live: {item.resource_id}"
         )
-        table.add_row(item.address, item.kind, details)
+        table.add_row(escape(item.address), item.kind, escape(details))  # addresses hold [brackets]
     out.print(table)
     out.print(
         f"{len(report.items)} drifted of {report.scanned} scanned. "
