@@ -205,4 +205,5 @@ def gated_plan(plan: Plan, decision: GateDecision) -> Plan:
     """The part of ``plan`` the decision lets apply (re-indexed); no-ops of other modules are dropped too."""
     kept = [a for a in plan.actions if decision.allows(a)]
     actions = tuple(Action.from_dict({**a.to_dict(), "index": i}) for i, a in enumerate(kept))
-    return replace(plan, actions=actions)
+    left_out = {a.address for a in plan.actions} - {a.address for a in kept}
+    return replace(plan, actions=actions, errors=plan.errors_without(left_out))

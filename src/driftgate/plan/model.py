@@ -186,7 +186,12 @@ class Plan:
                     pending.append(dep)
         kept = [a for a in self.actions if a.address in wanted]
         actions = tuple(Action.from_dict({**a.to_dict(), "index": i}) for i, a in enumerate(kept))
-        return replace(self, actions=actions, scope=tuple(modules))
+        left_out = {a.address for a in self.actions} - wanted
+        return replace(self, actions=actions, scope=tuple(modules), errors=self.errors_without(left_out))
+
+    def errors_without(self, addresses: set[str]) -> tuple[str, ...]:
+        """The plan's errors but those of ``addresses`` (an error names its resource first)."""
+        return tuple(e for e in self.errors if e.split(": ", 1)[0] not in addresses)
 
 
 MAX_PLAN_FILE_BYTES = 1 << 30

@@ -228,8 +228,16 @@ def _expand(ctx: _Context, res: Resource, action: Action) -> tuple[Action, list[
     """An expanding resource's child actions, as its provider plans them now; the resource's own
     action becomes an update when a child changes (it is what records the outputs)."""
     provider = ctx.providers[res.type.split(".", 1)[0]]
+    known = _expected_all(ctx, res, action.desired or {})
+    waiting = sorted(set(action.desired or {}) - set(known))
+    if waiting:  # its provider plans with every value, so its plan waits for what it references
+        ctx.errors.append(
+            f"{res.address}: {', '.join(waiting)} use(s) outputs known only after this plan's apply; "
+            "apply what it references first (--module), then plan again"
+        )
+        return action, []
     try:
-        attributes = ctx.secrets.resolve_all(_expected_all(ctx, res, action.desired or {}))
+        attributes = ctx.secrets.resolve_all(known)
         rec = ctx.recorded.get(res.address)
         found = provider.plan_children(res.type, res.address, attributes, rec.outputs if rec else {})
     except StackLockedError:

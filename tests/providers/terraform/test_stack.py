@@ -449,3 +449,25 @@ def running_in(directory: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_a_root_whose_vars_wait_on_an_unapplied_output_is_a_clear_plan_error(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = tf_stack(tmp_path, monkeypatch, terraform, "${base/data.value.seed.output}")
+    header = "apiVersion: driftgate/v1\nkind: Module\nname: base\n"
+    (stack / "modules" / "base.yaml").write_text(
+        header + "resources:\n- {type: data.value, name: seed, spec: {input: from-base}}\n"
+    )
+    code, out, err = run(capsys, "plan", "-s", str(stack))
+    assert code == 1 and "vars use(s) outputs known only after this plan's apply" in out + err, out + err
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--module", "base")
+    assert code == 0, out + err
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--json")
+    assert code == 0, out + err  # the output is known now: the root plans and applies with it
+    state = json.loads(run(capsys, "state", "show", NET, "-s", str(stack), "--json")[1])
+    assert state["outputs"]["output.a_out"] == "from-base"

@@ -86,8 +86,10 @@ def apply_stack(
         plan = session.plan
         if on_plan is not None:
             on_plan(plan)
-        if plan.errors:
-            raise PlanHasErrors(list(plan.errors))
+        modules = tuple(request.gate.modules)
+        errors = plan.targeted(modules).errors if modules else plan.errors  # --module: its own errors
+        if errors:
+            raise PlanHasErrors(list(errors))
         decision = session.decide_gate(request.gate)
         if request.dry_run:
             return ApplyOutcome(plan, decision)

@@ -144,12 +144,12 @@ class ApplySession:
         gate: GateDecision | None = None,
     ) -> ApplyReport:
         plan = self.plan
-        if plan.errors:
-            raise PlanInvalidError("the plan has errors; fix them and plan again")
         if gate is not None:
             if gate.refused:
                 self.refuse(gate)
-            plan = gated_plan(plan, gate)
+            plan = gated_plan(plan, gate)  # what is left out takes its errors with it
+        if plan.errors:
+            raise PlanInvalidError("the plan has errors; fix them and plan again")
         stack_id = self.planned.stack_id
         with self.ws.transaction() as conn:
             runs_db.create_run(
