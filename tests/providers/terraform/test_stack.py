@@ -217,6 +217,8 @@ def test_a_backup_keeps_the_state_and_the_roots_own_data_dump(
     assert entry["address"] == NET and entry["files"] == ["data.backup", "meta.json", "terraform.tfstate"]
     assert run(capsys, "backup", "verify", manifest["ref"], *s)[0] == 0
     assert PASSWORD not in out
+    code, out, err = run(capsys, "backup", "restore", manifest["ref"], *s, "--yes")
+    assert code != 0 and "terraform state push" in out + err and "Traceback" not in out + err
 
     root = stack / "terraform" / "network"
     tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})

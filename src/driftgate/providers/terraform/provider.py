@@ -407,6 +407,15 @@ class TerraformProvider(BaseProvider):
             files["data.backup"] = runner.run_command(command)
         return files
 
+    def restore_resource(
+        self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
+    ) -> Observed:
+        raise ProviderError(
+            "a Terraform root is not restored by driftgate: pushing an old state over live infrastructure "
+            "is a person's decision. The artifact holds terraform.tfstate (review it, then `terraform state "
+            "push`) and data.backup (your backup_command's output, for its own restore tool)"
+        )
+
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
         try:
             state = json.loads(files["terraform.tfstate"])
