@@ -339,6 +339,8 @@ def test_ctrl_c_interrupts_terraform_once_and_waits_for_it(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a terminal's default: where the suite runs in the background, SIGINT is inherited ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     ) as proc:
         deadline = time.monotonic() + 60
         while not (root / "started").exists():
