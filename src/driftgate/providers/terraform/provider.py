@@ -26,6 +26,7 @@ import shlex
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,9 +121,11 @@ class TerraformProvider(BaseProvider):
             raise ProviderError(f"terraform.root dir {relative!r}: no such directory")
         return found
 
-    def _work(self, address: str) -> Path:
+    def _work(self, root: Path) -> Path:
+        """This root's own directory for kept plans and scratch files (by its path: every command
+        on a root, whatever asks, finds the same one)."""
         base = self.data_dir or Path(tempfile.gettempdir()) / "driftgate-terraform"
-        slug = hashlib.sha256(address.encode()).hexdigest()[:16]
+        slug = hashlib.sha256(str(root).encode()).hexdigest()[:16]
         found = base / "terraform" / slug
         found.mkdir(parents=True, exist_ok=True, mode=0o700)
         return found
@@ -154,10 +157,11 @@ class TerraformProvider(BaseProvider):
                 secret[str(name)] = text
             else:
                 plain[str(name)] = value
+        root = self._root_dir(attributes)
         runner = Terraform(
             str(attributes.get("binary") or self.binary),
-            self._root_dir(attributes),
-            self._work(address),
+            root,
+            self._work(root),
             workspace=str(attributes.get("workspace") or "default"),
             cli_config=self.cli_config,
             secret_vars=secret,
@@ -176,8 +180,12 @@ class TerraformProvider(BaseProvider):
         self, type_: str, address: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> Expansion:
         runner = self._runner(address, attributes)
-        scratch = runner.work / "planning.tfplan"
-        plan = runner.plan(scratch)
+        scratch = runner.work / f"planning-{uuid.uuid4().hex}.tfplan"  # concurrent plans: their own
+        try:
+            plan = runner.plan(scratch)
+        except BaseException:
+            scratch.unlink(missing_ok=True)  # a failed plan leaves no file holding secrets behind
+            raise
         data_bearing = {str(a) for a in attributes.get("data_bearing") or []}
         children = tuple(
             Child(
@@ -235,8 +243,7 @@ class TerraformProvider(BaseProvider):
         if not resource_id or any(c in resource_id for c in "\n\r\0"):
             raise ProviderError("the import id must be one line of text")
         runner = self._runner("import", attributes)
-        scratch = runner.work / "import"
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch = runner.work / f"import-{uuid.uuid4().hex}"
         scratch.mkdir(mode=0o700)
         for path in runner.root.iterdir():
             if path.name == ".terraform":
@@ -370,7 +377,7 @@ class TerraformProvider(BaseProvider):
                     found[key] = ChildDrift(key, kind, (serial,), values)
             for key in sorted(set(recorded) - set(now)):
                 found[key] = ChildDrift(key, "deleted", (serial,))
-        scratch = runner.work / "refresh-only.tfplan"
+        scratch = runner.work / f"refresh-only-{uuid.uuid4().hex}.tfplan"
         try:
             plan = runner.plan(scratch, refresh_only=True)
         finally:
