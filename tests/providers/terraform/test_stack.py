@@ -126,11 +126,7 @@ def test_a_saved_plan_is_stale_once_terraform_ran_outside_it(
     (root / "main.tf").write_text((root / "main.tf").read_text() + 'resource "terraform_data" "d" {}\n')
     saved = tmp_path / "reviewed.plan"
     assert run(capsys, "plan", *s, "--module", "net", "--out", str(saved))[0] == codes.CHANGES
-    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
-    tf.vars = {"greeting": "changed by hand"}
-    planfile = tmp_path / "by-hand" / "p.tfplan"
-    plan = tf.plan(planfile)
-    tf.apply(planfile, {c.address: c.kind for c in plan.children})  # someone ran terraform apply
+    apply_by_hand(terraform, root, tmp_path / "by-hand")  # someone ran terraform apply
     code, out, err = run(capsys, "apply", *s, "--auto-approve", str(saved))
     assert code == codes.BY_CODE["PLAN_STALE"], out + err
     assert "state changed since the plan" in out + err
@@ -183,11 +179,7 @@ def test_an_apply_by_hand_shows_as_drift_per_terraform_address(
         (root / "main.tf").read_text()
         + f'\nterraform {{\n  backend "local" {{ path = "{root}/terraform.tfstate" }}\n}}\n'
     )
-    tf = Terraform(terraform, by_hand, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
-    tf.vars = {"greeting": "changed by hand"}
-    planfile = tmp_path / "by-hand" / "p.tfplan"
-    plan = tf.plan(planfile)
-    tf.apply(planfile, {c.address: c.kind for c in plan.children})
+    apply_by_hand(terraform, by_hand, tmp_path / "by-hand")
     code, out, err = run(capsys, "drift", *s, "--json")
     assert code == codes.CHANGES, out + err
     items = {i["address"]: i for i in json.loads(out)["items"]}
@@ -221,10 +213,7 @@ def test_a_backup_keeps_the_state_and_the_roots_own_data_dump(
     assert code != 0 and "terraform state push" in out + err and "Traceback" not in out + err
 
     root = stack / "terraform" / "network"
-    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
-    tf.vars = {"greeting": "changed by hand"}
-    plan = tf.plan(tmp_path / "by-hand" / "p.tfplan")
-    tf.apply(tmp_path / "by-hand" / "p.tfplan", {c.address: c.kind for c in plan.children})
+    apply_by_hand(terraform, root, tmp_path / "by-hand")
     code, out, err = run(capsys, "backup", "create", "net", *s)
     assert code != 0 and "changed outside driftgate" in out + err  # not the state driftgate applied
 
@@ -272,10 +261,7 @@ def test_reconcile_drafts_the_terraform_drift_with_the_command_to_accept_it(
     code, out, err = run(capsys, "apply", *s, "--auto-approve", "--module", "net")
     assert code == 0, out + err
     root = stack / "terraform" / "network"
-    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
-    tf.vars = {"greeting": "changed by hand"}
-    plan = tf.plan(tmp_path / "by-hand" / "p.tfplan")
-    tf.apply(tmp_path / "by-hand" / "p.tfplan", {c.address: c.kind for c in plan.children})
+    apply_by_hand(terraform, root, tmp_path / "by-hand")
 
     code, out, _ = run(capsys, "reconcile", *s, "--json")
     result = json.loads(out)
@@ -430,16 +416,24 @@ def test_heal_policy_applies_the_root_back_through_the_auto_lane(
     s = ["-s", str(stack)]
     assert run(capsys, "apply", *s, "--auto-approve", "--module", "net")[0] == 0
     root = stack / "terraform" / "network"
-    tf = Terraform(terraform, root, tmp_path / "by-hand", secret_vars={"db_password": PASSWORD})
-    tf.vars = {"greeting": "changed by hand"}
-    plan = tf.plan(tmp_path / "by-hand" / "p.tfplan")
-    tf.apply(tmp_path / "by-hand" / "p.tfplan", {c.address: c.kind for c in plan.children})
+    tf = apply_by_hand(terraform, root, tmp_path / "by-hand")
     code, out, err = run(capsys, "reconcile", *s, "--json")
     result = json.loads(out)
     assert f"{NET}[terraform_data.a]" in result["healed"], out + err
     live = {r["address"]: r["values"] for r in tf.show_state()["values"]["root_module"]["resources"]}
     assert live["terraform_data.a"]["input"] == "hello"  # back to the configuration
     assert run(capsys, "drift", *s)[0] == 0
+
+
+def apply_by_hand(terraform: str, root: Path, work: Path) -> Terraform:
+    """``terraform apply`` of ``root`` with another greeting, as someone would run it outside driftgate."""
+    tf = Terraform(
+        terraform, root, work, secret_vars={"db_password": PASSWORD}, vars={"greeting": "changed by hand"}
+    )
+    planfile = work / "p.tfplan"
+    plan = tf.plan(planfile)
+    tf.apply(planfile, {c.address: c.kind for c in plan.children})
+    return tf
 
 
 def running_in(directory: Path, name: str) -> list[int]:
