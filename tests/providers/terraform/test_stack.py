@@ -471,3 +471,62 @@ def test_a_root_whose_vars_wait_on_an_unapplied_output_is_a_clear_plan_error(
     assert code == 0, out + err  # the output is known now: the root plans and applies with it
     state = json.loads(run(capsys, "state", "show", NET, "-s", str(stack), "--json")[1])
     assert state["outputs"]["output.a_out"] == "from-base"
+
+
+@pytest.mark.parametrize(
+    ("spec", "config", "expected"),
+    [
+        ({"dir": "../outside"}, {}, "must be a directory inside the stack"),
+        ({"dir": "/etc"}, {}, "must be a directory inside the stack"),
+        ({"dir": "escape"}, {}, "must be a directory inside the stack"),  # a symlink out of the stack
+        ({"dir": "missing"}, {}, "no such directory"),
+        ({"dir": "terraform/network", "binary": "no-such-terraform"}, {}, "cannot run 'no-such-terraform'"),
+        ({"dir": "terraform/network"}, {"colour": "blue"}, "unknown field(s) colour"),
+        ({"dir": "terraform/network"}, {"version": "not a version"}, "is not a constraint"),
+    ],
+)
+def test_bad_roots_and_config_are_one_line_errors(
+    tmp_path: Path,
+    terraform: str,
+    capsys: pytest.CaptureFixture[str],
+    store_env: str,
+    spec: dict[str, str],
+    config: dict[str, str],
+    expected: str,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "main.tf").write_text('resource "terraform_data" "x" {}\n')
+    resource = {"type": "terraform.root", "name": "bad", "spec": spec}
+    stack = write_stack(
+        tmp_path / "stack",
+        name="tf",
+        modules={"net": [resource]},
+        providers={"terraform": {"binary": terraform, **config}},
+    )
+    write_root(stack / "terraform" / "network", 'resource "terraform_data" "x" {}\n')
+    (stack / "escape").symlink_to(outside, target_is_directory=True)
+    code, out, err = run(capsys, "plan", "-s", str(stack))
+    assert code != 0 and expected in out + err, out + err
+    assert "Traceback" not in out + err
+    assert not (outside / ".terraform").exists() and not list(outside.glob("*.tfstate"))  # never ran there
+
+
+def test_a_root_terraform_cannot_plan_is_a_plan_error_naming_it(
+    tmp_path: Path, terraform: str, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    resource = {"type": "terraform.root", "name": "broken", "spec": {"dir": "root"}}
+    stack = write_stack(
+        tmp_path / "stack",
+        name="tf",
+        modules={"net": [resource]},
+        providers={"terraform": {"binary": terraform}},
+    )
+    write_root(stack / "root", 'resource "terraform_data" "x" {\n  input = \n}\n')  # a syntax error
+    code, out, err = run(capsys, "plan", "-s", str(stack))
+    assert code == 1, out + err
+    line = next(x for x in (out + err).splitlines() if "net/terraform.root.broken" in x)
+    assert "terraform init failed in root" in line or "terraform plan failed in root" in line, line
+    assert "Traceback" not in out + err
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve")
+    assert code != 0 and "nothing was applied" in out + err
