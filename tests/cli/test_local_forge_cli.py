@@ -108,3 +108,37 @@ def test_a_malformed_fault_is_a_clear_usage_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 1 and "--fault: a fault is METHOD PATH-GLOB STATUS" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_local_forge_as_gitea_answers_api_v1(tmp_path: Path) -> None:
+    import httpx
+
+    with local_forge(tmp_path / "lf", "--kind", "gitea") as forge:
+        url = forge.line().split()[1]
+        api = forge.line().split()[2].rstrip(";")
+        assert api.endswith("/api/v1")
+        token = (tmp_path / "lf" / "token").read_text().strip()
+        answer = httpx.get(f"{api}/repos/driftgate/infra", headers={"Authorization": f"token {token}"})
+        assert answer.status_code == 200 and answer.json()["default_branch"] == "main"
+        assert url.endswith("/driftgate/infra.git")
+    assert forge.code == 0
+
+
+def test_an_unknown_local_forge_kind_is_a_clear_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driftgate.cli.app",
+            "local-forge",
+            "--root",
+            str(tmp_path),
+            "--kind",
+            "gitlab",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "--kind: one of github, gitea, forgejo" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

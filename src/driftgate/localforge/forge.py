@@ -30,6 +30,7 @@ from driftgate.localforge.documents import Commit, FileChange, Pull, PullGit, Si
 from driftgate.localforge.faults import Fault
 
 API = "/api/v3"
+KINDS = ("github", "gitea", "forgejo")
 ZERO = "0" * 40
 
 _PRE_RECEIVE = """#!/bin/sh
@@ -87,7 +88,12 @@ def git(cwd: Path, *args: str, input_: bytes | None = None) -> str:
 class LocalForge:
     """Start with ``with LocalForge(root, token=...) as forge:``; ``forge.create_repo(name)``."""
 
-    def __init__(self, root: Path, *, token: str, owner: str = "driftgate", port: int = 0) -> None:
+    def __init__(
+        self, root: Path, *, token: str, owner: str = "driftgate", port: int = 0, kind: str = "github"
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"a local forge is one of {', '.join(KINDS)}, not {kind!r}")
+        self.kind = kind  # which forge's REST API it answers (git over HTTP is the same for all)
         self.root = root
         self.port = port
         self.token = token
@@ -139,7 +145,9 @@ class LocalForge:
 
     @property
     def api_url(self) -> str:
-        return self.base + API
+        from driftgate.localforge.gitea import GITEA_API
+
+        return self.base + (API if self.kind == "github" else GITEA_API)
 
     @property
     def site(self) -> Site:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from driftgate.localforge import documents as gh
 from driftgate.localforge.forge import API, Answer
 from driftgate.localforge.git_http import serve_git
+from driftgate.localforge.gitea import GITEA_API, GiteaRoutes
 from driftgate.localforge.rest import DOCS, R, RepoRoutes
 
 if TYPE_CHECKING:
@@ -146,12 +147,27 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path
         body = self._body()
-        if path.startswith(API):
+        if path.startswith(API) and self.forge.kind == "github":
             self._api(path[len(API) :] or "/", url.query, body)
+        elif path.startswith(GITEA_API) and self.forge.kind in ("gitea", "forgejo"):
+            self._gitea(path[len(GITEA_API) :] or "/", url.query, body)
         else:
             serve_git(self, path, url.query, body)
 
     # -- REST ----------------------------------------------------------------------
+
+    def _gitea(self, path: str, query: str, raw: bytes) -> None:
+        if self._apply_fault(path):
+            return
+        if not self._authorized():
+            self._json(401, {"message": "token is required", "url": f"{self.forge.base}/api/swagger"})
+            return
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            self._json(400, {"message": "invalid JSON body"})
+            return
+        GiteaRoutes(self, payload, parse_qs(query)).route(path)
 
     def _api(self, path: str, query: str, raw: bytes) -> None:
         if self._apply_fault(path):

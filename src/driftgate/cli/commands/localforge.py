@@ -1,4 +1,5 @@
-"""``driftgate local-forge``: run the GitHub stand-in for demos and local experiments."""
+"""``driftgate local-forge``: run the forge stand-in (GitHub, or Gitea/Forgejo) for demos and local
+experiments."""
 
 from pathlib import Path
 
@@ -11,6 +12,7 @@ def local_forge(
     root: Path = typer.Option(Path("local-forge"), "--root", help="Where its bare repositories live."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
     repo: list[str] = typer.Option(["infra"], "--repo", help="Repositories to create (repeatable)."),
+    kind: str = typer.Option("github", "--kind", help="The REST API it answers: github, gitea or forgejo."),
     fault: list[str] = typer.Option(
         [],
         "--fault",
@@ -19,7 +21,8 @@ def local_forge(
         "'POST /repos/*/pulls 200 delay=5'.",
     ),
 ) -> int:
-    """Serve git over smart HTTP and GitHub's REST subset on 127.0.0.1 until Ctrl-C."""
+    """Serve git over smart HTTP and a forge's REST subset (GitHub's, or Gitea's and Forgejo's
+    /api/v1) on 127.0.0.1 until Ctrl-C."""
     import secrets
     import signal
     import time
@@ -41,7 +44,11 @@ def local_forge(
     if not token_file.exists():
         token_file.write_text("ghp_" + secrets.token_hex(18) + "\n")
         token_file.chmod(0o600)
-    forge = LocalForge(root.resolve(), token=token_file.read_text().strip(), port=port)
+    from driftgate.localforge.forge import KINDS
+
+    if kind not in KINDS:
+        raise CodedError(INVALID_INPUT, f"--kind: one of {', '.join(KINDS)}, not {kind!r}")
+    forge = LocalForge(root.resolve(), token=token_file.read_text().strip(), port=port, kind=kind)
     forge.adopt_existing()
     forge.inject(*faults)
     forge.start()

@@ -1,0 +1,169 @@
+"""Gitea and Forgejo over REST (``/api/v1``), with the shared retry policy and redacted errors.
+
+Differences from GitHub that matter here: no draft flag (a ``WIP:`` title prefix is how both mark
+one), token auth as ``Authorization: token …``, a branch deleted by ``DELETE /branches/{name}``,
+no head filter on the pull request list (it is paged through), raw files at ``/raw/branch/…``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable, PullRequestInfo
+from driftgate.forge.retry import RetryPolicy, is_retryable
+from driftgate.forge.urls import parse_repo_url
+from driftgate.security.redact import redact, register_secret
+
+DRAFT_PREFIX = "WIP: "
+PAGE = 50  # Gitea's default maximum page size
+
+
+def api_for_repo_url(url: str) -> tuple[str, str, str]:
+    """(API base URL, owner, repo) for a Gitea or Forgejo clone URL."""
+    repo = parse_repo_url(url)
+    return f"{repo.scheme}://{repo.netloc}/api/v1", repo.owner, repo.name
+
+
+class GiteaClient:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        owner: str,
+        repo: str,
+        token: str,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        web_url: str = "",
+    ) -> None:
+        register_secret(token)
+        self.owner, self.repo = owner, repo
+        self.web_url = web_url
+        self.policy = policy or RetryPolicy()
+        self.calls: list[tuple[str, str, int | None]] = []
+        self._http = httpx.Client(
+            base_url=api_url.rstrip("/"),
+            headers={
+                "Authorization": f"token {token}",
+                "Accept": "application/json",
+                "User-Agent": "driftgate",
+            },
+            timeout=timeout,
+        )
+
+    @classmethod
+    def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GiteaClient:
+        api, owner, repo = api_for_repo_url(url)
+        return cls(
+            api_url=api, owner=owner, repo=repo, token=token, web_url=parse_repo_url(url).web, **kwargs
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GiteaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = f"/repos/{self.owner}/{self.repo}{path}"
+        response: httpx.Response | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                self.calls.append((method, url, None))
+                FORGE_CALLS["error"] += 1
+                if attempt == self.policy.attempts:
+                    raise ForgeUnavailable(redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
+                self.policy.sleep(self.policy.wait_for(attempt, None))
+                continue
+            self.calls.append((method, url, response.status_code))
+            FORGE_CALLS[str(response.status_code)] += 1
+            if not is_retryable(response):
+                break
+            if attempt < self.policy.attempts:
+                self.policy.sleep(self.policy.wait_for(attempt, response))
+        assert response is not None
+        if response.status_code >= 400:
+            message = redact(f"{method} {url}: {response.status_code} {_message(response)}")
+            error = ForgeUnavailable if is_retryable(response) else ForgeError
+            raise error(message, status=response.status_code)
+        return response
+
+    # -- ForgeClient -------------------------------------------------------------------------------
+
+    def open_pull_request(
+        self, *, head: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        title = redact(title)
+        if draft and not title.startswith(DRAFT_PREFIX):
+            title = DRAFT_PREFIX + title
+        payload = {"title": title, "head": head, "base": base, "body": redact(body)}
+        return _pull(self._request("POST", "/pulls", json=payload).json())
+
+    def find_open_pull_request(self, head: str) -> PullRequestInfo | None:
+        page = 1
+        while True:
+            found = self._request(
+                "GET", "/pulls", params={"state": "open", "page": page, "limit": PAGE}
+            ).json()
+            for data in found:
+                if data["head"]["ref"] == head:
+                    return _pull(data)
+            if len(found) < PAGE:
+                return None
+            page += 1
+
+    def update_pull_request(
+        self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
+    ) -> PullRequestInfo:
+        payload = {
+            k: redact(v) for k, v in (("title", title), ("body", body), ("state", state)) if v is not None
+        }
+        return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
+
+    def comment(self, number: int, body: str) -> None:
+        self._request("POST", f"/issues/{number}/comments", json={"body": redact(body)})
+
+    def pull_request_state(self, number: int) -> str:
+        return _pull(self._request("GET", f"/pulls/{number}").json()).state
+
+    def delete_branch(self, branch: str) -> None:
+        try:
+            self._request("DELETE", f"/branches/{quote(branch, safe='')}")
+        except ForgeError as exc:
+            if exc.status != 404:  # 404: it is already gone
+                raise
+
+    def file_url(self, branch: str, path: str) -> str:
+        """Gitea's raw view of a file on a branch (``/raw/branch/<branch>/<path>``)."""
+        return f"{self.web_url}/raw/branch/{branch}/{path}"
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+def _pull(data: dict[str, Any]) -> PullRequestInfo:
+    state = "merged" if data.get("merged") else str(data["state"])
+    title = str(data["title"])
+    return PullRequestInfo(
+        number=int(data["number"]),
+        url=str(data["html_url"]),
+        state=state,
+        head=str(data["head"]["ref"]),
+        base=str(data["base"]["ref"]),
+        draft=title.startswith(("WIP:", "[WIP]")),
+        title=title,
+        body=str(data.get("body") or ""),
+    )

@@ -1,0 +1,118 @@
+"""The local forge as Gitea and Forgejo (``/api/v1``), driven by a client generated from Gitea's
+published API description (``gitea-api-client``, nobody here wrote it: its pydantic models check
+every answer's shape), and by driftgate's own Gitea client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gitea_api_client as gitea
+import pytest
+
+from driftgate.forge.base import ForgeError
+from driftgate.forge.gitea import GiteaClient
+from driftgate.gitops.gitcmd import Credential, run_git
+from driftgate.localforge import LocalForge
+
+TOKEN = "d" * 40  # a Gitea token's shape
+
+
+@pytest.fixture(params=["gitea", "forgejo"])
+def forge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalForge]:
+    with LocalForge(tmp_path / "forge", token=TOKEN, kind=request.param) as running:
+        running.create_repo("infra", {"README.md": "hello\n"})
+        yield running
+
+
+def push_branch(forge: LocalForge, tmp_path: Path, branch: str) -> None:
+    url = forge.repo_url("infra")
+    work = tmp_path / f"work-{branch}"
+    credential = Credential(url=url, token=TOKEN)
+    run_git("clone", "-q", url, str(work), cwd=tmp_path, credential=credential)
+    run_git("checkout", "-qb", branch, cwd=work)
+    (work / "change.txt").write_text(branch + "\n")
+    run_git("add", "-A", cwd=work)
+    run_git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", branch, cwd=work)
+    run_git("push", "-q", "origin", branch, cwd=work, credential=credential)
+
+
+def with_client(forge: LocalForge, call: Any) -> Any:
+    async def go() -> Any:
+        config = gitea.Configuration(host=forge.api_url, api_key={"AuthorizationHeaderToken": TOKEN})
+        config.api_key_prefix = {"AuthorizationHeaderToken": "token"}
+        async with gitea.ApiClient(config) as api:
+            return await call(api)
+
+    return asyncio.run(go())
+
+
+def test_the_generated_client_reads_what_the_stand_in_answers(forge: LocalForge, tmp_path: Path) -> None:
+    push_branch(forge, tmp_path, "feature")
+
+    async def scenario(api: gitea.ApiClient) -> dict[str, Any]:
+        misc, repos, issues = gitea.MiscellaneousApi(api), gitea.RepositoryApi(api), gitea.IssueApi(api)
+        version = await misc.get_version()
+        repo = await repos.repo_get("driftgate", "infra")
+        made = await repos.repo_create_pull_request(
+            "driftgate",
+            "infra",
+            body=gitea.CreatePullRequestOption(
+                head="feature", base="main", title="WIP: a change", body="why"
+            ),
+        )
+        listed = await repos.repo_list_pull_requests("driftgate", "infra", state="open")
+        await issues.issue_create_comment(
+            "driftgate", "infra", made.number, body=gitea.CreateIssueCommentOption(body="planned")
+        )
+        comments = await issues.issue_get_comments("driftgate", "infra", made.number)
+        closed = await repos.repo_edit_pull_request(
+            "driftgate", "infra", made.number, body=gitea.EditPullRequestOption(state="closed")
+        )
+        return {
+            "version": version,
+            "repo": repo,
+            "made": made,
+            "listed": listed,
+            "comments": comments,
+            "closed": closed,
+        }
+
+    seen = with_client(forge, scenario)
+    assert seen["version"].version and seen["repo"].default_branch == "main"
+    assert seen["made"].number == 1 and seen["made"].head.ref == "feature" and seen["made"].state == "open"
+    assert [p.number for p in seen["listed"]] == [1]
+    assert [c.body for c in seen["comments"]] == ["planned"]
+    assert seen["closed"].state == "closed"
+
+
+def test_driftgates_gitea_client_runs_a_pull_request_loop(forge: LocalForge, tmp_path: Path) -> None:
+    push_branch(forge, tmp_path, "driftgate/drift/infra")
+    with GiteaClient.for_repo_url(forge.repo_url("infra"), TOKEN) as client:
+        assert client.find_open_pull_request("driftgate/drift/infra") is None
+        pr = client.open_pull_request(
+            head="driftgate/drift/infra", base="main", title="drift in infra", body="review", draft=True
+        )
+        assert pr.draft and pr.title == "WIP: drift in infra" and pr.state == "open"
+        found = client.find_open_pull_request("driftgate/drift/infra")
+        assert found is not None and found.number == pr.number
+        client.comment(pr.number, "updated")
+        assert forge.pulls["infra"][pr.number].comments[0]["body"] == "updated"
+        assert client.update_pull_request(pr.number, body="new body").body == "new body"
+        assert client.pull_request_state(pr.number) == "open"
+        client.update_pull_request(pr.number, state="closed")
+        assert client.pull_request_state(pr.number) == "closed"
+        client.delete_branch("driftgate/drift/infra")
+        client.delete_branch("driftgate/drift/infra")  # already gone: not an error
+        assert forge.branch_sha("infra", "driftgate/drift/infra") is None
+        with pytest.raises(ForgeError, match="404"):
+            client.pull_request_state(99)
+        assert client.file_url("main", "README.md").endswith("/driftgate/infra/raw/branch/main/README.md")
+
+
+def test_a_wrong_token_is_refused(forge: LocalForge) -> None:
+    with GiteaClient.for_repo_url(forge.repo_url("infra"), "e" * 40) as client:
+        with pytest.raises(ForgeError, match="401"):
+            client.pull_request_state(1)
