@@ -37,7 +37,9 @@ def test_kinds_by_url_and_the_shared_url_rules() -> None:
     assert (url.owner, url.name, url.web) == ("acme", "infra", "http://127.0.0.1:9/acme/infra")
     with pytest.raises(CodedError, match="no forge client of kind 'svn'"):
         forge_for("https://github.com/a/b", TOKEN, kind="svn")
-    assert set(KINDS) == {"github"}
+    assert set(KINDS) == {"github", "gitea", "forgejo"}
+    assert kind_of("https://codeberg.org/acme/infra.git") == "forgejo"
+    assert kind_of("https://gitea.corp.example/acme/infra.git") == "gitea"
 
 
 def test_a_client_from_the_seam_talks_to_the_forge(tmp_path: Path) -> None:
@@ -72,4 +74,39 @@ def test_github_webhooks_verify_parse_and_read_a_delivery() -> None:
     assert event.updated_at == 1767225600.0
     with pytest.raises(CodedError) as unsigned:
         hooks.delivery({"X-GitHub-Event": "ping"})
+    assert unsigned.value.code == errors.SIGNATURE_INVALID
+
+
+@pytest.mark.parametrize(
+    ("kind", "prefix"), [("gitea", "Gitea"), ("forgejo", "Forgejo"), ("forgejo", "Gitea")]
+)
+def test_gitea_and_forgejo_webhooks_verify_parse_and_read_a_delivery(kind: str, prefix: str) -> None:
+    hooks = webhooks_for(kind)
+    body = json.dumps(
+        {
+            "action": "closed",
+            "number": 4,
+            "pull_request": {"state": "closed", "merged": True, "updated_at": "2026-01-01T00:00:00Z"},
+            "repository": {"clone_url": "https://codeberg.org/acme/infra.git"},
+        }
+    ).encode()
+    signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()  # hex, no sha256= prefix
+    headers = {
+        f"X-{prefix}-Signature": signature,
+        f"X-{prefix}-Event": "pull_request",
+        f"X-{prefix}-Delivery": "d-1",
+    }
+    delivery = hooks.delivery(headers)
+    assert hooks.verify(body, delivery.signature, "s3cret") and not hooks.verify(
+        body, delivery.signature, "other"
+    )
+    event = hooks.event(delivery, hooks.parse(body, "application/json"))
+    assert (event.kind, event.number, event.state, event.repo_url) == (
+        "pull_request",
+        4,
+        "merged",
+        "https://codeberg.org/acme/infra.git",
+    )
+    with pytest.raises(CodedError) as unsigned:
+        hooks.delivery({f"X-{prefix}-Event": "pull_request"})
     assert unsigned.value.code == errors.SIGNATURE_INVALID

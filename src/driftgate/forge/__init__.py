@@ -19,16 +19,20 @@ if TYPE_CHECKING:
 
 KINDS = {
     "github": "driftgate.forge.github",  # github.com, GitHub Enterprise, driftgate's local forge
+    "gitea": "driftgate.forge.gitea",
+    "forgejo": "driftgate.forge.forgejo",  # Gitea's API, Forgejo's webhook headers
 }
-NOT_YET = ("gitlab", "bitbucket", "gitea", "codeberg", "forgejo", "sourcehut", "dev.azure")
+NOT_YET = ("gitlab", "bitbucket", "sourcehut", "dev.azure")
+BY_HOST = {"codeberg.org": "forgejo", "forgejo": "forgejo", "gitea": "gitea"}  # a name in the host
 
 
 def kind_of(url: str) -> str:
-    """The forge kind for a repository URL (the URL checked first); unknown hosts are GitHub-style."""
+    """The forge kind for a repository URL (the URL checked first): a host that names its forge
+    (codeberg.org, gitea.example.com); other hosts are GitHub-style unless the kind is given."""
     host = parse_repo_url(url).host
     if any(name in host for name in NOT_YET):
         raise CodedError(errors.UNSUPPORTED_PROVIDER, f"{host}: no forge client for this provider yet")
-    return "github"
+    return next((kind for name, kind in BY_HOST.items() if name in host), "github")
 
 
 def _package(kind: str) -> object:
