@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftgate.forge import KINDS
+
 MAX_ID = 2**31 - 1  # every id is a 32-bit integer in the store
 
 
@@ -29,6 +31,7 @@ RepoName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z
 RepoUrl = Annotated[str, Field(min_length=1, max_length=2000)]
 BranchName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 SecretRef = Annotated[str, Field(min_length=1, max_length=500)]
+ForgeKind = Annotated[str, Field(pattern=f"^({'|'.join(sorted(KINDS))})$", description="The forge's kind.")]
 
 
 class ConfigRepoIn(_In):
@@ -39,6 +42,7 @@ class ConfigRepoIn(_In):
     default_branch: BranchName = "main"
     auth_ref: SecretRef
     webhook_secret_ref: SecretRef | None = None
+    forge: ForgeKind | None = None  # omitted: from the URL (a host that names its forge), else github
 
 
 class ConfigRepoPatch(_In):
@@ -47,6 +51,7 @@ class ConfigRepoPatch(_In):
     default_branch: BranchName | None = None
     auth_ref: SecretRef | None = None
     webhook_secret_ref: SecretRef | None = None
+    forge: ForgeKind | None = None
 
 
 class ConfigRepo(_Out):

@@ -13,11 +13,17 @@ from driftgate.spec.refs import check_secret_ref, is_secret_ref
 from driftgate.store import config_repos as config_repos_db
 
 
-def forge_kind(url: str) -> str:
-    """The forge kind for a repository URL, the URL checked by the forge package's shared rules."""
-    from driftgate.forge import kind_of
+def forge_kind(url: str, given: str | None = None) -> str:
+    """The forge kind: ``given`` (one the seam knows), or the URL's (checked by the forge
+    package's shared rules either way)."""
+    from driftgate.forge import KINDS, kind_of
 
-    return kind_of(url)
+    found = kind_of(url)
+    if given is None:
+        return found
+    if given not in KINDS:
+        raise CodedError(errors.UNSUPPORTED_PROVIDER, f"forge: {given!r} is not one of {', '.join(KINDS)}")
+    return given
 
 
 def check_auth_ref(ws: Workspace, auth_ref: str) -> None:
@@ -53,8 +59,9 @@ def create(
     default_branch: str,
     auth_ref: str,
     webhook_secret_ref: str | None = None,
+    forge: str | None = None,
 ) -> dict[str, Any]:
-    forge = forge_kind(url)
+    forge = forge_kind(url, forge)
     check_branch(default_branch)
     check_auth_ref(ws, auth_ref)
     if webhook_secret_ref is not None:
@@ -99,8 +106,11 @@ def patch(ws: Workspace, repo_id: int, changes: dict[str, Any]) -> dict[str, Any
     for key in ("name", "url", "default_branch", "auth_ref"):
         if key in changes and changes[key] is None:
             raise CodedError(errors.INVALID_INPUT, f"{key}: may not be null")
-    if "url" in changes:
-        changes["forge"] = forge_kind(changes["url"])
+    if "url" in changes or changes.get("forge") is not None:
+        url = changes.get("url") or get(ws, repo_id)["url"]
+        changes["forge"] = forge_kind(url, changes.get("forge"))
+    elif "forge" in changes:
+        raise CodedError(errors.INVALID_INPUT, "forge: may not be null")
     if "default_branch" in changes:
         check_branch(changes["default_branch"])
     for key in ("auth_ref", "webhook_secret_ref"):
