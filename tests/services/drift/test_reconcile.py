@@ -25,7 +25,13 @@ BRANCH = "driftgate/drift/site"
 
 
 def site(
-    tmp_path: Path, remote_url: str, *, target: str = "branch-push", heal: bool = False, ignore: bool = False
+    tmp_path: Path,
+    remote_url: str,
+    *,
+    target: str = "branch-push",
+    heal: bool = False,
+    ignore: bool = False,
+    forge: str = "",
 ) -> Path:
     d = write_stack(
         tmp_path / "site",
@@ -57,7 +63,7 @@ def site(
         (d / "stack.yaml").read_text()
         + (
             f"commit_back:\n  target: {target}\n  remote: {remote_url}\n  branch: main\n  path: .\n"
-            "  auth: secret://file/forge-token\n"
+            "  auth: secret://file/forge-token\n" + (f"  forge: {forge}\n" if forge else "")
         )
     )
     (tmp_path / "secrets").mkdir(exist_ok=True)
@@ -145,6 +151,24 @@ def test_draft_pull_request_is_updated_then_told_when_drift_is_gone(
         and gone.resolved_comment
         and "drift this draft describes is gone" in pr.comments[-1]["body"]
     )
+
+
+@pytest.mark.parametrize("kind", ["gitea", "forgejo"])
+def test_a_draft_pull_request_on_gitea_and_forgejo(ws: Workspace, tmp_path: Path, kind: str) -> None:
+    with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as gitea:
+        gitea.create_repo("infra")
+        d = site(tmp_path, gitea.repo_url("infra"), target="pull-request", forge=kind)
+        live = applied(ws, d)
+        (live / "index.html").write_text("drifted")
+        _, first = reconcile(ws, d)
+        assert first.draft and first.pr_url, first
+        (pr,) = gitea.pulls["infra"].values()
+        assert pr.draft and pr.title.startswith("WIP: ") and pr.head == BRANCH  # Gitea's draft marker
+        _, second = reconcile(ws, d)
+        assert second.pr_url == first.pr_url and len(gitea.pulls["infra"]) == 1
+        (live / "index.html").write_text("<h1>hi</h1>")
+        _, gone = reconcile(ws, d)
+        assert gone.resolved_comment and "drift this draft describes is gone" in pr.comments[-1]["body"]
 
 
 def test_forge_failure_is_state_diverged_never_a_claimed_draft(

@@ -28,7 +28,9 @@ def forge(tmp_path: Path) -> Iterator[LocalForge]:
         yield running
 
 
-def authored(tmp_path: Path, forge: LocalForge, content: str, *, token_file: str = "forge-token") -> Path:
+def authored(
+    tmp_path: Path, forge: LocalForge, content: str, *, token_file: str = "forge-token", kind: str = ""
+) -> Path:
     d = write_stack(
         tmp_path / "src",
         name="site",
@@ -39,7 +41,7 @@ def authored(tmp_path: Path, forge: LocalForge, content: str, *, token_file: str
     text = (d / "stack.yaml").read_text() + (
         "commit_back:\n  target: pull-request\n"
         f"  remote: {forge.repo_url('infra')}\n  branch: main\n  path: stacks/site\n"
-        f"  auth: secret://file/{token_file}\n"
+        f"  auth: secret://file/{token_file}\n" + (f"  forge: {kind}\n" if kind else "")
     )
     (d / "stack.yaml").write_text(text)
     (tmp_path / "secrets").mkdir(exist_ok=True)
@@ -139,3 +141,19 @@ def test_push_rejected_by_the_forge_diverges(ws: Workspace, tmp_path: Path, forg
     result = apply_and_commit(ws, authored(tmp_path, forge, "v1"))
     assert result.state_diverged and "push failed" in (result.reason or "")
     assert forge.branch_sha("infra", BRANCH) is None and forge.pulls["infra"] == {}
+
+
+@pytest.mark.parametrize("kind", ["gitea", "forgejo"])
+def test_commit_back_opens_a_pull_request_on_gitea_and_forgejo(
+    ws: Workspace, tmp_path: Path, kind: str
+) -> None:
+    with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as forge:
+        forge.create_repo("infra", {"stacks/site/README.md": "site stack\n"})
+        first = apply_and_commit(ws, authored(tmp_path, forge, "v1", kind=kind))
+        assert first.committed and first.pr_url and not first.state_diverged
+        assert first.pr_url.startswith(f"{forge.base}/driftgate/infra/pulls/")
+        (pr,) = forge.pulls["infra"].values()
+        assert (pr.base, pr.head, pr.state) == ("main", BRANCH, "open")
+        second = apply_and_commit(ws, authored(tmp_path, forge, "v2", kind=kind))
+        assert second.pr_url == first.pr_url and len(pr.comments) == 1  # the same PR, told of the update
+        assert "content: v2" in forge.show("infra", BRANCH, "stacks/site/modules/web.yaml")

@@ -218,7 +218,7 @@ def _draft_pr(target: Target, branch: str, stack: Stack, run_id: str, items: lis
         "This is a draft: review it, fix what the import could not know, and merge only what should "
         "become the authored specs.\n"
     )
-    with forge_for(target.url, target.credential.token) as forge:
+    with forge_for(target.url, target.credential.token, target.forge) as forge:
         pr = forge.find_open_pull_request(branch)
         if pr is None:
             pr = forge.open_pull_request(
@@ -240,7 +240,7 @@ def _no_drift(target: Target, branch: str) -> ReconcileResult:
     """No drift: no branch, no PR; an open draft from earlier drift is told it is resolved."""
     if target.kind != "pull-request" or target.credential is None:
         return ReconcileResult(False, 0)
-    with forge_for(target.url, target.credential.token) as forge:
+    with forge_for(target.url, target.credential.token, target.forge) as forge:
         pr = forge.find_open_pull_request(branch)
         if pr is None:
             return ReconcileResult(False, 0)
@@ -311,7 +311,7 @@ def import_into_draft(
             f"**{WARNING}**\n\n`driftgate import` of `{key}` into `{res.address}`: Terraform adopts it "
             "on the next apply after this is merged. Review the generated configuration first.\n"
         )
-        with forge_for(target.url, target.credential.token) as forge:
+        with forge_for(target.url, target.credential.token, target.forge) as forge:
             pr = forge.find_open_pull_request(branch) or forge.open_pull_request(
                 head=branch, base=target.branch, title=f"driftgate: import {key}", body=body, draft=True
             )

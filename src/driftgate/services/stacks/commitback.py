@@ -75,6 +75,7 @@ class Target:
     kind: str
     trailer: str
     credential: Credential | None
+    forge: str = "github"  # the forge's kind, for its API (pull requests)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,14 @@ def resolve_target(ws: Workspace, stack: Stack, overrides: Overrides = Overrides
         raise TerminalError(f"unknown commit-back target {kind!r} (expected branch-push or pull-request)")
     token = ws.secrets().resolve(policy.auth) if policy.auth else None
     credential = Credential(url=url, token=token) if token else None
-    return Target(url, branch, path, kind, policy.trailer, credential)
+    forge = policy.forge or (_forge_kind(url) if kind == "pull-request" else "github")
+    return Target(url, branch, path, kind, policy.trailer, credential, forge)
+
+
+def _forge_kind(url: str) -> str:
+    from driftgate.forge import kind_of
+
+    return kind_of(url)
 
 
 def no_remote_hint(stack: Stack) -> str:
@@ -334,7 +342,7 @@ def _pull_request(
     clones = ws.settings.home / "clones"
     try:
         with (
-            forge_for(target.url, target.credential.token) as forge,
+            forge_for(target.url, target.credential.token, target.forge) as forge,
             cached_checkout(
                 clones, target.url, head, credential=target.credential, timeout=ws.settings.git_timeout
             ) as co,
