@@ -105,16 +105,22 @@ def test_wrong_token_is_reported_without_the_token(ws: Workspace, tmp_path: Path
     assert not any(wrong in line for line in watcher.seen)
 
 
-def test_token_never_in_argv_config_files_or_results(
-    ws: Workspace, tmp_path: Path, forge: LocalForge
-) -> None:
+@pytest.mark.parametrize("kind", ["github", "gitea", "forgejo"])
+def test_token_never_in_argv_config_files_or_results(ws: Workspace, tmp_path: Path, kind: str) -> None:
+    with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as forge:
+        forge.create_repo("infra", {"stacks/site/README.md": "site stack\n"})
+        _audit_tokens(ws, tmp_path, forge, kind)
+
+
+def _audit_tokens(ws: Workspace, tmp_path: Path, forge: LocalForge, kind: str) -> None:
     forms = {
         TOKEN,
         base64.b64encode(TOKEN.encode()).decode(),
         base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode(),
     }
     with ArgvWatcher() as watcher:
-        result = apply_and_commit(ws, authored(tmp_path, forge, "v1"))
+        result = apply_and_commit(ws, authored(tmp_path, forge, "v1", kind=kind))
+    assert result.pr_url, result
     assert result.committed
     git_lines = [line for line in watcher.seen if "git" in line]
     assert any("push" in line or "receive-pack" in line for line in git_lines), "the watcher must see git run"
