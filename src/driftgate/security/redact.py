@@ -18,7 +18,7 @@ REDACTED = "[REDACTED]"
 _TOKEN_PATTERNS = re.compile(
     r"(?:gh[pousr]_[A-Za-z0-9]{20,}"
     r"|github_pat_[A-Za-z0-9_]{20,}"
-    r"|glpat-[A-Za-z0-9_\-]{20,}"
+    r"|gl(?:pat|oas)-[A-Za-z0-9_\-]{20,}"  # GitLab personal/project and OAuth application secrets
     r"|(?:AKIA|ASIA)[A-Z0-9]{16})"
 )
 _MIN_SECRET_LEN = 4
