@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from driftgate import errors
@@ -110,3 +111,29 @@ class Webhooks(Protocol):
         ...
 
     def event(self, delivery: Delivery, payload: Mapping[str, Any]) -> WebhookEvent: ...
+
+
+def json_object(raw: str | bytes) -> dict[str, Any]:
+    """A delivery's body as the JSON object every forge sends (INVALID_INPUT if it is not one)."""
+    from driftgate.errors import CodedError
+    from driftgate.security.limits import loads_json
+
+    try:
+        payload = loads_json(raw)
+    except ValueError as exc:
+        raise CodedError(errors.INVALID_INPUT, f"the delivery is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise CodedError(errors.INVALID_INPUT, "the delivery is not a JSON object")
+    return payload
+
+
+def pr_updated_at(payload: Mapping[str, Any]) -> float | None:
+    """The delivery's ``pull_request.updated_at`` as a timestamp (every forge names it so)."""
+    pr = payload.get("pull_request")
+    stamp = pr.get("updated_at") if isinstance(pr, dict) else None
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

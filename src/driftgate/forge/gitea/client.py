@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable, PullRequestInfo
-from driftgate.forge.retry import RetryPolicy, is_retryable
+from driftgate.forge.base import ForgeError, PullRequestInfo
+from driftgate.forge.rest import RestRepoClient
+from driftgate.forge.retry import RetryPolicy
 from driftgate.forge.urls import parse_repo_url
-from driftgate.security.redact import redact, register_secret
+from driftgate.security.redact import redact
 
 DRAFT_PREFIX = "WIP: "
 PAGE = 50  # Gitea's default maximum page size
@@ -27,7 +26,7 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
     return f"{repo.scheme}://{repo.netloc}/api/v1", repo.owner, repo.name
 
 
-class GiteaClient:
+class GiteaClient(RestRepoClient):
     def __init__(
         self,
         *,
@@ -39,62 +38,28 @@ class GiteaClient:
         timeout: float = 30.0,
         web_url: str = "",
     ) -> None:
-        register_secret(token)
-        self.owner, self.repo = owner, repo
-        self.web_url = web_url
-        self.policy = policy or RetryPolicy()
-        self.calls: list[tuple[str, str, int | None]] = []
-        self._http = httpx.Client(
-            base_url=api_url.rstrip("/"),
-            headers={
-                "Authorization": f"token {token}",
-                "Accept": "application/json",
-                "User-Agent": "driftgate",
-            },
+        super().__init__(
+            api_url=api_url,
+            owner=owner,
+            repo=repo,
+            token=token,
+            headers={"Authorization": f"token {token}", "Accept": "application/json"},
+            policy=policy,
             timeout=timeout,
+            web_url=web_url,
         )
 
     @classmethod
     def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GiteaClient:
         api, owner, repo = api_for_repo_url(url)
-        return cls(
-            api_url=api, owner=owner, repo=repo, token=token, web_url=parse_repo_url(url).web, **kwargs
-        )
-
-    def close(self) -> None:
-        self._http.close()
+        web = parse_repo_url(url).web
+        return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
     def __enter__(self) -> GiteaClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        url = f"/repos/{self.owner}/{self.repo}{path}"
-        response: httpx.Response | None = None
-        for attempt in range(1, self.policy.attempts + 1):
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                self.calls.append((method, url, None))
-                FORGE_CALLS["error"] += 1
-                if attempt == self.policy.attempts:
-                    raise ForgeUnavailable(redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
-                self.policy.sleep(self.policy.wait_for(attempt, None))
-                continue
-            self.calls.append((method, url, response.status_code))
-            FORGE_CALLS[str(response.status_code)] += 1
-            if not is_retryable(response):
-                break
-            if attempt < self.policy.attempts:
-                self.policy.sleep(self.policy.wait_for(attempt, response))
-        assert response is not None
-        if response.status_code >= 400:
-            message = redact(f"{method} {url}: {response.status_code} {_message(response)}")
-            error = ForgeUnavailable if is_retryable(response) else ForgeError
-            raise error(message, status=response.status_code)
-        return response
 
     # -- ForgeClient -------------------------------------------------------------------------------
 
@@ -144,14 +109,6 @@ class GiteaClient:
     def file_url(self, branch: str, path: str) -> str:
         """Gitea's raw view of a file on a branch (``/raw/branch/<branch>/<path>``)."""
         return f"{self.web_url}/raw/branch/{branch}/{path}"
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
-    return str(data.get("message", "")) if isinstance(data, dict) else ""
 
 
 def _pull(data: dict[str, Any]) -> PullRequestInfo:

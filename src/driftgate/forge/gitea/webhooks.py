@@ -7,13 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from driftgate import errors
 from driftgate.errors import CodedError
-from driftgate.forge.base import Delivery, WebhookEvent
-from driftgate.security.limits import loads_json
+from driftgate.forge.base import Delivery, WebhookEvent, json_object, pr_updated_at
 
 
 class GiteaWebhooks:
@@ -41,13 +39,7 @@ class GiteaWebhooks:
         return hmac.compare_digest(expected, signature.strip().lower())
 
     def parse(self, body: bytes, content_type: str) -> dict[str, Any]:
-        try:
-            payload = loads_json(body)
-        except ValueError as exc:
-            raise CodedError(errors.INVALID_INPUT, f"the delivery is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise CodedError(errors.INVALID_INPUT, "the delivery is not a JSON object")
-        return payload
+        return json_object(body)
 
     def event(self, delivery: Delivery, payload: Mapping[str, Any]) -> WebhookEvent:
         repository = payload.get("repository")
@@ -64,7 +56,7 @@ class GiteaWebhooks:
             repo_url=repo_url,
             number=number if is_pr else None,
             state=_state(payload) if is_pr else None,
-            updated_at=_updated_at(payload),
+            updated_at=pr_updated_at(payload),
             is_ping=False,  # Gitea and Forgejo send no ping: a test delivery is a push event
         )
 
@@ -77,17 +69,6 @@ def _state(payload: Mapping[str, Any]) -> str | None:
         return "merged"
     state = pr.get("state")
     return str(state) if state in ("open", "closed") else None
-
-
-def _updated_at(payload: Mapping[str, Any]) -> float | None:
-    pr = payload.get("pull_request")
-    stamp = pr.get("updated_at") if isinstance(pr, dict) else None
-    if not isinstance(stamp, str):
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 GITEA = GiteaWebhooks("Gitea")

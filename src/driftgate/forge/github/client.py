@@ -7,10 +7,11 @@ from urllib.parse import quote
 
 import httpx
 
-from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable, PullRequestInfo
-from driftgate.forge.retry import RetryPolicy, is_retryable
+from driftgate.forge.base import ForgeError, PullRequestInfo
+from driftgate.forge.rest import RestRepoClient
+from driftgate.forge.retry import RetryPolicy
 from driftgate.forge.urls import parse_repo_url
-from driftgate.security.redact import redact, register_secret
+from driftgate.security.redact import redact
 
 API_VERSION = "2022-11-28"
 
@@ -22,7 +23,7 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
     return api, repo.owner, repo.name
 
 
-class GitHubClient:
+class GitHubClient(RestRepoClient):
     def __init__(
         self,
         *,
@@ -35,21 +36,21 @@ class GitHubClient:
         timeout: float = 30.0,
         web_url: str = "",
     ) -> None:
-        register_secret(token)
-        self.owner, self.repo = owner, repo
-        self.web_url = web_url
-        self.policy = policy or RetryPolicy()
-        self.calls: list[tuple[str, str, int | None]] = []
-        self._http = httpx.Client(
-            base_url=api_url.rstrip("/"),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": "driftgate",
-            },
-            timeout=timeout,
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        super().__init__(
+            api_url=api_url,
+            owner=owner,
+            repo=repo,
+            token=token,
+            headers=headers,
+            policy=policy,
             transport=transport,
+            timeout=timeout,
+            web_url=web_url,
         )
 
     @classmethod
@@ -58,42 +59,24 @@ class GitHubClient:
         web = parse_repo_url(url).web
         return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
-    def close(self) -> None:
-        self._http.close()
-
     def __enter__(self) -> GitHubClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the one request path --------------------------------------------------
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        url = f"/repos/{self.owner}/{self.repo}{path}"
-        response: httpx.Response | None = None
-        for attempt in range(1, self.policy.attempts + 1):
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                self.calls.append((method, url, None))
-                FORGE_CALLS["error"] += 1
-                if attempt == self.policy.attempts:
-                    raise ForgeUnavailable(redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
-                self.policy.sleep(self.policy.wait_for(attempt, None))
-                continue
-            self.calls.append((method, url, response.status_code))
-            FORGE_CALLS[str(response.status_code)] += 1
-            if not is_retryable(response):
-                break
-            if attempt < self.policy.attempts:
-                self.policy.sleep(self.policy.wait_for(attempt, response))
-        assert response is not None
-        if response.status_code >= 400:
-            message = redact(f"{method} {url}: {response.status_code} {_message(response)}")
-            error = ForgeUnavailable if is_retryable(response) else ForgeError
-            raise error(message, status=response.status_code)
-        return response
+    def _message(self, response: httpx.Response) -> str:
+        """GitHub's message, with its validation errors' details."""
+        message = super()._message(response)
+        try:
+            data = response.json()
+        except ValueError:
+            return message
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if errors:
+            details = "; ".join(str(e.get("message") or e.get("code")) for e in errors if isinstance(e, dict))
+            message = f"{message}: {details}"
+        return message
 
     # -- ForgeClient -----------------------------------------------------------
 
@@ -134,19 +117,6 @@ class GitHubClient:
     def file_url(self, branch: str, path: str) -> str:
         """GitHub's raw view of a file on a branch (``/blob/<branch>/<path>?raw=true``)."""
         return f"{self.web_url}/blob/{branch}/{path}?raw=true"
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
-    message = str(data.get("message", "")) if isinstance(data, dict) else ""
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if errors:
-        details = "; ".join(str(e.get("message") or e.get("code")) for e in errors if isinstance(e, dict))
-        message = f"{message}: {details}"
-    return message
 
 
 def _pull(data: dict[str, Any]) -> PullRequestInfo:

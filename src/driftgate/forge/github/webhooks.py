@@ -6,14 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from driftgate import errors
 from driftgate.errors import CodedError
-from driftgate.forge.base import Delivery, WebhookEvent
-from driftgate.security.limits import loads_json
+from driftgate.forge.base import Delivery, WebhookEvent, json_object, pr_updated_at
 
 SIGNATURE = "X-Hub-Signature-256"
 EVENT = "X-GitHub-Event"
@@ -37,17 +35,6 @@ def pr_state_of(payload: Mapping[str, Any]) -> str | None:
     return "open" if action in ("opened", "reopened", "ready_for_review", "converted_to_draft") else None
 
 
-def _updated_at(payload: Mapping[str, Any]) -> float | None:
-    pr = payload.get("pull_request")
-    stamp = pr.get("updated_at") if isinstance(pr, dict) else None
-    if not isinstance(stamp, str):
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 class GitHubWebhooks:
     def delivery(self, headers: Mapping[str, str]) -> Delivery:
         signature, delivery = headers.get(SIGNATURE), headers.get(DELIVERY)
@@ -69,13 +56,7 @@ class GitHubWebhooks:
             if "payload" not in fields:
                 raise CodedError(errors.WEBHOOK_INVALID, "a form-encoded delivery needs a 'payload' field")
             raw = fields["payload"][0]
-        try:
-            payload = loads_json(raw)
-        except ValueError as exc:
-            raise CodedError(errors.INVALID_INPUT, f"the delivery is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise CodedError(errors.INVALID_INPUT, "the delivery is not a JSON object")
-        return payload
+        return json_object(raw)
 
     def event(self, delivery: Delivery, payload: Mapping[str, Any]) -> WebhookEvent:
         repository = payload.get("repository")
@@ -92,7 +73,7 @@ class GitHubWebhooks:
             repo_url=repo_url,
             number=number if is_pr and isinstance(number, int) else None,
             state=pr_state_of(payload) if is_pr else None,
-            updated_at=_updated_at(payload),
+            updated_at=pr_updated_at(payload),
             is_ping=delivery.event == "ping",
         )
 

@@ -1,0 +1,78 @@
+"""The HTTP half every forge client shares: one httpx client per repository, every call through the
+one retry policy, counted for /metrics, and failures as redacted forge errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable
+from driftgate.forge.retry import RetryPolicy, is_retryable
+from driftgate.security.redact import redact, register_secret
+
+
+class RestRepoClient:
+    """``_request(method, path)`` on ``/repos/{owner}/{repo}{path}``; subclasses speak one forge."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        owner: str,
+        repo: str,
+        token: str,
+        headers: dict[str, str],
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        web_url: str = "",
+    ) -> None:
+        register_secret(token)
+        self.owner, self.repo = owner, repo
+        self.web_url = web_url
+        self.policy = policy or RetryPolicy()
+        self.calls: list[tuple[str, str, int | None]] = []
+        self._http = httpx.Client(
+            base_url=api_url.rstrip("/"),
+            headers={**headers, "User-Agent": "driftgate"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = f"/repos/{self.owner}/{self.repo}{path}"
+        response: httpx.Response | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                self.calls.append((method, url, None))
+                FORGE_CALLS["error"] += 1
+                if attempt == self.policy.attempts:
+                    raise ForgeUnavailable(redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
+                self.policy.sleep(self.policy.wait_for(attempt, None))
+                continue
+            self.calls.append((method, url, response.status_code))
+            FORGE_CALLS[str(response.status_code)] += 1
+            if not is_retryable(response):
+                break
+            if attempt < self.policy.attempts:
+                self.policy.sleep(self.policy.wait_for(attempt, response))
+        assert response is not None
+        if response.status_code >= 400:
+            message = redact(f"{method} {url}: {response.status_code} {self._message(response)}")
+            error = ForgeUnavailable if is_retryable(response) else ForgeError
+            raise error(message, status=response.status_code)
+        return response
+
+    def _message(self, response: httpx.Response) -> str:
+        """The forge's own words for a failure (its JSON ``message``, or the start of the body)."""
+        try:
+            data = response.json()
+        except ValueError:
+            return response.text[:200]
+        return str(data.get("message", "")) if isinstance(data, dict) else ""
