@@ -11,7 +11,7 @@ import pytest
 
 from driftgate import errors
 from driftgate.errors import CodedError
-from driftgate.forge import KINDS, forge_for, kind_of, webhooks_for
+from driftgate.forge import KINDS, forge_for, known_kind, probe_kind, webhooks_for
 from driftgate.forge.urls import RepoUrlError, parse_repo_url
 from driftgate.localforge import LocalForge
 
@@ -19,11 +19,14 @@ TOKEN = "ghp_" + "S" * 36
 
 
 def test_kinds_by_url_and_the_shared_url_rules() -> None:
-    assert kind_of("https://github.com/acme/infra.git") == "github"
-    assert kind_of("https://git.corp.example/acme/infra") == "github"  # GitHub Enterprise
-    with pytest.raises(CodedError) as unsupported:
-        kind_of("https://gitlab.com/acme/infra")
-    assert unsupported.value.code == errors.UNSUPPORTED_PROVIDER
+    assert known_kind("https://github.com/acme/infra.git") == "github"
+    assert known_kind("https://gitlab.com/acme/platform/infra.git") == "gitlab"  # a nested group
+    assert known_kind("https://codeberg.org/acme/infra.git") == "forgejo"
+    assert known_kind("https://git.corp.example/acme/infra") is None  # asked of the host (below)
+    for unsupported_url in ("https://bitbucket.org/acme/infra", "https://dev.azure.com/acme/infra"):
+        with pytest.raises(CodedError) as unsupported:
+            known_kind(unsupported_url)
+        assert unsupported.value.code == errors.UNSUPPORTED_FORGE
     for bad in (
         "git@github.com:a/b.git",
         "http://github.com/a/b",
@@ -35,17 +38,54 @@ def test_kinds_by_url_and_the_shared_url_rules() -> None:
         assert refused.value.code == errors.INVALID_URL
     url = parse_repo_url("http://127.0.0.1:9/acme/infra.git")
     assert (url.owner, url.name, url.web) == ("acme", "infra", "http://127.0.0.1:9/acme/infra")
-    with pytest.raises(CodedError, match="no forge client of kind 'svn'"):
+    with pytest.raises(RepoUrlError):  # only GitLab has nested groups
+        parse_repo_url("https://github.com/acme/platform/infra")
+    nested = parse_repo_url("https://gitlab.com/acme/platform/infra.git", nested=True)
+    assert (nested.owner, nested.name) == ("acme/platform", "infra")
+    with pytest.raises(CodedError, match="'svn' is not one of") as svn:
         forge_for("https://github.com/a/b", TOKEN, kind="svn")
-    assert set(KINDS) == {"github", "gitea", "forgejo"}
-    assert kind_of("https://codeberg.org/acme/infra.git") == "forgejo"
-    assert kind_of("https://gitea.corp.example/acme/infra.git") == "gitea"
+    assert svn.value.code == errors.UNSUPPORTED_FORGE
+    assert set(KINDS) == {"github", "gitea", "forgejo", "gitlab"}
+
+
+@pytest.mark.parametrize("kind", ["github", "gitea", "forgejo", "gitlab"])
+def test_the_kind_of_a_host_is_found_by_asking_its_api(tmp_path: Path, kind: str) -> None:
+    with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as forge:
+        assert probe_kind(forge.repo_url("infra"), TOKEN) == kind
+
+
+def test_a_host_that_is_no_known_forge_is_unsupported_and_an_unreachable_one_transient(
+    tmp_path: Path,
+) -> None:
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from driftgate.forge.base import ForgeUnavailable
+
+    (tmp_path / "index.html").write_text("a plain web server")
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a: SimpleHTTPRequestHandler(*a, directory=str(tmp_path))
+    )
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(CodedError) as unknown:
+            probe_kind(f"http://127.0.0.1:{server.server_address[1]}/acme/infra.git", TOKEN)
+        assert unknown.value.code == errors.UNSUPPORTED_FORGE
+        assert "name the forge with forge:" in str(unknown.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(ForgeUnavailable):
+        probe_kind(f"http://127.0.0.1:{server.server_address[1]}/acme/infra.git", TOKEN, timeout=2)
 
 
 def test_a_client_from_the_seam_talks_to_the_forge(tmp_path: Path) -> None:
+    with pytest.raises(CodedError) as unknown:  # a host that is not well known: its kind is found first
+        forge_for("http://127.0.0.1:9/acme/infra.git", TOKEN)
+    assert unknown.value.code == errors.UNSUPPORTED_FORGE
     with LocalForge(tmp_path / "forge", token=TOKEN) as forge:
         url = forge.create_repo("infra")
-        with forge_for(url, TOKEN) as client:
+        with forge_for(url, TOKEN, "github") as client:
             assert client.find_open_pull_request("nope") is None
             assert client.file_url("b", "c/d.png") == f"{forge.base}/driftgate/infra/blob/b/c/d.png?raw=true"
 

@@ -32,7 +32,7 @@ STATUS = {  # every code in errors.CODES (a test checks it)
     # providers
     errors.PROVIDER_CONFIG: 400,
     errors.PROVIDER_FAILED: 500,
-    errors.UNSUPPORTED_PROVIDER: 400,
+    errors.UNSUPPORTED_FORGE: 400,
     # input and lookups
     errors.NOT_FOUND: 404,
     errors.INVALID_INPUT: 400,

@@ -42,7 +42,7 @@ class ConfigRepoIn(_In):
     default_branch: BranchName = "main"
     auth_ref: SecretRef
     webhook_secret_ref: SecretRef | None = None
-    forge: ForgeKind | None = None  # omitted: from the URL (a host that names its forge), else github
+    forge: ForgeKind | None = None  # omitted: a well-known host's, else asked of the host once and recorded
 
 
 class ConfigRepoPatch(_In):

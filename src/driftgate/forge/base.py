@@ -27,6 +27,12 @@ class PullRequestInfo:
     body: str
 
 
+@dataclass(frozen=True)
+class CommentInfo:
+    id: int
+    body: str
+
+
 class ForgeError(TerminalError):
     """The forge refused the request (4xx other than rate limits). Retrying will not help."""
 
@@ -66,7 +72,13 @@ class ForgeClient(Protocol):
         self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
     ) -> PullRequestInfo: ...
 
-    def comment(self, number: int, body: str) -> None: ...
+    def comment(self, number: int, body: str) -> CommentInfo: ...
+
+    def comments(self, number: int) -> list[CommentInfo]:
+        """Every comment on the pull request, oldest first."""
+        ...
+
+    def update_comment(self, number: int, comment_id: int, body: str) -> None: ...
 
     def pull_request_state(self, number: int) -> str: ...
 
@@ -75,6 +87,30 @@ class ForgeClient(Protocol):
     def file_url(self, branch: str, path: str) -> str:
         """Where a person (or a PR comment's image) reads ``path`` on ``branch``, raw."""
         ...
+
+
+TRUNCATED = "\n\n---\n*driftgate: {count:,} characters left out here, over this forge's size limit.*"
+
+
+def fit_text(text: str, limit: int | None) -> str:
+    """``text`` cut to a forge's size limit for a comment or description, saying so at its end
+    (never rejected for its size)."""
+    if limit is None or len(text) <= limit:
+        return text
+    note = TRUNCATED.format(count=len(text))  # its own length is counted below, with room to spare
+    keep = limit - len(note) - 16
+    return text[:keep] + TRUNCATED.format(count=len(text) - keep)
+
+
+def upsert_comment(forge: ForgeClient, number: int, body: str, marker: str) -> tuple[int, bool]:
+    """One comment per ``marker`` on a pull request, updated in place: (its id, whether it is new).
+    The marker (an HTML comment such as ``<!-- driftgate:plan -->``) is put at the top of ``body``."""
+    text = body if body.startswith(marker) else f"{marker}\n{body}"
+    for found in forge.comments(number):
+        if found.body.startswith(marker):
+            forge.update_comment(number, found.id, text)
+            return found.id, False
+    return forge.comment(number, text).id, True
 
 
 @dataclass(frozen=True)

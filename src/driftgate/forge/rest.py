@@ -7,13 +7,16 @@ from typing import Any
 
 import httpx
 
-from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable
+from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable, fit_text
 from driftgate.forge.retry import RetryPolicy, is_retryable
 from driftgate.security.redact import redact, register_secret
 
 
 class RestRepoClient:
-    """``_request(method, path)`` on ``/repos/{owner}/{repo}{path}``; subclasses speak one forge."""
+    """``_request(method, path)`` on ``{prefix}{path}`` (``prefix``: ``/repos/{owner}/{repo}`` unless
+    given); subclasses speak one forge."""
+
+    comment_limit: int | None = None  # the forge's size limit for a comment or a description
 
     def __init__(
         self,
@@ -27,9 +30,11 @@ class RestRepoClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         web_url: str = "",
+        prefix: str | None = None,
     ) -> None:
         register_secret(token)
         self.owner, self.repo = owner, repo
+        self.prefix = prefix if prefix is not None else f"/repos/{owner}/{repo}"
         self.web_url = web_url
         self.policy = policy or RetryPolicy()
         self.calls: list[tuple[str, str, int | None]] = []
@@ -43,8 +48,12 @@ class RestRepoClient:
     def close(self) -> None:
         self._http.close()
 
+    def _text(self, body: str) -> str:
+        """A comment or description as sent: redacted, cut to the forge's size limit."""
+        return fit_text(redact(body), self.comment_limit)
+
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        url = f"/repos/{self.owner}/{self.repo}{path}"
+        url = f"{self.prefix}{path}"
         response: httpx.Response | None = None
         for attempt in range(1, self.policy.attempts + 1):
             try:

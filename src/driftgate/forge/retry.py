@@ -1,6 +1,6 @@
 """The one retry policy for every forge call.
 
-Retry: connection errors, 5xx, 429 (honouring Retry-After), and a 403 that is
+Retry: connection errors, 5xx, 429 (honouring Retry-After, or GitLab's RateLimit-Reset), and a 403 that is
 a rate limit (``x-ratelimit-remaining: 0``, a Retry-After header, or a body
 that says "secondary rate limit" or "abuse"). Up to 3 attempts, exponential
 backoff with jitter, each wait capped at 60 s. Every other 4xx is terminal.
@@ -25,10 +25,13 @@ def _header_seconds(response: httpx.Response) -> float | None:
             return max(0.0, float(value))
         except ValueError:
             return None
-    if response.headers.get("x-ratelimit-remaining") == "0":
+    if response.headers.get("x-ratelimit-remaining") == "0":  # GitHub's
         reset = response.headers.get("x-ratelimit-reset")
         if reset and reset.isdigit():
             return max(0.0, int(reset) - time.time())
+    reset = response.headers.get("RateLimit-Reset")  # GitLab's: the epoch second the window resets
+    if response.status_code == 429 and reset and reset.isdigit():
+        return max(0.0, int(reset) - time.time())
     return None
 
 

@@ -31,8 +31,9 @@ class RepoUrl:
         return f"{self.scheme}://{self.netloc}/{self.owner}/{self.name}"
 
 
-def parse_repo_url(url: str) -> RepoUrl:
-    """Check a clone URL and split it; RepoUrlError (INVALID_URL) names what is wrong."""
+def parse_repo_url(url: str, *, nested: bool = False) -> RepoUrl:
+    """Check a clone URL and split it; RepoUrlError (INVALID_URL) names what is wrong. ``nested``:
+    the owner may be a path of groups (GitLab's ``group/subgroup/project``)."""
     if url.startswith("git@") or "://" not in url:
         raise RepoUrlError(f"{url!r}: SSH and scp-style URLs are not supported; use HTTPS")
     parts = urlsplit(url)
@@ -45,8 +46,13 @@ def parse_repo_url(url: str) -> RepoUrl:
     if parts.query or parts.fragment:
         raise RepoUrlError(f"{url!r}: a repository URL has no query or fragment")
     segments = [s for s in parts.path.split("/") if s]
-    if len(segments) != 2:
-        raise RepoUrlError(f"{url!r}: expected https://<host>/<owner>/<repo>")
+    if len(segments) < 2 or (len(segments) > 2 and not nested) or any(s in (".", "..") for s in segments):
+        shape = "<group>[/<subgroup>…]/<project>" if nested else "<owner>/<repo>"
+        raise RepoUrlError(f"{url!r}: expected https://<host>/{shape}")
     return RepoUrl(
-        parts.scheme, parts.netloc, parts.hostname.lower(), segments[0], segments[1].removesuffix(".git")
+        parts.scheme,
+        parts.netloc,
+        parts.hostname.lower(),
+        "/".join(segments[:-1]),
+        segments[-1].removesuffix(".git"),
     )

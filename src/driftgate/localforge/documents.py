@@ -487,6 +487,11 @@ def issue_comment(site: Site, repo: str, number: int, comment: dict[str, Any]) -
     }
 
 
+def meta() -> dict[str, Any]:
+    """``GET /meta`` as GitHub Enterprise Server answers it (the parts a client reads)."""
+    return {"verifiable_password_authentication": False, "installed_version": "3.14.0"}
+
+
 def rate_limit(remaining: int, reset: int) -> dict[str, Any]:
     core = {"limit": 5000, "remaining": remaining, "reset": reset, "used": 5000 - remaining}
     search = {"limit": 30, "remaining": 30, "reset": reset, "used": 0}

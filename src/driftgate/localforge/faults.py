@@ -1,6 +1,7 @@
-"""Faults the local forge can be told to answer with: 5xx, 429 with Retry-After, a secondary rate
-limit, an exhausted quota, 401, a delay, a refused push. From Python (``forge.inject(Fault(...))``)
-or from its command line (``driftgate local-forge --fault 'POST /repos/*/pulls 503 x3'``)."""
+"""Faults the local forge can be told to answer with: 5xx, 429 with Retry-After or RateLimit-Reset,
+a secondary rate limit, an exhausted quota, 401, a delay, a refused push. From Python
+(``forge.inject(Fault(...))``) or from its command line
+(``driftgate local-forge --fault 'POST /repos/*/pulls 503 x3'``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Fault:
     status: int = 502
     times: int = 1
     retry_after: int | None = None
+    reset_after: int | None = None  # GitLab's RateLimit-Reset, this many seconds from now
     secondary_rate_limit: bool = False
     rate_limit_exhausted: bool = False
     delay: float = 0.0
@@ -32,7 +34,8 @@ def parse_fault(text: str) -> Fault:
 
     The glob matches the path below the API base (``/repos/*/pulls``) or a git path
     (``/driftgate/*.git/git-receive-pack``); ``*`` for any method. ``429 retry-after=2``,
-    ``403 secondary`` (a secondary rate limit), ``403 quota`` (the quota spent), ``200 delay=3``.
+    ``403 secondary`` (a secondary rate limit), ``403 quota`` (the quota spent), ``200 delay=3``,
+    ``429 reset=2`` (GitLab's ``RateLimit-Reset``, without Retry-After).
     """
     words = text.split()
     if len(words) < 3 or not words[2].isdigit():
@@ -44,6 +47,8 @@ def parse_fault(text: str) -> Fault:
             fault.times = int(key[1:])
         elif key == "retry-after" and value.isdigit():
             fault.retry_after = int(value)
+        elif key == "reset" and value.isdigit():
+            fault.reset_after = int(value)
         elif key == "delay":
             fault.delay = float(value)
         elif key == "secondary" and not value:

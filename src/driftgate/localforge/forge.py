@@ -30,7 +30,7 @@ from driftgate.localforge.documents import Commit, FileChange, Pull, PullGit, Si
 from driftgate.localforge.faults import Fault
 
 API = "/api/v3"
-KINDS = ("github", "gitea", "forgejo")
+KINDS = ("github", "gitea", "forgejo", "gitlab")
 ZERO = "0" * 40
 
 _PRE_RECEIVE = """#!/bin/sh
@@ -146,8 +146,9 @@ class LocalForge:
     @property
     def api_url(self) -> str:
         from driftgate.localforge.gitea import GITEA_API
+        from driftgate.localforge.gitlab import GITLAB_API
 
-        return self.base + (API if self.kind == "github" else GITEA_API)
+        return self.base + {"github": API, "gitlab": GITLAB_API}.get(self.kind, GITEA_API)
 
     @property
     def site(self) -> Site:
@@ -276,6 +277,14 @@ class LocalForge:
 
     def show(self, repo: str, ref: str, path: str) -> str:
         return git(self.repo_path(repo), "show", f"{ref}:{path}")
+
+    def find_comment(self, repo: str, comment_id: int) -> tuple[Pull, dict[str, Any]] | None:
+        """The pull request and record of a comment, by its id (ids are forge-wide)."""
+        for pr in self.repos[repo].pulls.values():
+            for comment in pr.comments:
+                if comment["id"] == comment_id:
+                    return pr, comment
+        return None
 
     def next_comment_id(self) -> int:
         with self.lock:

@@ -54,6 +54,7 @@ class GiteaRoutes:
             ("GET", r"/pulls/(\d+)/merge", R + "/pulls/{index}/merge", self.check_merged),
             ("GET", r"/issues/(\d+)/comments", R + "/issues/{index}/comments", self.list_comments),
             ("POST", r"/issues/(\d+)/comments", R + "/issues/{index}/comments", self.create_comment),
+            ("PATCH", r"/issues/comments/(\d+)", R + "/issues/comments/{id}", self.edit_comment),
             ("DELETE", r"/branches/(.+)", R + "/branches/{branch}", self.delete_branch),
         ]
         rest = m.group(3) or ""
@@ -126,7 +127,7 @@ class GiteaRoutes:
             "pull_request_url": f"{web}/pulls/{pr.number}",
             "user": self.user(),
             "created_at": comment["created_at"],
-            "updated_at": comment["created_at"],
+            "updated_at": comment.get("updated_at", comment["created_at"]),
         }
 
     def _pull(self, number: str) -> Pull | None:
@@ -220,10 +221,24 @@ class GiteaRoutes:
         if not isinstance(body, str) or not body:
             self.fail(422, "body is required")
             return
-        comment = {"id": self.forge.next_comment_id(), "body": body, "created_at": now()}
+        stamp = now()
+        comment = {"id": self.forge.next_comment_id(), "body": body, "created_at": stamp, "updated_at": stamp}
         with self.forge.lock:
             pr.comments.append(comment)
         self.ok(201, self.comment_doc(pr, comment))
+
+    def edit_comment(self, comment_id: str) -> None:
+        found = self.forge.find_comment(self.repo, int(comment_id))
+        body = self.payload.get("body") if isinstance(self.payload, dict) else None
+        if found is None:
+            self.fail(404, "comment does not exist")
+        elif not isinstance(body, str) or not body:
+            self.fail(422, "body is required")
+        else:
+            pr, record = found
+            with self.forge.lock:
+                record["body"], record["updated_at"] = body, now()
+            self.ok(200, self.comment_doc(pr, record))
 
     def delete_branch(self, branch: str) -> None:
         if self.forge.branch_sha(self.repo, branch) is None:

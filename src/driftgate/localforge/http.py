@@ -15,6 +15,7 @@ from driftgate.localforge import documents as gh
 from driftgate.localforge.forge import API, Answer
 from driftgate.localforge.git_http import serve_git
 from driftgate.localforge.gitea import GITEA_API, GiteaRoutes
+from driftgate.localforge.gitlab import GITLAB_API, GitLabRoutes
 from driftgate.localforge.rest import DOCS, R, RepoRoutes
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class Handler(BaseHTTPRequestHandler):
     def _authorized(self) -> bool:
         """The token as a bearer or ``token`` credential, or in HTTP Basic as GitHub takes it: as the
         password (any username), or as the username with an empty or ``x-oauth-basic`` password."""
+        if self.forge.kind == "gitlab" and self.headers.get("PRIVATE-TOKEN") is not None:
+            return self.headers["PRIVATE-TOKEN"].strip() == self.forge.token
         scheme, _, value = self.headers.get("Authorization", "").partition(" ")
         if scheme.lower() in ("bearer", "token"):
             return value.strip() == self.forge.token
@@ -114,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         extra: dict[str, str] = {}
         if fault.retry_after is not None:
             extra["Retry-After"] = str(fault.retry_after)
+        if fault.reset_after is not None:  # GitLab's way: when the window resets, in epoch seconds
+            extra["RateLimit-Remaining"] = "0"
+            extra["RateLimit-Reset"] = str(int(time.time()) + fault.reset_after)
         if fault.secondary_rate_limit:
             body = {
                 "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you "
@@ -143,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch()
 
+    def do_PUT(self) -> None:
+        self._dispatch()
+
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
         path = url.path
@@ -151,6 +160,8 @@ class Handler(BaseHTTPRequestHandler):
             self._api(path[len(API) :] or "/", url.query, body)
         elif path.startswith(GITEA_API) and self.forge.kind in ("gitea", "forgejo"):
             self._gitea(path[len(GITEA_API) :] or "/", url.query, body)
+        elif path.startswith(GITLAB_API) and self.forge.kind == "gitlab":
+            self._gitlab(path[len(GITLAB_API) :] or "/", url.query, body)
         else:
             serve_git(self, path, url.query, body)
 
@@ -159,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
     def _gitea(self, path: str, query: str, raw: bytes) -> None:
         if self._apply_fault(path):
             return
-        if not self._authorized():
+        if not self._authorized() and path != "/version":  # Gitea's version is public
             self._json(401, {"message": "token is required", "url": f"{self.forge.base}/api/swagger"})
             return
         try:
@@ -169,8 +180,28 @@ class Handler(BaseHTTPRequestHandler):
             return
         GiteaRoutes(self, payload, parse_qs(query)).route(path)
 
+    def _gitlab(self, path: str, query: str, raw: bytes) -> None:
+        if self._apply_fault(path):
+            return
+        if not self._authorized():
+            self._json(401, {"message": "401 Unauthorized"})
+            return
+        payload: Any = {}
+        if raw and self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            payload = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        elif raw:
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                self._json(400, {"error": "body is not valid JSON"})
+                return
+        GitLabRoutes(self, payload, parse_qs(query), path).route(path)
+
     def _api(self, path: str, query: str, raw: bytes) -> None:
         if self._apply_fault(path):
+            return
+        if path == "/meta" and self.command == "GET":  # GitHub Enterprise Server's, public
+            self._json(200, gh.meta(), route=path)
             return
         if not self._authorized():
             self._error(401, "Bad credentials")

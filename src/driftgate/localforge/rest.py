@@ -55,6 +55,7 @@ class RepoRoutes:
             ("GET", r"/issues/(\d+)", R + "/issues/{issue_number}", self.get_issue),
             ("GET", r"/issues/(\d+)/comments", R + "/issues/{issue_number}/comments", self.list_comments),
             ("POST", r"/issues/(\d+)/comments", R + "/issues/{issue_number}/comments", self.create_comment),
+            ("PATCH", r"/issues/comments/(\d+)", R + "/issues/comments/{comment_id}", self.update_comment),
             ("GET", r"/git/ref/(.+)", R + "/git/ref/{ref}", self.get_ref),
             ("GET", r"/git/refs/(.+)", R + "/git/ref/{ref}", self.get_ref),  # a ref's own ``url``
             ("GET", r"/git/matching-refs/(.*)", R + "/git/matching-refs/{ref}", self.matching_refs),
@@ -272,6 +273,19 @@ class RepoRoutes:
         pr.comments.append(record)
         data = gh.issue_comment(self.site, self.repo, pr.number, record)
         self.ok(201, data, {"Location": data["url"]})
+
+    def update_comment(self, comment_id: str) -> None:
+        found = self.forge.find_comment(self.repo, int(comment_id))
+        if found is None:
+            self.fail(404, "Not Found")
+            return
+        if not self.payload.get("body"):
+            self.invalid("IssueComment", {"field": "body", "code": "missing_field"})
+            return
+        pr, record = found
+        with self.forge.lock:
+            record["body"], record["updated_at"] = str(self.payload["body"]), now()
+        self.ok(200, gh.issue_comment(self.site, self.repo, pr.number, record))
 
     # -- git refs ---------------------------------------------------------------------------
 

@@ -175,3 +175,11 @@ webhook_deliveries = Table(
     Column("delivery_id", String(100), primary_key=True),
     Column("received_at", Float, nullable=False),
 )
+
+forge_hosts = Table(
+    "forge_hosts",
+    metadata,
+    Column("host", String(255), primary_key=True),  # host[:port], lower-case
+    Column("kind", String(32), nullable=False),
+    Column("detected_at", Float, nullable=False),
+)

@@ -1,5 +1,5 @@
-"""``driftgate local-forge``: run the forge stand-in (GitHub, or Gitea/Forgejo) for demos and local
-experiments."""
+"""``driftgate local-forge``: run the forge stand-in (GitHub, Gitea, Forgejo or GitLab) for demos and
+local experiments."""
 
 from pathlib import Path
 
@@ -12,7 +12,9 @@ def local_forge(
     root: Path = typer.Option(Path("local-forge"), "--root", help="Where its bare repositories live."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
     repo: list[str] = typer.Option(["infra"], "--repo", help="Repositories to create (repeatable)."),
-    kind: str = typer.Option("github", "--kind", help="The REST API it answers: github, gitea or forgejo."),
+    kind: str = typer.Option(
+        "github", "--kind", help="The REST API it answers: github, gitea, forgejo or gitlab."
+    ),
     fault: list[str] = typer.Option(
         [],
         "--fault",
@@ -21,8 +23,8 @@ def local_forge(
         "'POST /repos/*/pulls 200 delay=5'.",
     ),
 ) -> int:
-    """Serve git over smart HTTP and a forge's REST subset (GitHub's, or Gitea's and Forgejo's
-    /api/v1) on 127.0.0.1 until Ctrl-C."""
+    """Serve git over smart HTTP and a forge's REST subset (GitHub's /api/v3, Gitea's and Forgejo's
+    /api/v1, or GitLab's /api/v4) on 127.0.0.1 until Ctrl-C."""
     import secrets
     import signal
     import time
@@ -40,14 +42,15 @@ def local_forge(
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, signal.default_int_handler)
     root.mkdir(parents=True, exist_ok=True)
-    token_file = root / "token"
-    if not token_file.exists():
-        token_file.write_text("ghp_" + secrets.token_hex(18) + "\n")
-        token_file.chmod(0o600)
     from driftgate.localforge.forge import KINDS
 
     if kind not in KINDS:
         raise CodedError(INVALID_INPUT, f"--kind: one of {', '.join(KINDS)}, not {kind!r}")
+    token_file = root / "token"
+    if not token_file.exists():  # a token shaped like the forge's own
+        shapes = {"github": "ghp_" + secrets.token_hex(18), "gitlab": "glpat-" + secrets.token_urlsafe(15)}
+        token_file.write_text(shapes.get(kind, secrets.token_hex(20)) + "\n")
+        token_file.chmod(0o600)
     forge = LocalForge(root.resolve(), token=token_file.read_text().strip(), port=port, kind=kind)
     forge.adopt_existing()
     forge.inject(*faults)

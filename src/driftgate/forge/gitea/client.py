@@ -69,7 +69,7 @@ class GiteaClient(RestRepoClient):
         title = redact(title)
         if draft and not title.startswith(DRAFT_PREFIX):
             title = DRAFT_PREFIX + title
-        payload = {"title": title, "head": head, "base": base, "body": redact(body)}
+        payload = {"title": title, "head": head, "base": base, "body": self._text(body)}
         return _pull(self._request("POST", "/pulls", json=payload).json())
 
     def find_open_pull_request(self, head: str) -> PullRequestInfo | None:
@@ -88,13 +88,13 @@ class GiteaClient(RestRepoClient):
     def update_pull_request(
         self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
     ) -> PullRequestInfo:
-        payload = {
-            k: redact(v) for k, v in (("title", title), ("body", body), ("state", state)) if v is not None
-        }
+        payload = {k: redact(v) for k, v in (("title", title), ("state", state)) if v is not None}
+        if body is not None:
+            payload["body"] = self._text(body)
         return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
 
     def comment(self, number: int, body: str) -> None:
-        self._request("POST", f"/issues/{number}/comments", json={"body": redact(body)})
+        self._request("POST", f"/issues/{number}/comments", json={"body": self._text(body)})
 
     def pull_request_state(self, number: int) -> str:
         return _pull(self._request("GET", f"/pulls/{number}").json()).state

@@ -24,6 +24,8 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
 
 
 class GitHubClient(RestRepoClient):
+    comment_limit = 65_535
+
     def __init__(
         self,
         *,
@@ -83,7 +85,13 @@ class GitHubClient(RestRepoClient):
     def open_pull_request(
         self, *, head: str, base: str, title: str, body: str, draft: bool = False
     ) -> PullRequestInfo:
-        payload = {"title": redact(title), "head": head, "base": base, "body": redact(body), "draft": draft}
+        payload = {
+            "title": redact(title),
+            "head": head,
+            "base": base,
+            "body": self._text(body),
+            "draft": draft,
+        }
         return _pull(self._request("POST", "/pulls", json=payload).json())
 
     def find_open_pull_request(self, head: str) -> PullRequestInfo | None:
@@ -95,13 +103,13 @@ class GitHubClient(RestRepoClient):
     def update_pull_request(
         self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
     ) -> PullRequestInfo:
-        payload = {
-            k: redact(v) for k, v in (("title", title), ("body", body), ("state", state)) if v is not None
-        }
+        payload = {k: redact(v) for k, v in (("title", title), ("state", state)) if v is not None}
+        if body is not None:
+            payload["body"] = self._text(body)
         return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
 
     def comment(self, number: int, body: str) -> None:
-        self._request("POST", f"/issues/{number}/comments", json={"body": redact(body)})
+        self._request("POST", f"/issues/{number}/comments", json={"body": self._text(body)})
 
     def pull_request_state(self, number: int) -> str:
         pr = _pull(self._request("GET", f"/pulls/{number}").json())

@@ -7,23 +7,12 @@ from typing import Any
 
 from driftgate import errors
 from driftgate.errors import CodedError, DriftgateError, NotFoundError
+from driftgate.forge import check_kind, known_kind
 from driftgate.gitops.gitcmd import check_branch_name
+from driftgate.services.forges import forge_kind
 from driftgate.services.workspace import Workspace
 from driftgate.spec.refs import check_secret_ref, is_secret_ref
 from driftgate.store import config_repos as config_repos_db
-
-
-def forge_kind(url: str, given: str | None = None) -> str:
-    """The forge kind: ``given`` (one the seam knows), or the URL's (checked by the forge
-    package's shared rules either way)."""
-    from driftgate.forge import KINDS, kind_of
-
-    found = kind_of(url)
-    if given is None:
-        return found
-    if given not in KINDS:
-        raise CodedError(errors.UNSUPPORTED_PROVIDER, f"forge: {given!r} is not one of {', '.join(KINDS)}")
-    return given
 
 
 def check_auth_ref(ws: Workspace, auth_ref: str) -> None:
@@ -61,9 +50,12 @@ def create(
     webhook_secret_ref: str | None = None,
     forge: str | None = None,
 ) -> dict[str, Any]:
-    forge = forge_kind(url, forge)
+    known_kind(url)  # the URL checked (and a forge without a client refused) before anything else
+    if forge is not None:
+        check_kind(forge)
     check_branch(default_branch)
     check_auth_ref(ws, auth_ref)
+    forge = forge_kind(ws, url, ws.secrets().resolve(auth_ref), forge)
     if webhook_secret_ref is not None:
         check_auth_ref(ws, webhook_secret_ref)
     try:
@@ -108,7 +100,10 @@ def patch(ws: Workspace, repo_id: int, changes: dict[str, Any]) -> dict[str, Any
             raise CodedError(errors.INVALID_INPUT, f"{key}: may not be null")
     if "url" in changes or changes.get("forge") is not None:
         url = changes.get("url") or get(ws, repo_id)["url"]
-        changes["forge"] = forge_kind(url, changes.get("forge"))
+        auth_ref = changes.get("auth_ref") or get(ws, repo_id)["auth_ref"]
+        if changes.get("auth_ref") is not None:
+            check_auth_ref(ws, auth_ref)
+        changes["forge"] = forge_kind(ws, url, ws.secrets().resolve(auth_ref), changes.get("forge"))
     elif "forge" in changes:
         raise CodedError(errors.INVALID_INPUT, "forge: may not be null")
     if "default_branch" in changes:

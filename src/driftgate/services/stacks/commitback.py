@@ -34,6 +34,7 @@ from driftgate.gitops.seal import (
     unpushed_paths,
 )
 from driftgate.plan.model import Plan
+from driftgate.services.forges import forge_kind
 from driftgate.services.stacks.session import ApplyReport
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE, Stack
@@ -102,14 +103,8 @@ def resolve_target(ws: Workspace, stack: Stack, overrides: Overrides = Overrides
         raise TerminalError(f"unknown commit-back target {kind!r} (expected branch-push or pull-request)")
     token = ws.secrets().resolve(policy.auth) if policy.auth else None
     credential = Credential(url=url, token=token) if token else None
-    forge = policy.forge or (_forge_kind(url) if kind == "pull-request" else "github")
+    forge = forge_kind(ws, url, token, policy.forge) if kind == "pull-request" else (policy.forge or "github")
     return Target(url, branch, path, kind, policy.trailer, credential, forge)
-
-
-def _forge_kind(url: str) -> str:
-    from driftgate.forge import kind_of
-
-    return kind_of(url)
 
 
 def no_remote_hint(stack: Stack) -> str:

@@ -1,0 +1,12 @@
+"""GitLab (``/api/v4``): the REST client for merge requests and notes, and the webhooks."""
+
+from __future__ import annotations
+
+from driftgate.forge.gitlab.client import GitLabClient, api_for_repo_url
+from driftgate.forge.gitlab.webhooks import WEBHOOKS
+
+__all__ = ["WEBHOOKS", "GitLabClient", "api_for_repo_url", "client_for"]
+
+
+def client_for(url: str, token: str) -> GitLabClient:
+    return GitLabClient.for_repo_url(url, token)
