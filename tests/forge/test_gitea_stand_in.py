@@ -1,6 +1,6 @@
-"""The local forge as Gitea and Forgejo (``/api/v1``), driven by a client generated from Gitea's
-published API description (``gitea-api-client``, nobody here wrote it: its pydantic models check
-every answer's shape), and by driftgate's own Gitea client."""
+"""The local forge as Gitea and Forgejo (``/api/v1``), driven by clients generated from each forge's
+published API description (``gitea-api-client`` from Gitea's, ``pyforgejo`` from Forgejo's; nobody
+here wrote them: their pydantic models check every answer's shape), and by driftgate's own client."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import gitea_api_client as gitea
 import pytest
 
-from driftgate.forge.base import ForgeError
+from driftgate.forge.base import ForgeError, upsert_comment
 from driftgate.forge.gitea import GiteaClient
 from driftgate.gitops.gitcmd import Credential, run_git
 from driftgate.localforge import LocalForge
@@ -100,6 +100,10 @@ def test_driftgates_gitea_client_runs_a_pull_request_loop(forge: LocalForge, tmp
         assert found is not None and found.number == pr.number
         client.comment(pr.number, "updated")
         assert forge.pulls["infra"][pr.number].comments[0]["body"] == "updated"
+        marker = "<!-- driftgate:plan -->"
+        first, created = upsert_comment(client, pr.number, "plan: 1 to add", marker)
+        assert created and upsert_comment(client, pr.number, "plan: 2 to add", marker) == (first, False)
+        assert [c.body for c in client.comments(pr.number)] == ["updated", f"{marker}\nplan: 2 to add"]
         assert client.update_pull_request(pr.number, body="new body").body == "new body"
         assert client.pull_request_state(pr.number) == "open"
         client.update_pull_request(pr.number, state="closed")
@@ -116,3 +120,29 @@ def test_a_wrong_token_is_refused(forge: LocalForge) -> None:
     with GiteaClient.for_repo_url(forge.repo_url("infra"), "e" * 40) as client:
         with pytest.raises(ForgeError, match="401"):
             client.pull_request_state(1)
+
+
+def test_pyforgejo_reads_what_the_forgejo_stand_in_answers(tmp_path: Path) -> None:
+    from pyforgejo import PyforgejoApi
+
+    with LocalForge(tmp_path / "forge", token=TOKEN, kind="forgejo") as forge:
+        forge.create_repo("infra", {"README.md": "hello\n"})
+        push_branch(forge, tmp_path, "feature")
+        api = PyforgejoApi(base_url=forge.api_url, api_key=TOKEN)
+        assert "+gitea" in str(api.miscellaneous.get_version().version)  # how Forgejo says it is Forgejo
+        assert api.repository.repo_get("driftgate", "infra").default_branch == "main"
+        made = api.repository.repo_create_pull_request(
+            "driftgate", "infra", head="feature", base="main", title="WIP: a change", body="why"
+        )
+        assert made.number == 1 and made.head is not None and made.head.ref == "feature"
+        listed = api.repository.repo_list_pull_requests("driftgate", "infra", state="open")
+        assert [p.number for p in listed] == [1]
+        comment = api.issue.create_comment("driftgate", "infra", 1, body="planned")
+        edited = api.issue.edit_comment("driftgate", "infra", comment.id or 0, body="planned again")
+        assert edited.body == "planned again"
+        assert [c.body for c in api.issue.get_comments("driftgate", "infra", 1)] == ["planned again"]
+        closed = api.repository.repo_edit_pull_request("driftgate", "infra", 1, state="closed")
+        assert closed.state == "closed"
+        assert api.repository.repo_get_pull_request("driftgate", "infra", 1).merged is False
+        api.repository.repo_delete_branch("driftgate", "infra", "feature")
+        assert forge.branch_sha("infra", "feature") is None

@@ -24,6 +24,7 @@ KINDS = {
     "forgejo": "driftgate.forge.forgejo",  # Gitea's API, Forgejo's webhook headers
     "gitlab": "driftgate.forge.gitlab",
 }
+GIT_USERNAMES = {"gitlab": "oauth2"}  # git over HTTPS: this user name, the token as the password
 KNOWN_HOSTS = {"github.com": "github", "gitlab.com": "gitlab", "codeberg.org": "forgejo"}
 UNSUPPORTED = ("bitbucket.org", "dev.azure.com", "visualstudio.com", "sr.ht")  # hosts (and their subdomains)
 PROBES = ("/api/v1/version", "/api/v4/version", "/api/v3/meta")  # Gitea/Forgejo, GitLab, GitHub Enterprise
@@ -41,6 +42,11 @@ def known_kind(url: str) -> str | None:
     if any(host == name or host.endswith("." + name) for name in UNSUPPORTED):
         raise CodedError(errors.UNSUPPORTED_FORGE, f"{host}: driftgate has no client for this forge")
     return KNOWN_HOSTS.get(host)
+
+
+def git_username(kind: str) -> str:
+    """The user name a forge of ``kind`` takes beside a token as the password over HTTPS."""
+    return GIT_USERNAMES.get(kind, "x-access-token")
 
 
 def check_kind(kind: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from driftgate.forge.base import FORGE_CALLS, ForgeError, ForgeUnavailable, fit_text
+from driftgate.forge.base import FORGE_CALLS, CommentInfo, ForgeError, ForgeUnavailable, fit_text
 from driftgate.forge.retry import RetryPolicy, is_retryable
 from driftgate.security.redact import redact, register_secret
 
@@ -17,6 +17,7 @@ class RestRepoClient:
     given); subclasses speak one forge."""
 
     comment_limit: int | None = None  # the forge's size limit for a comment or a description
+    page_param, page_size = "per_page", 100  # how a list is paged
 
     def __init__(
         self,
@@ -85,3 +86,23 @@ class RestRepoClient:
         except ValueError:
             return response.text[:200]
         return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+    # -- a pull request's comments, as GitHub, Gitea and Forgejo keep them (on its issue) --------
+
+    def comment(self, number: int, body: str) -> CommentInfo:
+        data = self._request("POST", f"/issues/{number}/comments", json={"body": self._text(body)}).json()
+        return CommentInfo(int(data["id"]), str(data["body"]))
+
+    def comments(self, number: int) -> list[CommentInfo]:
+        found: list[CommentInfo] = []
+        page = 1
+        while True:
+            params = {self.page_param: self.page_size, "page": page}
+            batch = self._request("GET", f"/issues/{number}/comments", params=params).json()
+            found += [CommentInfo(int(c["id"]), str(c.get("body") or "")) for c in batch]
+            if len(batch) < self.page_size:
+                return found
+            page += 1
+
+    def update_comment(self, number: int, comment_id: int, body: str) -> None:
+        self._request("PATCH", f"/issues/comments/{comment_id}", json={"body": self._text(body)})

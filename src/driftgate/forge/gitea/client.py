@@ -27,6 +27,8 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
 
 
 class GiteaClient(RestRepoClient):
+    page_param, page_size = "limit", PAGE
+
     def __init__(
         self,
         *,
@@ -92,9 +94,6 @@ class GiteaClient(RestRepoClient):
         if body is not None:
             payload["body"] = self._text(body)
         return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
-
-    def comment(self, number: int, body: str) -> None:
-        self._request("POST", f"/issues/{number}/comments", json={"body": self._text(body)})
 
     def pull_request_state(self, number: int) -> str:
         return _pull(self._request("GET", f"/pulls/{number}").json()).state

@@ -108,9 +108,6 @@ class GitHubClient(RestRepoClient):
             payload["body"] = self._text(body)
         return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
 
-    def comment(self, number: int, body: str) -> None:
-        self._request("POST", f"/issues/{number}/comments", json={"body": self._text(body)})
-
     def pull_request_state(self, number: int) -> str:
         pr = _pull(self._request("GET", f"/pulls/{number}").json())
         return pr.state

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from driftgate import errors
 from driftgate.errors import DriftgateError, TerminalError, TransientError
+from driftgate.forge import git_username
 from driftgate.gitops.branches import start_at_base
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import Credential, GitError
@@ -250,7 +251,9 @@ def open_pr(ws: Workspace, proposal_id: int) -> OpenPrOutcome:
         with RepoLease(ws, repo.id, proposal_id) as lease:
             try:
                 check_budget(ws, repo.id, time.time())
-                pr_url, pr_number = _open(ws, proposal, repo, Credential(url=repo.url, token=token), lease)
+                pr_url, pr_number = _open(
+                    ws, proposal, repo, Credential(repo.url, token, git_username(repo.forge)), lease
+                )
             except (EditError, TerminalError) as exc:
                 code = exc.code if isinstance(exc, EditError) else getattr(exc, "code", errors.INTERNAL)
                 return _fail(ws, proposal_id, code, str(exc), lease=lease)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftgate.apply.result import ApplyResult, is_full_success
 from driftgate.errors import DriftgateError, TerminalError
+from driftgate.forge import git_username, known_kind
 from driftgate.gitops.branches import continue_or_start, forget_remote_branch
 from driftgate.gitops.clones import cached_checkout, has_remote_branch, reset_to_remote
 from driftgate.gitops.gitcmd import (
@@ -102,9 +103,22 @@ def resolve_target(ws: Workspace, stack: Stack, overrides: Overrides = Overrides
     if kind not in ("branch-push", "pull-request"):
         raise TerminalError(f"unknown commit-back target {kind!r} (expected branch-push or pull-request)")
     token = ws.secrets().resolve(policy.auth) if policy.auth else None
-    credential = Credential(url=url, token=token) if token else None
-    forge = forge_kind(ws, url, token, policy.forge) if kind == "pull-request" else (policy.forge or "github")
+    forge = (
+        forge_kind(ws, url, token, policy.forge) if kind == "pull-request" else _push_kind(url, policy.forge)
+    )
+    credential = Credential(url=url, token=token, username=git_username(forge)) if token else None
     return Target(url, branch, path, kind, policy.trailer, credential, forge)
+
+
+def _push_kind(url: str, given: str | None) -> str:
+    """A branch-push target uses no forge API, only git: the kind given or a well-known host's
+    (it picks the user name beside the token), else GitHub's way for any git server."""
+    if given is not None:
+        return given
+    try:
+        return known_kind(url) or "github"
+    except DriftgateError:  # a file path, or a forge without an API client: git alone is fine
+        return "github"
 
 
 def no_remote_hint(stack: Stack) -> str:
