@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import gitea_api_client as gitea
+import httpx
 import pytest
 
 from driftgate.forge.base import ForgeError, upsert_comment
@@ -125,10 +126,13 @@ def test_a_wrong_token_is_refused(forge: LocalForge) -> None:
 def test_pyforgejo_reads_what_the_forgejo_stand_in_answers(tmp_path: Path) -> None:
     from pyforgejo import PyforgejoApi
 
-    with LocalForge(tmp_path / "forge", token=TOKEN, kind="forgejo") as forge:
+    with (
+        LocalForge(tmp_path / "forge", token=TOKEN, kind="forgejo") as forge,
+        httpx.Client() as http,
+    ):
         forge.create_repo("infra", {"README.md": "hello\n"})
         push_branch(forge, tmp_path, "feature")
-        api = PyforgejoApi(base_url=forge.api_url, api_key=TOKEN)
+        api = PyforgejoApi(base_url=forge.api_url, api_key=TOKEN, httpx_client=http)
         assert "+gitea" in str(api.miscellaneous.get_version().version)  # how Forgejo says it is Forgejo
         assert api.repository.repo_get("driftgate", "infra").default_branch == "main"
         made = api.repository.repo_create_pull_request(
