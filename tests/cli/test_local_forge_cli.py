@@ -124,6 +124,20 @@ def test_local_forge_as_gitea_answers_api_v1(tmp_path: Path) -> None:
     assert forge.code == 0
 
 
+def test_local_forge_as_gitlab_answers_api_v4(tmp_path: Path) -> None:
+    import httpx
+
+    with local_forge(tmp_path / "lf", "--kind", "gitlab") as forge:
+        url = forge.line().split()[1]
+        api = forge.line().split()[2].rstrip(";")
+        assert api.endswith("/api/v4")
+        token = (tmp_path / "lf" / "token").read_text().strip()
+        assert token.startswith("glpat-")  # shaped like a GitLab token, so the redactor knows it
+        answer = httpx.get(f"{api}/projects/driftgate%2Finfra", headers={"PRIVATE-TOKEN": token})
+        assert answer.status_code == 200 and answer.json()["http_url_to_repo"] == url
+    assert forge.code == 0
+
+
 def test_an_unknown_local_forge_kind_is_a_clear_error(tmp_path: Path) -> None:
     done = subprocess.run(
         [
@@ -134,11 +148,13 @@ def test_an_unknown_local_forge_kind_is_a_clear_error(tmp_path: Path) -> None:
             "--root",
             str(tmp_path),
             "--kind",
-            "gitlab",
+            "svn",
         ],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode != 0 and "--kind: one of github, gitea, forgejo" in done.stdout + done.stderr
+    assert (
+        done.returncode != 0 and "--kind: one of github, gitea, forgejo, gitlab" in done.stdout + done.stderr
+    )
     assert "Traceback" not in done.stderr

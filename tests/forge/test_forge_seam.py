@@ -150,3 +150,13 @@ def test_gitea_and_forgejo_webhooks_verify_parse_and_read_a_delivery(kind: str, 
     with pytest.raises(CodedError) as unsigned:
         hooks.delivery({f"X-{prefix}-Event": "pull_request"})
     assert unsigned.value.code == errors.SIGNATURE_INVALID
+
+
+def test_a_stacks_commit_back_names_exactly_the_seams_kinds() -> None:
+    from typing import get_args
+
+    from driftgate.spec.model import CommitBackPolicy
+
+    annotation = CommitBackPolicy.model_fields["forge"].annotation
+    named = {arg for part in get_args(annotation) for arg in get_args(part)}
+    assert named == set(KINDS)

@@ -49,7 +49,7 @@ class CommitBackPolicy(_Strict):
     path: str | None = None  # the stack's directory in that repository; default: where it is now
     trailer: str = Field(default="", max_length=200)  # e.g. "[skip ci]"
     auth: str | None = None  # secret:// reference to a token for an HTTPS remote
-    forge: Literal["github", "gitea", "forgejo"] | None = None  # default: from the remote's host
+    forge: Literal["github", "gitea", "forgejo", "gitlab"] | None = None  # default: asked of the host
 
 
 class StackSpec(_Strict):

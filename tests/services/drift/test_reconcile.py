@@ -153,8 +153,12 @@ def test_draft_pull_request_is_updated_then_told_when_drift_is_gone(
     )
 
 
-@pytest.mark.parametrize("kind", ["gitea", "forgejo"])
-def test_a_draft_pull_request_on_gitea_and_forgejo(ws: Workspace, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "marker"), [("gitea", "WIP: "), ("forgejo", "WIP: "), ("gitlab", "Draft: ")]
+)
+def test_a_draft_pull_request_on_gitea_forgejo_and_gitlab(
+    ws: Workspace, tmp_path: Path, kind: str, marker: str
+) -> None:
     with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as gitea:
         gitea.create_repo("infra")
         d = site(tmp_path, gitea.repo_url("infra"), target="pull-request", forge=kind)
@@ -163,7 +167,7 @@ def test_a_draft_pull_request_on_gitea_and_forgejo(ws: Workspace, tmp_path: Path
         _, first = reconcile(ws, d)
         assert first.draft and first.pr_url, first
         (pr,) = gitea.pulls["infra"].values()
-        assert pr.draft and pr.title.startswith("WIP: ") and pr.head == BRANCH  # Gitea's draft marker
+        assert pr.draft and pr.title.startswith(marker) and pr.head == BRANCH  # the forge's draft marker
         _, second = reconcile(ws, d)
         assert second.pr_url == first.pr_url and len(gitea.pulls["infra"]) == 1
         (live / "index.html").write_text("<h1>hi</h1>")

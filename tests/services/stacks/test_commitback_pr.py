@@ -105,7 +105,7 @@ def test_wrong_token_is_reported_without_the_token(ws: Workspace, tmp_path: Path
     assert not any(wrong in line for line in watcher.seen)
 
 
-@pytest.mark.parametrize("kind", ["github", "gitea", "forgejo"])
+@pytest.mark.parametrize("kind", ["github", "gitea", "forgejo", "gitlab"])
 def test_token_never_in_argv_config_files_or_results(ws: Workspace, tmp_path: Path, kind: str) -> None:
     with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as forge:
         forge.create_repo("infra", {"stacks/site/README.md": "site stack\n"})
@@ -117,6 +117,7 @@ def _audit_tokens(ws: Workspace, tmp_path: Path, forge: LocalForge, kind: str) -
         TOKEN,
         base64.b64encode(TOKEN.encode()).decode(),
         base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode(),
+        base64.b64encode(f"oauth2:{TOKEN}".encode()).decode(),  # GitLab's user name over HTTPS
     }
     with ArgvWatcher() as watcher:
         result = apply_and_commit(ws, authored(tmp_path, forge, "v1", kind=kind))
@@ -149,15 +150,24 @@ def test_push_rejected_by_the_forge_diverges(ws: Workspace, tmp_path: Path, forg
     assert forge.branch_sha("infra", BRANCH) is None and forge.pulls["infra"] == {}
 
 
-@pytest.mark.parametrize("kind", ["gitea", "forgejo"])
-def test_commit_back_opens_a_pull_request_on_gitea_and_forgejo(
-    ws: Workspace, tmp_path: Path, kind: str
+@pytest.mark.parametrize(
+    ("kind", "named", "pr_path"),
+    [
+        ("gitea", True, "pulls"),
+        ("forgejo", True, "pulls"),
+        ("gitlab", True, "-/merge_requests"),
+        ("gitlab", False, "-/merge_requests"),  # not named: the host's API says it is GitLab
+        ("forgejo", False, "pulls"),
+    ],
+)
+def test_commit_back_opens_a_pull_request_on_gitea_forgejo_and_gitlab(
+    ws: Workspace, tmp_path: Path, kind: str, named: bool, pr_path: str
 ) -> None:
     with LocalForge(tmp_path / "forge", token=TOKEN, kind=kind) as forge:
         forge.create_repo("infra", {"stacks/site/README.md": "site stack\n"})
-        first = apply_and_commit(ws, authored(tmp_path, forge, "v1", kind=kind))
+        first = apply_and_commit(ws, authored(tmp_path, forge, "v1", kind=kind if named else ""))
         assert first.committed and first.pr_url and not first.state_diverged
-        assert first.pr_url.startswith(f"{forge.base}/driftgate/infra/pulls/")
+        assert first.pr_url.startswith(f"{forge.base}/driftgate/infra/{pr_path}/")
         (pr,) = forge.pulls["infra"].values()
         assert (pr.base, pr.head, pr.state) == ("main", BRANCH, "open")
         second = apply_and_commit(ws, authored(tmp_path, forge, "v2", kind=kind))
