@@ -33,3 +33,26 @@ def test_commit_ids_and_ordinary_words_are_left_alone() -> None:
     sha = "0123456789abcdef0123456789abcdef01234567"
     text = f"pushed {sha} to glpat (a branch) and ghp (another)"
     assert redact(text) == text
+
+
+HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"  # 40 hex: a Gitea/Forgejo token, or a commit id
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Authorization: token {HEX}",
+        f"authorization: Bearer {HEX}",
+        f'{{"token": "{HEX}"}}',
+        f"PRIVATE-TOKEN: {HEX}",
+        f"password={HEX}",
+        f"fatal: unable to access 'https://driftgate:{HEX}@gitea.example/acme/infra.git/'",
+    ],
+)
+def test_a_gitea_token_is_redacted_where_a_credential_stands(text: str) -> None:
+    assert HEX not in redact(text) and REDACTED in redact(text)
+
+
+def test_the_same_hex_as_a_commit_id_is_left_alone() -> None:
+    text = f"commit {HEX} pushed to https://gitea.example/acme/infra.git (tree {HEX[::-1]})"
+    assert redact(text) == text

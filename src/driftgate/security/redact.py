@@ -21,6 +21,14 @@ _TOKEN_PATTERNS = re.compile(
     r"|gl(?:pat|oas)-[A-Za-z0-9_\-]{20,}"  # GitLab personal/project and OAuth application secrets
     r"|(?:AKIA|ASIA)[A-Z0-9]{16})"
 )
+# Gitea's and Forgejo's tokens are 40 hex digits, the shape of every git commit id: scrubbed only
+# where a credential stands (after "token", "password", an Authorization header; a URL's password),
+# so commit ids in outputs stay readable. The configured token itself is registered as a secret.
+_HEX_TOKEN_IN_CONTEXT = re.compile(
+    r"(?i)\b((?:private[-_])?token|bearer|password|passwd|access_token|authorization)"
+    r"([\"']?\s*[:=]?\s*[\"']?\s*(?:(?:token|bearer)\s+)?)[0-9a-f]{40}\b"
+)
+_HEX_TOKEN_IN_URL = re.compile(r"(?i)(://[^/\s:@]*:)[0-9a-f]{40}@")
 _MIN_SECRET_LEN = 4
 
 
@@ -45,6 +53,8 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         text = _TOKEN_PATTERNS.sub(REDACTED, text)
+        text = _HEX_TOKEN_IN_CONTEXT.sub(rf"\1\2{REDACTED}", text)
+        text = _HEX_TOKEN_IN_URL.sub(rf"\1{REDACTED}@", text)
         pattern = self._compiled()
         return pattern.sub(REDACTED, text) if pattern is not None else text
 
