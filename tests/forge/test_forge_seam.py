@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from driftgate.errors import CodedError
 from driftgate.forge import KINDS, forge_for, known_kind, probe_kind, webhooks_for
 from driftgate.forge.urls import RepoUrlError, parse_repo_url
 from driftgate.localforge import LocalForge
+from driftgate.localforge.documents import Pull
 
 TOKEN = "ghp_" + "S" * 36
 
@@ -150,6 +152,74 @@ def test_gitea_and_forgejo_webhooks_verify_parse_and_read_a_delivery(kind: str, 
     with pytest.raises(CodedError) as unsigned:
         hooks.delivery({f"X-{prefix}-Event": "pull_request"})
     assert unsigned.value.code == errors.SIGNATURE_INVALID
+
+
+@pytest.mark.parametrize(
+    ("attributes", "state", "stamp"),
+    [
+        (
+            {"iid": 5, "state": "merged", "action": "merge", "updated_at": "2026-01-01T00:00:00Z"},
+            "merged",
+            1767225600.0,
+        ),
+        (
+            {"iid": 5, "state": "closed", "action": "close", "updated_at": "2026-01-01 00:00:00 UTC"},
+            "closed",
+            1767225600.0,
+        ),
+        (
+            {"iid": 5, "state": "opened", "action": "reopen", "updated_at": "2026-01-01T00:00:01+00:00"},
+            "open",
+            1767225601.0,
+        ),
+        ({"iid": 5, "state": "opened", "action": "update"}, "open", None),
+        ({"iid": 5, "state": "locked", "action": "update"}, "open", None),
+    ],
+)
+def test_gitlab_webhooks_check_the_token_and_read_a_merge_request_event(
+    attributes: dict[str, Any], state: str, stamp: float | None
+) -> None:
+    hooks = webhooks_for("gitlab")
+    body = json.dumps(
+        {
+            "object_kind": "merge_request",
+            "project": {"git_http_url": "https://gitlab.example.com/acme/platform/infra.git"},
+            "object_attributes": attributes,
+        }
+    ).encode()
+    headers = {
+        "X-Gitlab-Token": "s3cret",
+        "X-Gitlab-Event": "Merge Request Hook",
+        "X-Gitlab-Event-UUID": "u-1",
+    }
+    delivery = hooks.delivery(headers)
+    assert delivery.id == "u-1"
+    assert hooks.verify(body, delivery.signature, "s3cret") and not hooks.verify(
+        body, delivery.signature, "s3cre"
+    )
+    event = hooks.event(delivery, hooks.parse(body, "application/json"))
+    assert (event.kind, event.number, event.state, event.updated_at) == ("pull_request", 5, state, stamp)
+    assert event.repo_url == "https://gitlab.example.com/acme/platform/infra.git"
+    push = hooks.event(hooks.delivery({**headers, "X-Gitlab-Event": "Push Hook"}), {"object_kind": "push"})
+    assert (push.kind, push.number, push.state, push.repo_url) == ("Push Hook", None, None, None)
+    with pytest.raises(CodedError) as unsigned:
+        hooks.delivery({"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Event-UUID": "u-2"})
+    assert unsigned.value.code == errors.SIGNATURE_INVALID
+
+
+def test_long_comments_are_cut_to_the_forges_limit_with_a_note_never_refused(tmp_path: Path) -> None:
+    from driftgate.forge.base import fit_text
+
+    assert fit_text("short", 65_535) == "short" and fit_text("x" * 10**6, None) == "x" * 10**6
+    cut = fit_text("y" * 70_000, 65_535)
+    assert len(cut) <= 65_535 and cut.startswith("y" * 60_000) and "characters left out" in cut
+    with LocalForge(tmp_path / "forge", token=TOKEN) as forge:
+        forge.create_repo("infra")
+        with forge_for(forge.repo_url("infra"), TOKEN, "github") as client:
+            forge.pulls["infra"][1] = Pull(1, "t", "", "main", "main", False, "2026", "2026")
+            client.comment(1, "z" * 100_000)
+    (sent,) = forge.pulls["infra"][1].comments
+    assert len(sent["body"]) <= 65_535 and "characters left out" in sent["body"]
 
 
 def test_a_stacks_commit_back_names_exactly_the_seams_kinds() -> None:
