@@ -3,7 +3,7 @@ one retry policy, counted for /metrics, and failures as redacted forge errors.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -48,6 +48,12 @@ class RestRepoClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _text(self, body: str) -> str:
         """A comment or description as sent: redacted, cut to the forge's size limit."""

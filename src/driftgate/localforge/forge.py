@@ -16,14 +16,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from driftgate.localforge import documents as gh
 from driftgate.localforge.documents import Commit, FileChange, Pull, PullGit, Site
@@ -60,6 +63,22 @@ class RepoState:
     id: int
     created_at: str
     pulls: dict[int, Pull] = field(default_factory=dict)
+
+
+Route = tuple[str, str, str, Callable[..., None]]
+"""A REST route: method, a pattern for the rest of the path, its contract path, its handler."""
+
+
+def dispatch(
+    routes: list[Route], method: str, rest: str
+) -> tuple[str, Callable[..., None], list[str]] | None:
+    """The route answering ``method rest``: (its contract path, its handler, the path's decoded
+    parameters), or None."""
+    for want, pattern, template, handler in routes:
+        found = re.fullmatch(pattern, rest)
+        if found and want == method:
+            return template, handler, [unquote(g) for g in found.groups()]
+    return None
 
 
 def now() -> str:

@@ -5,12 +5,10 @@ whichever API asks). Gitea has no draft flag: a title starting ``WIP:`` (or ``[W
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from driftgate.localforge.documents import Pull
-from driftgate.localforge.forge import ZERO, git, now
+from driftgate.localforge.forge import ZERO, Route, dispatch, git, now
 
 if TYPE_CHECKING:
     from driftgate.localforge.http import Handler
@@ -45,7 +43,7 @@ class GiteaRoutes:
             return
         self.repo = m.group(2)
         self.pulls = self.forge.repos[self.repo].pulls
-        routes: list[tuple[str, str, str, Callable[..., None]]] = [
+        routes: list[Route] = [
             ("GET", r"", R, self.get_repo),
             ("GET", r"/pulls", R + "/pulls", self.list_pulls),
             ("POST", r"/pulls", R + "/pulls", self.create_pull),
@@ -58,13 +56,12 @@ class GiteaRoutes:
             ("DELETE", r"/branches/(.+)", R + "/branches/{branch}", self.delete_branch),
         ]
         rest = m.group(3) or ""
-        for method, pattern, template, handler in routes:
-            found = re.fullmatch(pattern, rest)
-            if found and method == self.h.command:
-                self.template = template
-                handler(*(unquote(g) for g in found.groups()))
-                return
-        self.h._error(404, "Not Found")
+        route = dispatch(routes, self.h.command, rest)
+        if route is None:
+            self.h._error(404, "Not Found")
+            return
+        self.template, handler, params = route
+        handler(*params)
 
     # -- answers ---------------------------------------------------------------------------------
 

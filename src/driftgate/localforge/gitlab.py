@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode
 
 from driftgate.localforge.documents import Pull
-from driftgate.localforge.forge import ZERO, git, now
+from driftgate.localforge.forge import ZERO, Route, dispatch, git, now
 
 if TYPE_CHECKING:
     from driftgate.localforge.http import Handler
@@ -65,7 +64,7 @@ class GitLabRoutes:
             return
         self.repo: str = repo
         self.pulls = self.forge.repos[self.repo].pulls
-        routes: list[tuple[str, str, str, Callable[..., None]]] = [
+        routes: list[Route] = [
             ("GET", r"", P, self.get_project),
             ("GET", r"/merge_requests", P + "/merge_requests", self.list_mrs),
             ("POST", r"/merge_requests", P + "/merge_requests", self.create_mr),
@@ -79,13 +78,12 @@ class GitLabRoutes:
             ("DELETE", r"/repository/branches/(.+)", P + "/repository/branches/{branch}", self.delete_branch),
         ]
         rest = m.group(2) or ""
-        for method, pattern, template, handler in routes:
-            found = re.fullmatch(pattern, rest)
-            if found and method == self.h.command:
-                self.template = template
-                handler(*(unquote(g) for g in found.groups()))
-                return
-        self.fail(404, "404 Not Found")
+        route = dispatch(routes, self.h.command, rest)
+        if route is None:
+            self.fail(404, "404 Not Found")
+            return
+        self.template, handler, params = route
+        handler(*params)
 
     def _project(self, ident: str) -> str | None:
         """The repository a project id names: ``owner/name`` or the numeric id."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from driftgate.localforge import documents as gh
 from driftgate.localforge.documents import Pull
-from driftgate.localforge.forge import ZERO, git, now
+from driftgate.localforge.forge import ZERO, Route, dispatch, git, now
 
 if TYPE_CHECKING:
     from driftgate.localforge.http import Handler
@@ -41,7 +40,7 @@ class RepoRoutes:
         self.template = ""
 
     def route(self, rest: str) -> None:
-        routes: list[tuple[str, str, str, Callable[..., None]]] = [
+        routes: list[Route] = [
             ("GET", r"", R, self.get_repo),
             ("GET", r"/branches", R + "/branches", self.list_branches),
             ("GET", r"/branches/(.+)", R + "/branches/{branch}", self.get_branch),
@@ -62,13 +61,12 @@ class RepoRoutes:
             ("POST", r"/git/refs", R + "/git/refs", self.create_ref),
             ("DELETE", r"/git/refs/(.+)", R + "/git/refs/{ref}", self.delete_ref),
         ]
-        for method, pattern, template, handler in routes:
-            m = re.fullmatch(pattern, rest)
-            if m and method == self.h.command:
-                self.template = template
-                handler(*(unquote(g) for g in m.groups()))
-                return
-        self.h._error(404, "Not Found")
+        route = dispatch(routes, self.h.command, rest)
+        if route is None:
+            self.h._error(404, "Not Found")
+            return
+        self.template, handler, params = route
+        handler(*params)
 
     # -- answers ---------------------------------------------------------------------
 

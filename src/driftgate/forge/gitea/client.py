@@ -57,12 +57,6 @@ class GiteaClient(RestRepoClient):
         web = parse_repo_url(url).web
         return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
-    def __enter__(self) -> GiteaClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- ForgeClient -------------------------------------------------------------------------------
 
     def open_pull_request(

@@ -61,12 +61,6 @@ class GitHubClient(RestRepoClient):
         web = parse_repo_url(url).web
         return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
-    def __enter__(self) -> GitHubClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _message(self, response: httpx.Response) -> str:
         """GitHub's message, with its validation errors' details."""
         message = super()._message(response)

@@ -63,12 +63,6 @@ class GitLabClient(RestRepoClient):
         web = parse_repo_url(url, nested=True).web
         return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
-    def __enter__(self) -> GitLabClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _message(self, response: Any) -> str:
         """GitLab says ``message`` (a string, a list, or a field → reasons object) or ``error``."""
         try:
