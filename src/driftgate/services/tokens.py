@@ -45,3 +45,17 @@ def authenticate(ws: Workspace, token: str) -> Principal | None:
     with ws.transaction() as conn:
         row = tokens_db.token_by_hash(conn, hash_token(token))
     return Principal(row.name, row.role) if row else None
+
+
+def list_tokens(ws: Workspace) -> list[dict[str, object]]:
+    with ws.transaction() as conn:
+        return tokens_db.list_tokens(conn)
+
+
+def revoke_token(ws: Workspace, name: str) -> None:
+    """Revoke the token called ``name``: the API refuses it and its dashboard sessions end."""
+    from driftgate.errors import NotFoundError
+
+    with ws.transaction() as conn:
+        if not tokens_db.revoke_token(conn, name):
+            raise NotFoundError(f"no active token named {name!r}")

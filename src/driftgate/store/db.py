@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 _MIGRATION_LOCK = threading.Lock()  # Alembic's migration context is process-global
 _PG_MIGRATION_KEY = 0x64726966  # advisory lock id ("drif"): one migrator across processes
 

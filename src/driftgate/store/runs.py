@@ -169,12 +169,38 @@ def _run_row(r: Row[Any]) -> RunRow:
     )
 
 
-def list_runs(conn: Connection, *, stack: str | None = None, limit: int = 50) -> list[RunRow]:
+def list_runs(
+    conn: Connection,
+    *,
+    stack: str | None = None,
+    limit: int = 50,
+    status: str | None = None,
+    actor: str | None = None,
+    before: float | None = None,
+) -> list[RunRow]:
+    """Newest first; ``before`` (a run's ``started_at``) pages on without an offset."""
     query = _run_query()
     if stack:
         query = query.where(stacks.c.name == stack)
+    if status:
+        query = query.where(runs.c.status == status)
+    if actor:
+        query = query.where(runs.c.actor == actor)
+    if before is not None:
+        query = query.where(runs.c.started_at < before)
     rows = conn.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
     return [_run_row(r) for r in rows]
+
+
+def outcome_progress(conn: Connection, run_id: str) -> tuple[int, int]:
+    """(actions done, actions planned) of a run."""
+    rows = conn.execute(
+        select(action_outcomes.c.phase, func.count())
+        .where(action_outcomes.c.run_id == run_id)
+        .group_by(action_outcomes.c.phase)
+    ).all()
+    counts = {str(r[0]): int(r[1]) for r in rows}
+    return counts.get("done", 0), sum(counts.values())
 
 
 def find_run(conn: Connection, run_id: str) -> RunRow | None:

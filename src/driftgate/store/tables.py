@@ -183,3 +183,13 @@ forge_hosts = Table(
     Column("kind", String(32), nullable=False),
     Column("detected_at", Float, nullable=False),
 )
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie's value, never the value
+    Column("token_id", Integer, ForeignKey("api_tokens.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

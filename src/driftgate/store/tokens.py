@@ -42,3 +42,24 @@ def token_by_hash(conn: Connection, token_hash: str) -> TokenRow | None:
         )
     ).first()
     return TokenRow(row.id, row.name, row.role) if row else None
+
+
+def list_tokens(conn: Connection) -> list[dict[str, object]]:
+    """Every token's name, role and dates (never a hash)."""
+    rows = conn.execute(
+        select(
+            api_tokens.c.name, api_tokens.c.role, api_tokens.c.created_at, api_tokens.c.revoked_at
+        ).order_by(api_tokens.c.name)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def revoke_token(conn: Connection, name: str) -> bool:
+    from sqlalchemy import update
+
+    result = conn.execute(
+        update(api_tokens)
+        .where(and_(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None)))
+        .values(revoked_at=time.time())
+    )
+    return bool(result.rowcount)

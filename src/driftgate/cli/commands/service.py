@@ -25,14 +25,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port", min=0, max=65535),
 ) -> int:
-    """Run the HTTP API (FastAPI on uvicorn)."""
+    """Run the HTTP API and the dashboard (/ui/) (FastAPI on uvicorn)."""
     import uvicorn
 
-    from driftgate.api.app import create_app
     from driftgate.security.logs import configure_logging
+    from driftgate.web import create_site
 
     configure_logging("INFO")
-    uvicorn.run(create_app(workspace()), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(create_site(workspace()), host=host, port=port, log_config=None, access_log=False)
     return 0
 
 

@@ -43,6 +43,38 @@ def list_runs(ws: Workspace, *, stack: str | None = None, limit: int = 50) -> li
     return [{**asdict(r), "status": _run_status(ws, r, locks[r.stack])} for r in rows]
 
 
+def runs_page(
+    ws: Workspace,
+    *,
+    stack: str | None = None,
+    status: str | None = None,
+    actor: str | None = None,
+    before: float | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of runs, newest first, and whether there are older ones (page on with ``before``:
+    the last one's ``started_at``). A run still 'running' whose process is gone reads 'interrupted'
+    (so a status filter of 'running' may show fewer)."""
+    with ws.transaction() as conn:
+        rows = runs_db.list_runs(
+            conn, stack=stack, status=status, actor=actor, before=before, limit=limit + 1
+        )
+        locks = {name: _locked_run(conn, name) for name in {r.stack for r in rows}}
+    found = [{**asdict(r), "status": _run_status(ws, r, locks[r.stack])} for r in rows[:limit]]
+    return found, len(rows) > limit
+
+
+def run_progress(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """How far a run is: actions done of planned, and its status (for live updates)."""
+    with ws.transaction() as conn:
+        run = runs_db.find_run(conn, run_id)
+        if run is None:
+            raise NotFoundError(f"no run matches {run_id!r}")
+        done, total = runs_db.outcome_progress(conn, run.id)
+        locked = _locked_run(conn, run.stack)
+    return {"done": done, "total": total, "status": _run_status(ws, run, locked)}
+
+
 def show_run(ws: Workspace, run_id: str, *, outputs: bool = True) -> dict[str, Any]:
     """The run and its ledger; ``outputs=False`` leaves each action's outputs out (``None``): a
     listing does not decode them."""

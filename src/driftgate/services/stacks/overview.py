@@ -1,0 +1,134 @@
+"""Read models for the dashboard: every stack at a glance, and one stack in full.
+
+Built from the store (stacks, runs, locks, recorded state) and, when the stack's directory is on
+this host, its specs (modules and which are stateful). Nothing here runs a provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, desc, select
+
+from driftgate.errors import NotFoundError
+from driftgate.services.stacks.history import list_runs, list_state
+from driftgate.services.stacks.locking import describe_holder
+from driftgate.services.workspace import Workspace
+from driftgate.store import locks as locks_db
+from driftgate.store import stacks as stacks_db
+from driftgate.store import states as states_db
+from driftgate.store.tables import runs
+
+
+@dataclass
+class StackSummary:
+    name: str
+    directory: str
+    location: str | None
+    last_run: dict[str, Any] | None
+    drift: str  # "in sync" | "N drifted" | "unknown"
+    drift_checked_at: float | None
+    lock: str | None
+    held_back: list[str] = field(default_factory=list)
+
+
+def _last(conn: Connection, stack_id: int, kind: str | None = None) -> Any:
+    query = select(runs).where(runs.c.stack_id == stack_id)
+    if kind is not None:
+        query = query.where(runs.c.kind == kind)
+    return conn.execute(query.order_by(desc(runs.c.started_at)).limit(1)).first()
+
+
+def _drift_of(row: Any) -> tuple[str, float | None]:
+    """What the last reconcile found: in sync, N drifted, or unknown (never checked)."""
+    if row is None:
+        return "unknown", None
+    report = (row.summary or {}).get("drift") or {}
+    items = report.get("items") if isinstance(report, dict) else None
+    count = len(items) if isinstance(items, list) else int(bool((row.summary or {}).get("reconcile")))
+    return ("in sync" if count == 0 else f"{count} drifted"), float(row.finished_at or row.started_at)
+
+
+def stacks_overview(ws: Workspace, *, search: str = "") -> list[StackSummary]:
+    found: list[StackSummary] = []
+    with ws.transaction() as conn:
+        for stack in stacks_db.list_stacks(conn):
+            if search and search.lower() not in f"{stack.name} {stack.location or ''}".lower():
+                continue
+            last = _last(conn, stack.id)
+            last_apply = _last(conn, stack.id, "apply")
+            gate = (last_apply.summary or {}).get("gate") if last_apply is not None else None
+            held = sorted((gate or {}).get("blocked") or {}) if isinstance(gate, dict) else []
+            drift, checked = _drift_of(_last(conn, stack.id, "reconcile"))
+            lock = locks_db.get_lock(conn, stack.id)
+            found.append(
+                StackSummary(
+                    name=stack.name,
+                    directory=stack.directory,
+                    location=stack.location,
+                    last_run=(
+                        {
+                            "id": last.id,
+                            "kind": last.kind,
+                            "status": last.status,
+                            "actor": last.actor,
+                            "at": last.finished_at or last.started_at,
+                        }
+                        if last is not None
+                        else None
+                    ),
+                    drift=drift,
+                    drift_checked_at=checked,
+                    lock=describe_holder(ws, lock) if lock is not None else None,
+                    held_back=held,
+                )
+            )
+    return found
+
+
+def stack_detail(ws: Workspace, name: str) -> dict[str, Any]:
+    """One stack: its summary, modules (stateful marked, as the specs said at the last apply, and
+    the ones the gate held back), recorded resources, recent runs."""
+    summaries = [s for s in stacks_overview(ws) if s.name == name]
+    if not summaries:
+        raise NotFoundError(f"no stack named {name!r} in this store")
+    summary = summaries[0]
+    with ws.transaction() as conn:
+        row = stacks_db.find_stack(conn, name)
+        assert row is not None
+        recorded = states_db.load_state(conn, row.id)
+    modules: dict[str, bool] = dict.fromkeys(summary.held_back, True)
+    for resource in recorded.values():
+        modules[resource.module] = modules.get(resource.module, False) or resource.stateful
+    return {
+        **asdict(summary),
+        "modules": [{"name": m, "stateful": s} for m, s in sorted(modules.items())],
+        "resources": list_state(ws, name),
+        "runs": list_runs(ws, stack=name, limit=20),
+        "has_specs": (Path(summary.directory) / "stack.yaml").is_file(),
+    }
+
+
+def last_drift(ws: Workspace, name: str) -> dict[str, Any] | None:
+    """What the stack's last reconcile found: its drift items (recorded → live, sensitive values
+    masked by the scan), the draft it made, when; None when never checked."""
+    with ws.transaction() as conn:
+        row = stacks_db.find_stack(conn, name)
+        if row is None:
+            raise NotFoundError(f"no stack named {name!r} in this store")
+        last = _last(conn, row.id, "reconcile")
+    if last is None:
+        return None
+    summary = last.summary or {}
+    report = summary.get("drift") or {}
+    outcome = summary.get("reconcile") or {}
+    return {
+        "run_id": last.id,
+        "at": last.finished_at or last.started_at,
+        "items": report.get("items") or [],
+        "errors": list(report.get("errors") or []) + list(last.errors or []),
+        "draft_url": outcome.get("pr_url"),
+        "branch": outcome.get("branch"),
+    }

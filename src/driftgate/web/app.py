@@ -1,0 +1,500 @@
+"""The dashboard's routes: every page reads through the services the API uses; every action is a
+plain form post (CSRF-checked, role-checked as the API is) that redirects to the page it changed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from driftgate.errors import DriftgateError
+from driftgate.services import sessions
+from driftgate.services.proposals.lifecycle import JobQueue
+from driftgate.services.workspace import Workspace
+from driftgate.web.session import (
+    COOKIE,
+    LOGIN_COOKIE,
+    AdminRole,
+    AnyRole,
+    Forbidden,
+    LoginRequired,
+    PostAdmin,
+    PostOperator,
+    PostViewer,
+    Viewer,
+    cookie_flags,
+    current,
+    new_login_csrf,
+    safe_next,
+    workspace_of,
+)
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+RUNS_PAGE = 50
+LEDGER_PAGE = 500
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["isotime"] = lambda stamp: datetime.fromtimestamp(float(stamp), UTC).strftime(
+    "%Y-%m-%d %H:%M:%S UTC"
+)
+templates.env.filters["tojson_pretty"] = lambda value: json.dumps(
+    value, indent=2, sort_keys=True, default=str
+)
+templates.env.filters["value"] = lambda value: json.dumps(
+    value, ensure_ascii=False, default=str
+)  # escaped as HTML
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def page(
+    request: Request, template: str, who: Viewer | None, section: str = "", code: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "who": who.principal if who else None,
+            "csrf": who.csrf if who else "",
+            "section": section,
+            "htmx": (STATIC / "vendor" / "htmx.min.js").is_file(),
+            "url": lambda path: path,
+            **context,
+        },
+        status_code=code,
+    )
+
+
+def see(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+# -- login ---------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: Annotated[str, Query(max_length=500)] = "/ui/") -> Response:  # noqa: A002
+    if current(request) is not None:
+        return see(safe_next(next))
+    return _login_form(request, next)
+
+
+def _login_form(request: Request, next_path: str, status: int = 200, error: Any = None) -> Response:
+    """The login page with a fresh CSRF token, also set as a cookie the post must match."""
+    token = new_login_csrf()
+    response = page(
+        request, "login.html", None, code=status, login_csrf=token, next=safe_next(next_path), error=error
+    )
+    response.set_cookie(LOGIN_COOKIE, token, max_age=900, **cookie_flags(request))  # type: ignore[arg-type]
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    token: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/ui/",  # noqa: A002
+) -> Response:
+    import hmac
+
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not csrf or not hmac.compare_digest(expected, csrf):
+        return _login_form(
+            request, next, 403, {"code": "CSRF", "message": "the login form expired: try again"}
+        )
+    opened = sessions.open_session(workspace_of(request), token.strip()) if token.strip() else None
+    if opened is None:
+        why = {"code": "UNAUTHENTICATED", "message": "that token is not valid (or was revoked)"}
+        return _login_form(request, next, 401, why)
+    session_id, _ = opened
+    response = see(safe_next(next))
+    flags = cookie_flags(request)
+    response.set_cookie(COOKIE, session_id, max_age=sessions.SESSION_SECONDS, **flags)  # type: ignore[arg-type]
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: PostViewer) -> Response:
+    sessions.close_session(workspace_of(request), who.session_id)
+    response = see("/ui/login")
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+# -- stacks --------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def stacks_page(request: Request, who: AnyRole, q: Annotated[str, Query(max_length=100)] = "") -> Response:
+    from driftgate.services.stacks.overview import stacks_overview
+
+    found = stacks_overview(workspace_of(request), search=q)
+    return page(request, "stacks.html", who, "stacks", stacks=found, q=q)
+
+
+def _stack_directory(request: Request, name: str) -> Path:
+    from driftgate.errors import NotFoundError
+    from driftgate.services.stacks.overview import stack_detail
+
+    detail = stack_detail(workspace_of(request), name)
+    if not detail["has_specs"]:
+        raise NotFoundError(f"stack {name!r}: its specs are not on this host ({detail['directory']})")
+    return Path(detail["directory"])
+
+
+@router.get("/stacks/{name}", response_class=HTMLResponse)
+def stack_page(request: Request, name: str, who: AnyRole) -> Response:
+    from driftgate.services.stacks.backups import list_backups
+    from driftgate.services.stacks.overview import stack_detail
+
+    ws = workspace_of(request)
+    detail = stack_detail(ws, name)
+    backups = list_backups(ws, Path(detail["directory"])) if detail["has_specs"] else []
+    return page(request, "stack.html", who, "stacks", stack=detail, backups=backups)
+
+
+@router.post("/stacks/{name}/plan", response_class=HTMLResponse)
+def plan_page(request: Request, name: str, who: PostOperator) -> Response:
+    from driftgate.gate.decision import GateRequest
+    from driftgate.services.stacks.apply import gate_decision
+    from driftgate.services.stacks.session import plan_stack
+
+    ws = workspace_of(request)
+    directory = _stack_directory(request, name)
+    with ws.run() as running:
+        plan = plan_stack(running, directory, refresh=True).plan
+        decision = gate_decision(running, directory, GateRequest("auto"))
+    return page(request, "plan.html", who, "stacks", name=name, plan=plan.to_dict(), gate=decision.to_dict())
+
+
+@router.post("/stacks/{name}/apply")
+def apply_action(
+    request: Request,
+    name: str,
+    who: PostOperator,
+    module: Annotated[str, Form(max_length=64)] = "",
+    confirm: Annotated[str, Form(max_length=64)] = "",
+    backup_ref: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    """The automatic lane; with a module, its name typed again and a verified backup chosen, the
+    manual lane for that stateful module (as ``--confirm`` and ``--backup-ref`` on the CLI)."""
+    from driftgate.gate.decision import GateRequest
+    from driftgate.services.stacks.apply import ApplyRequest, apply_stack
+
+    ws = workspace_of(request)
+    directory = _stack_directory(request, name)
+    if module:
+        gate = GateRequest("manual", (module,), True, confirm or None, backup_ref or None)
+    else:
+        gate = GateRequest("auto")
+    with ws.run() as running:
+        outcome = apply_stack(
+            running, ApplyRequest(directory, gate=gate, commit_back=True, skip_no_changes=False)
+        )
+    report = outcome.report
+    if report is None:
+        return see(f"/ui/stacks/{name}")
+    return see(f"/ui/runs/{report.run_id}")
+
+
+@router.post("/stacks/{name}/reconcile")
+def reconcile_action(request: Request, name: str, who: PostOperator) -> Response:
+    from driftgate.services.drift.reconcile import reconcile
+
+    ws = workspace_of(request)
+    directory = _stack_directory(request, name)
+    with ws.run() as running:
+        run_id, _ = reconcile(running, directory)
+    return see(f"/ui/runs/{run_id}")
+
+
+@router.get("/stacks/{name}/drift", response_class=HTMLResponse)
+def drift_page(request: Request, name: str, who: AnyRole) -> Response:
+    from driftgate.services.stacks.overview import last_drift
+
+    found = last_drift(workspace_of(request), name)
+    return page(request, "drift.html", who, "stacks", name=name, found=found)
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(
+    request: Request,
+    who: AnyRole,
+    stack: Annotated[str, Query(max_length=64)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    actor: Annotated[str, Query(max_length=200)] = "",
+    before: Annotated[float | None, Query(ge=0)] = None,
+) -> Response:
+    from driftgate.services.stacks.history import runs_page as find
+
+    rows, more = find(
+        workspace_of(request),
+        stack=stack or None,
+        status=status or None,
+        actor=actor or None,
+        before=before,
+        limit=RUNS_PAGE,
+    )
+    older = rows[-1]["started_at"] if more and rows else None
+    filters = {"stack": stack, "status": status, "actor": actor}
+    return page(request, "runs.html", who, "runs", runs=rows, older=older, filters=filters)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(
+    request: Request, run_id: str, who: AnyRole, offset: Annotated[int, Query(ge=0)] = 0
+) -> Response:
+    from driftgate.services.stacks.history import show_run
+
+    run = show_run(workspace_of(request), run_id, outputs=False)
+    ledger = run["ledger"]
+    done = sum(1 for e in ledger if e["phase"] == "done")
+    shown = ledger[offset : offset + LEDGER_PAGE]
+    return page(
+        request,
+        "run.html",
+        who,
+        "runs",
+        run=run,
+        ledger=shown,
+        offset=offset,
+        page_size=LEDGER_PAGE,
+        total=len(ledger),
+        done=done,
+    )
+
+
+@router.get("/runs/{run_id}/events")
+async def run_events(request: Request, run_id: str, who: AnyRole) -> StreamingResponse:
+    """Server-sent events: the run's progress (done/total, status) until it ends."""
+    from driftgate.services.stacks.history import run_progress
+
+    ws = workspace_of(request)
+
+    async def stream() -> AsyncIterator[str]:
+        last = None
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            if await request.is_disconnected():
+                return
+            progress = await asyncio.to_thread(run_progress, ws, run_id)
+            if progress != last:
+                yield f"event: progress\ndata: {json.dumps(progress)}\n\n"
+                last = progress
+            if progress["status"] != "running":
+                yield "event: end\ndata: {}\n\n"
+                return
+            await asyncio.sleep(0.5)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+# -- proposals -----------------------------------------------------------------------------------
+
+
+@router.get("/proposals", response_class=HTMLResponse)
+def proposals_page(
+    request: Request, who: AnyRole, status: Annotated[str, Query(max_length=32)] = ""
+) -> Response:
+    from driftgate.services.proposals import lifecycle
+
+    rows, _more, total = lifecycle.list_page(workspace_of(request), status=status or None, after=0, limit=200)
+    return page(request, "proposals.html", who, "proposals", proposals=rows, status=status, total=total)
+
+
+@router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
+def proposal_page(request: Request, proposal_id: int, who: AnyRole) -> Response:
+    from driftgate.services.proposals import lifecycle
+
+    found = lifecycle.get(workspace_of(request), proposal_id)
+    return page(request, "proposal.html", who, "proposals", p=found)
+
+
+@router.post("/proposals/{proposal_id}/approve")
+def approve(request: Request, proposal_id: int, who: PostOperator) -> Response:
+    from driftgate.jobs.queue import default_jobs
+    from driftgate.services.proposals import lifecycle
+
+    jobs = request.app.state.jobs or default_jobs()
+    lifecycle.request_open_pr(workspace_of(request), proposal_id, jobs)
+    return see(f"/ui/proposals/{proposal_id}")
+
+
+@router.post("/proposals/{proposal_id}/reject")
+def reject(
+    request: Request,
+    proposal_id: int,
+    who: PostOperator,
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    from driftgate.services.proposals import lifecycle
+
+    lifecycle.reject(workspace_of(request), proposal_id, reason)
+    return see(f"/ui/proposals/{proposal_id}")
+
+
+# -- admin ---------------------------------------------------------------------------------------
+
+
+def _admin(request: Request, who: Viewer, **extra: Any) -> HTMLResponse:
+    from driftgate.services.proposals import config_repos
+    from driftgate.services.stacks.overview import stacks_overview
+    from driftgate.services.tokens import list_tokens
+
+    ws = workspace_of(request)
+    repos, _more, _total = config_repos.list_page(ws, after=0, limit=200)
+    locked = [s for s in stacks_overview(ws) if s.lock]
+    return page(
+        request, "admin.html", who, "admin", repos=repos, locked=locked, tokens=list_tokens(ws), **extra
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, who: AdminRole) -> Response:
+    return _admin(request, who)
+
+
+@router.post("/admin/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    who: PostAdmin,
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    role: Annotated[str, Form(max_length=16)],
+) -> Response:
+    from driftgate.services.tokens import create_token as make
+
+    token = make(workspace_of(request), name, role)
+    response = _admin(request, who, new_token={"name": name, "role": role, "value": token})
+    response.headers["Cache-Control"] = "no-store"  # shown once: not kept by the browser
+    return response
+
+
+@router.post("/admin/tokens/{name}/revoke")
+def revoke_token(request: Request, name: str, who: PostAdmin) -> Response:
+    from driftgate.services.tokens import revoke_token as revoke
+
+    revoke(workspace_of(request), name)
+    return see("/ui/admin")
+
+
+@router.post("/admin/locks/{name}/break")
+def break_lock(
+    request: Request, name: str, who: PostAdmin, confirm: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    from driftgate.errors import INVALID_INPUT, CodedError
+    from driftgate.services.stacks.locking import break_lock as do_break
+
+    if confirm != name:
+        raise CodedError(INVALID_INPUT, f"type the stack's name ({name}) to break its lock")
+    do_break(workspace_of(request), name, force=True)
+    return see("/ui/admin")
+
+
+@router.post("/admin/config-repos")
+def create_config_repo(
+    request: Request,
+    who: PostAdmin,
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    url: Annotated[str, Form(min_length=1, max_length=500)],
+    auth_ref: Annotated[str, Form(min_length=1, max_length=500)],
+    default_branch: Annotated[str, Form(max_length=200)] = "main",
+    forge: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    from driftgate.services.proposals import config_repos
+
+    config_repos.create(
+        workspace_of(request),
+        name=name,
+        url=url,
+        default_branch=default_branch or "main",
+        auth_ref=auth_ref,
+        forge=forge or None,
+    )
+    return see("/ui/admin")
+
+
+@router.post("/stacks/{name}/backups/verify", response_class=HTMLResponse)
+def verify_backup(
+    request: Request, name: str, who: PostOperator, ref: Annotated[str, Form(min_length=1, max_length=255)]
+) -> Response:
+    from driftgate.services.stacks.backups import verify_backup as verify
+
+    directory = _stack_directory(request, name)
+    verify(workspace_of(request), directory, ref)
+    return see(f"/ui/stacks/{name}?verified={ref}")
+
+
+# -- installing it -------------------------------------------------------------------------------
+
+
+def install(app: FastAPI) -> None:
+    """Mount the dashboard on ``app``: its routes, its static files, and the answers for a missing
+    login, a role too low and a use case's refusal (a page, never a traceback)."""
+    app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="ui-static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/ui/static/favicon.svg", status_code=308)
+
+    @app.exception_handler(LoginRequired)
+    def to_login(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import urlencode
+
+        return see("/ui/login?" + urlencode({"next": safe_next(exc.next_path)}))
+
+    @app.exception_handler(Forbidden)
+    def forbidden(request: Request, exc: Forbidden) -> Response:
+        who = current(request)
+        return page(request, "error.html", who, code=403, error={"code": "FORBIDDEN", "message": str(exc)})
+
+    for kind in (DriftgateError, RequestValidationError, StarletteHTTPException, Exception):
+        _as_page(app, kind)
+
+
+def _as_page(app: FastAPI, kind: type[Exception]) -> None:
+    """On a dashboard path, the API's answer to ``kind`` (same status, same code and message) as a
+    page; elsewhere the API's JSON envelope, untouched."""
+    api_handler = app.exception_handlers[kind]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        answer: Response = await api_handler(request, exc)  # type: ignore[misc]
+        if not request.url.path.startswith("/ui"):
+            return answer
+        try:
+            error = json.loads(bytes(answer.body))["error"]
+        except (ValueError, KeyError, TypeError):
+            error = {"code": "ERROR", "message": "the request failed"}
+        details = error.get("details") or []
+        message = str(error.get("message", ""))
+        if details:
+            message += ": " + "; ".join(f"{d.get('field')}: {d.get('reason')}" for d in details)
+        shown = {"code": error.get("code", "ERROR"), "message": message}
+        return page(request, "error.html", current(request), code=answer.status_code, error=shown)
+
+    app.add_exception_handler(kind, handler)
+
+
+def create_site(ws: Workspace, jobs: JobQueue | None = None) -> FastAPI:
+    """The API and the dashboard in one app (what ``driftgate serve`` runs)."""
+    from driftgate.api.app import create_app
+
+    app = create_app(ws, jobs)
+    install(app)
+    return app

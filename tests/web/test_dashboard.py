@@ -1,0 +1,211 @@
+"""The dashboard in Chromium: log in, read every page (no console error, no serious or critical
+axe violation), act as an operator and an admin, watch a run live, and keep the rules (roles as
+the API's, CSRF on every form, a session cookie that is HttpOnly and SameSite=Strict, pages that
+read without JavaScript)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from driftgate.gate.decision import GateRequest
+from driftgate.services.stacks.apply import ApplyRequest, apply_stack
+from driftgate.services.stacks.history import runs_page
+from driftgate.store import locks as locks_db
+from driftgate.store import stacks as stacks_db
+from driftgate.testing.stacks import write_stack
+from tests.web.conftest import Site, Tab
+
+pytestmark = pytest.mark.browser
+
+
+def test_pages_need_a_login_and_a_bad_token_is_refused(tab: Tab, site: Site) -> None:
+    tab.page.goto(site.base + "/ui/runs?stack=site")
+    assert "/ui/login" in tab.page.url and "next=" in tab.page.url
+    tab.page.fill("#token", "dgt_not-a-token")
+    tab.page.click("button[type=submit]")
+    assert "that token is not valid" in tab.page.inner_text("[role=alert]")
+    tab.problems.clear()  # the 401 answer itself is logged by the browser as a failed resource
+    tab.page.fill("#token", site.tokens["viewer"])
+    tab.page.click("button[type=submit]")
+    tab.page.wait_for_url(re.compile(r".*/ui/runs\?stack=site$"))
+    cookie = next(c for c in tab.page.context.cookies() if c["name"] == "driftgate_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/ui"
+    assert site.tokens["viewer"] not in cookie["value"]
+    tab.page.click("text=Log out")
+    tab.page.goto(site.base + "/ui/")
+    assert "/ui/login" in tab.page.url
+    tab.clean()
+
+
+def test_every_page_reads_without_errors_and_passes_axe(tab: Tab, site: Site) -> None:
+    tab.login("admin")
+    tab.accessible()
+    stacks = tab.page.inner_text("main")
+    assert "site" in stacks and "1 drifted" in stacks and "stuck" in stacks and "ci@old" in stacks
+    pages = {
+        "/ui/stacks/site": ["web/file.file.index", "db (stateful)", "Apply a stateful module"],
+        "/ui/stacks/site/drift": ["web/file.file.index", "changed by hand"],
+        "/ui/runs": ["site", "succeeded"],
+        f"/ui/runs/{site.runs['update']}": ["web/file.file.index", "✔ SUCCESS", "2 of 2 actions done"],
+        f"/ui/runs/{site.runs['held']}": ["Held back", "db"],
+        "/ui/proposals": ["Bump x", "pending"],
+        f"/ui/proposals/{site.proposals[0]}": ["a.yaml", "Approve"],
+        "/ui/admin": ["infra", "admin-person", "stuck"],
+    }
+    for path, expected in pages.items():
+        tab.go(path)
+        text = tab.page.inner_text("main")
+        for words in expected:
+            assert words in text, f"{path}: {words!r} not in the page"
+        tab.accessible()
+    tab.clean()
+
+
+def test_the_plan_view_shows_changes_and_the_gates_decision(tab: Tab, site: Site) -> None:
+    tab.login("operator")
+    tab.go("/ui/stacks/site")
+    tab.page.click("button:has-text('Plan')")
+    tab.page.wait_for_selector("h1:has-text('Plan of')")
+    text = tab.page.inner_text("main")
+    assert "1 to update" in text and "~ update" in text and "web/file.file.index" in text
+    assert '"changed by hand" → "<h1>hello</h1>"' in text  # recorded live value → the specs'
+    assert "allowed" in text
+    tab.accessible()
+    tab.clean()
+
+
+def test_an_operator_approves_one_proposal_and_rejects_another(tab: Tab, site: Site) -> None:
+    tab.login("operator")
+    first, second = site.proposals
+    tab.go(f"/ui/proposals/{first}")
+    tab.page.click("button:has-text('Approve')")
+    tab.page.wait_for_selector("text=pr_opened")
+    (pr,) = site.forge.pulls["infra"].values()
+    assert (
+        pr.title.endswith("Bump x") and tab.page.locator(f"a[href='{pr_url(site, pr.number)}']").count() == 1
+    )
+    tab.go(f"/ui/proposals/{second}")
+    tab.page.fill("#reason", "not now: the freeze")
+    tab.page.click("button:has-text('Reject')")
+    tab.page.wait_for_selector("text=not now: the freeze")
+    assert "✖ rejected" in tab.page.inner_text("main")
+    tab.accessible()
+    tab.clean()
+
+
+def pr_url(site: Site, number: int) -> str:
+    return f"{site.forge.base}/driftgate/infra/pull/{number}"
+
+
+def test_a_viewer_sees_no_actions_and_cannot_post_them(tab: Tab, site: Site) -> None:
+    tab.login("viewer")
+    tab.go("/ui/stacks/site")
+    assert tab.page.locator("button:has-text('Plan')").count() == 0
+    csrf = tab.page.locator("input[name=csrf]").first.get_attribute("value")
+    answer = tab.page.request.post(site.base + "/ui/stacks/site/plan", form={"csrf": csrf or ""})
+    assert answer.status == 403 and "needs the operator role" in answer.text()
+    assert tab.page.request.get(site.base + "/ui/admin").status == 403
+
+
+def test_a_form_without_its_csrf_token_is_refused(tab: Tab, site: Site) -> None:
+    tab.login("operator")
+    for form in ({}, {"csrf": "forged"}):
+        answer = tab.page.request.post(site.base + "/ui/stacks/site/apply", form=form)
+        assert answer.status == 403 and "CSRF" in answer.text()
+    assert runs_page(site.ws, stack="site", limit=50)[0][0]["id"] != ""  # nothing new was applied
+
+
+def test_an_admin_breaks_a_stale_lock_after_typing_its_name(tab: Tab, site: Site) -> None:
+    tab.login("admin")
+    tab.go("/ui/admin")
+    tab.page.fill("#confirm-1", "wrong")
+    tab.page.click("button:has-text('Break the lock')")
+    assert "type the stack's name (stuck)" in tab.page.inner_text("[role=alert]")
+    tab.problems.clear()  # the refusal's 400
+    tab.go("/ui/admin")
+    tab.page.fill("#confirm-1", "stuck")
+    tab.page.click("button:has-text('Break the lock')")
+    tab.page.wait_for_selector("text=no stack is locked")
+    with site.ws.transaction() as conn:
+        stuck = stacks_db.find_stack(conn, "stuck")
+        assert stuck is not None and locks_db.get_lock(conn, stuck.id) is None
+    tab.clean()
+
+
+def test_a_token_made_here_is_shown_once_and_revoking_it_ends_its_sessions(
+    tab: Tab, site: Site, browser: Any
+) -> None:
+    tab.login("admin")
+    tab.go("/ui/admin")
+    tab.page.fill("#token-name", "deploy-bot")
+    tab.page.select_option("#token-role", "viewer")
+    tab.page.click("button:has-text('Create a token')")
+    shown = tab.page.inner_text("[role=status]")
+    token = re.search(r"dgt_[A-Za-z0-9_-]+", shown)
+    assert token is not None
+    other = Tab(browser.new_context().new_page(), site)
+    site.tokens["bot"] = token.group(0)
+    other.login("bot")
+    tab.go("/ui/admin")
+    assert token.group(0) not in tab.page.content()  # shown once
+    tab.page.locator("tr", has_text="deploy-bot").locator("button:has-text('Revoke')").click()
+    tab.page.wait_for_selector("tr:has-text('deploy-bot') >> text=revoked")
+    other.page.goto(site.base + "/ui/")
+    assert "/ui/login" in other.page.url  # its session ended with the token
+    other.page.context.close()
+    tab.clean()
+
+
+def test_a_run_in_progress_updates_live(tab: Tab, site: Site) -> None:
+    slow = write_stack(
+        site.root / "stacks" / "slow",
+        name="slow",
+        modules={
+            "app": [
+                {"type": "chaos.file", "name": f"f{i}", "spec": {"path": f"f{i}", "content": "x"}}
+                for i in range(6)
+            ]
+        },
+        providers={"chaos": {"root": "live", "delay": 0.5}},
+    )
+    request = ApplyRequest(slow, gate=GateRequest("auto"), commit_back=False, parallelism=1)
+    worker = threading.Thread(target=apply_stack, args=(site.ws, request), daemon=True)
+    worker.start()
+    tab.login("viewer")
+    run_id = None
+    deadline = time.monotonic() + 30
+    while run_id is None and time.monotonic() < deadline:
+        found = [r for r in runs_page(site.ws, stack="slow", limit=5)[0] if r["status"] == "running"]
+        run_id = found[0]["id"] if found else None
+        time.sleep(0.1)
+    assert run_id is not None, "the slow apply never showed as running"
+    tab.go(f"/ui/runs/{run_id}")
+    seen: set[str] = set()
+    while worker.is_alive() and time.monotonic() < deadline:
+        seen.add(tab.page.get_attribute("#run-progress", "value") or "")
+        time.sleep(0.2)
+    tab.page.wait_for_selector("#run-status:has-text('succeeded')", timeout=15_000)
+    assert len(seen - {""}) >= 2, f"the progress bar did not move: {seen}"  # updated while running
+    assert "6 of 6 actions done" in tab.page.inner_text("main")
+    tab.clean()
+
+
+def test_pages_read_and_forms_post_without_javascript(browser: Any, site: Site) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site.base + "/ui/login")
+    page.fill("#token", site.tokens["viewer"])
+    page.click("button[type=submit]")
+    page.wait_for_url(site.base + "/ui/")
+    assert "site" in page.inner_text("main")
+    page.goto(site.base + f"/ui/runs/{site.runs['update']}")
+    assert "web/file.file.index" in page.inner_text("main")
+    page.fill("#q", "stuck") if page.locator("#q").count() else None
+    page.goto(site.base + "/ui/?q=stuck")
+    assert "stuck" in page.inner_text("main") and "/ui/stacks/site" not in page.content()
+    context.close()
