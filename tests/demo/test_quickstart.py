@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,17 @@ def test_quickstart_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
     ).stdout
     assert "Change the greeting" in remote_log
     assert (workdir / "home/driftgate.db").exists()
+    token = re.search(r"log in with this admin token \(shown once\): (dgt_\S+)", out)
+    assert token is not None and "http://127.0.0.1:8080/ui/" in out
+    from driftgate.services.tokens import authenticate
+    from tests.conftest import open_workspace
+
+    ws = open_workspace(workdir / "home")
+    try:
+        who = authenticate(ws, token.group(1))
+        assert who is not None and who.role == "admin"  # the printed token logs in
+    finally:
+        ws.close()
 
 
 def test_quickstart_refuses_a_non_empty_directory(tmp_path: Path) -> None:

@@ -4,11 +4,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import out, state
+
+if TYPE_CHECKING:
+    from driftgate.services.workspace import Workspace
 
 
 def quickstart(
@@ -29,6 +33,14 @@ def quickstart(
     ws = Workspace.open(load_settings(home=home))
     state.opened.append(ws)
     ok = run_quickstart(ws, workdir, ConsoleNarrator(ws))
+    token, stacks = dashboard_check(ws)
+    out.print(
+        f"\nThe dashboard shows these {stacks} stack(s), their runs and ledgers, drift and proposals:\n"
+        f"  {own_command()} --home {home} serve --port 8080\n"
+        f"  then open http://127.0.0.1:8080/ui/ and log in with this admin token (shown once): {token}",
+        markup=False,
+        soft_wrap=True,
+    )
     out.print(
         f"\nDone. Explore: cd {workdir / 'infra'} && {own_command()} --home {home} runs list"
         f" (or: state list, plan, apply).",
@@ -36,6 +48,29 @@ def quickstart(
         soft_wrap=True,
     )
     return codes.OK if ok else codes.PARTIAL
+
+
+def dashboard_check(ws: "Workspace") -> tuple[str, int]:
+    """An admin token for the dashboard, checked by logging in with it and reading the stacks page
+    in process (the same app ``driftgate serve`` runs): (the token, how many stacks it lists)."""
+    import re
+    import secrets
+
+    from fastapi.testclient import TestClient
+
+    from driftgate.services.stacks.overview import stacks_overview
+    from driftgate.services.tokens import create_token
+    from driftgate.web import create_site
+
+    token = create_token(ws, f"quickstart-admin-{secrets.token_hex(3)}", "admin")
+    with TestClient(create_site(ws), base_url="http://127.0.0.1") as client:
+        form = client.get("/ui/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None, "the login page has no CSRF field"
+        client.post("/ui/login", data={"token": token, "csrf": csrf.group(1), "next": "/ui/"})
+        listed = client.get("/ui/")
+        assert listed.status_code == 200 and "<h1>Stacks</h1>" in listed.text, listed.status_code
+    return token, len(stacks_overview(ws))
 
 
 def register(app: typer.Typer) -> None:
