@@ -17,8 +17,9 @@ from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 from driftgate.services.stacks.history import runs_page
 from driftgate.store import locks as locks_db
 from driftgate.store import stacks as stacks_db
+from driftgate.testing.dashboard import Site
 from driftgate.testing.stacks import write_stack
-from tests.web.conftest import Site, Tab
+from tests.web.conftest import Tab
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +64,16 @@ def test_every_page_reads_without_errors_and_passes_axe(tab: Tab, site: Site) ->
         for words in expected:
             assert words in text, f"{path}: {words!r} not in the page"
         tab.accessible()
+    tab.clean()
+
+
+def test_the_stacks_filter_narrows_the_list_as_you_type(tab: Tab, site: Site) -> None:
+    tab.login("viewer")
+    assert tab.page.locator("#stacks-list a[href='/ui/stacks/site']").count() == 1
+    tab.page.fill("#q", "stuck")  # htmx asks for the page and swaps the list in place
+    tab.page.wait_for_selector("#stacks-list a[href='/ui/stacks/site']", state="detached")
+    assert tab.page.locator("#stacks-list a[href='/ui/stacks/stuck']").count() == 1
+    assert tab.page.url.endswith("/ui/?q=stuck")
     tab.clean()
 
 
