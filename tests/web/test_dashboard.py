@@ -220,3 +220,38 @@ def test_pages_read_and_forms_post_without_javascript(browser: Any, site: Site) 
     page.goto(site.base + "/ui/?q=stuck")
     assert "stuck" in page.inner_text("main") and "/ui/stacks/site" not in page.content()
     context.close()
+
+
+def test_an_admin_changes_a_config_repos_branch_and_sees_every_backup(tab: Tab, site: Site) -> None:
+    tab.login("admin")
+    tab.go("/ui/admin")
+    assert "db" in tab.page.locator("h2:has-text('Backups') + table").inner_text()  # the stateful module's
+    row = tab.page.locator("tr", has_text="infra")
+    row.locator("summary:has-text('Change')").click()
+    row.locator("input[name=default_branch]").fill("trunk")
+    row.locator("button:has-text('Save')").click()
+    tab.page.wait_for_selector("td:has-text('trunk')")
+    tab.accessible()
+    from driftgate.services.proposals import config_repos
+
+    (repo,) = config_repos.list_page(site.ws, after=0, limit=5)[0]
+    assert repo["default_branch"] == "trunk"
+    config_repos.patch(site.ws, repo["id"], {"default_branch": "main"})  # as the other tests expect
+    tab.clean()
+
+
+def test_the_pages_work_from_the_keyboard(tab: Tab, site: Site) -> None:
+    tab.go("/ui/login")
+    tab.page.keyboard.press("Tab")  # the skip link comes first
+    assert tab.page.evaluate("document.activeElement.textContent") == "Skip to content"
+    tab.page.focus("#token")
+    tab.page.keyboard.type(site.tokens["operator"])
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_url(site.base + "/ui/")
+    tab.page.focus("#stacks-list a[href='/ui/stacks/site']")
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_url(site.base + "/ui/stacks/site")
+    tab.page.focus("button:has-text('Plan')")
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_selector("h1:has-text('Plan of')")
+    tab.clean()

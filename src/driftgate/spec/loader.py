@@ -220,6 +220,18 @@ def _check_commit_back(stack: StackSpec, out: _Collector) -> None:
         out.at(STACK_FILE, ("commit_back", "branch"), "commit_back.branch", "not a valid branch name")
 
 
+def module_specs(directory: Path, limits: YamlLimits | None = None) -> list[ModuleSpec]:
+    """The stack's modules as their files say (name, stateful, drift policy), without the kinds or
+    providers checks (for read-only views); the modules that parse, problems left out."""
+    out = _Collector()
+    limits = limits or YamlLimits()
+    stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, limits)
+    if stack_spec is None:
+        return []
+    found = (_load_module(directory, rel, out, limits) for rel in _module_files(directory, stack_spec, out))
+    return [spec for spec, _ in filter(None, found)]
+
+
 def _module_files(directory: Path, stack: StackSpec, out: _Collector) -> list[str]:
     files: list[str] = []
     for index, entry in enumerate(stack.modules):

@@ -359,10 +359,29 @@ def _admin(request: Request, who: Viewer, **extra: Any) -> HTMLResponse:
 
     ws = workspace_of(request)
     repos, _more, _total = config_repos.list_page(ws, after=0, limit=200)
-    locked = [s for s in stacks_overview(ws) if s.lock]
+    stacks = stacks_overview(ws)
+    locked = [s for s in stacks if s.lock]
+    backups = [(s.name, b) for s in stacks for b in _backups_of(ws, s.name)]
     return page(
-        request, "admin.html", who, "admin", repos=repos, locked=locked, tokens=list_tokens(ws), **extra
+        request,
+        "admin.html",
+        who,
+        "admin",
+        repos=repos,
+        locked=locked,
+        tokens=list_tokens(ws),
+        backups=backups,
+        **extra,
     )
+
+
+def _backups_of(ws: Workspace, stack: str) -> list[Any]:
+    from driftgate.store import backups as backups_db
+    from driftgate.store import stacks as stacks_db
+
+    with ws.transaction() as conn:
+        row = stacks_db.find_stack(conn, stack)
+        return backups_db.list_backups(conn, row.id) if row is not None else []
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -426,6 +445,29 @@ def create_config_repo(
         auth_ref=auth_ref,
         forge=forge or None,
     )
+    return see("/ui/admin")
+
+
+@router.post("/admin/config-repos/{repo_id}")
+def patch_config_repo(
+    request: Request,
+    repo_id: int,
+    who: PostAdmin,
+    default_branch: Annotated[str, Form(max_length=200)] = "",
+    auth_ref: Annotated[str, Form(max_length=500)] = "",
+    webhook_secret_ref: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Change what is filled in; an empty field is left as it is."""
+    from driftgate.services.proposals import config_repos
+
+    fields = {
+        "default_branch": default_branch,
+        "auth_ref": auth_ref,
+        "webhook_secret_ref": webhook_secret_ref,
+    }
+    changes = {key: value for key, value in fields.items() if value}
+    if changes:
+        config_repos.patch(workspace_of(request), repo_id, changes)
     return see("/ui/admin")
 
 

@@ -16,6 +16,7 @@ from driftgate.errors import NotFoundError
 from driftgate.services.stacks.history import list_runs, list_state
 from driftgate.services.stacks.locking import describe_holder
 from driftgate.services.workspace import Workspace
+from driftgate.spec.loader import module_specs
 from driftgate.store import locks as locks_db
 from driftgate.store import stacks as stacks_db
 from driftgate.store import states as states_db
@@ -99,15 +100,20 @@ def stack_detail(ws: Workspace, name: str) -> dict[str, Any]:
         row = stacks_db.find_stack(conn, name)
         assert row is not None
         recorded = states_db.load_state(conn, row.id)
-    modules: dict[str, bool] = dict.fromkeys(summary.held_back, True)
+    modules: dict[str, dict[str, Any]] = {m: {"stateful": True, "drift": None} for m in summary.held_back}
     for resource in recorded.values():
-        modules[resource.module] = modules.get(resource.module, False) or resource.stateful
+        entry = modules.setdefault(resource.module, {"stateful": False, "drift": None})
+        entry["stateful"] = entry["stateful"] or resource.stateful
+    directory = Path(summary.directory)
+    if (directory / "stack.yaml").is_file():  # the specs, when on this host: policies as written now
+        for spec in module_specs(directory, ws.yaml_limits()):
+            modules[spec.name] = {"stateful": spec.stateful, "drift": spec.drift}
     return {
         **asdict(summary),
-        "modules": [{"name": m, "stateful": s} for m, s in sorted(modules.items())],
+        "modules": [{"name": m, **facts} for m, facts in sorted(modules.items())],
         "resources": list_state(ws, name),
         "runs": list_runs(ws, stack=name, limit=20),
-        "has_specs": (Path(summary.directory) / "stack.yaml").is_file(),
+        "has_specs": (directory / "stack.yaml").is_file(),
     }
 
 
