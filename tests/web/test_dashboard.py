@@ -255,3 +255,47 @@ def test_the_pages_work_from_the_keyboard(tab: Tab, site: Site) -> None:
     tab.page.keyboard.press("Enter")
     tab.page.wait_for_selector("h1:has-text('Plan of')")
     tab.clean()
+
+
+def test_a_resolved_secret_never_reaches_a_page(
+    tab: Tab, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cret-only-in-the-environment-4417"
+    monkeypatch.setenv("DRIFTGATE_SECRET_WEB_PW", secret)
+    directory = write_stack(
+        site.root / "stacks" / "secretive",
+        name="secretive",
+        modules={
+            "app": [
+                {
+                    "type": "data.value",
+                    "name": "pw",
+                    "spec": {"input": "secret://env/DRIFTGATE_SECRET_WEB_PW"},
+                },
+                {
+                    "type": "file.file",
+                    "name": "conf",
+                    "spec": {"path": "conf", "content": "password=${data.value.pw.output}"},
+                },
+            ]
+        },
+        providers={"file": {"root": "live"}, "data": {}},
+    )
+    outcome = apply_stack(site.ws, ApplyRequest(directory, gate=GateRequest("auto"), commit_back=False))
+    assert outcome.report is not None and outcome.report.full_success
+    tab.login("operator")
+    seen = ""
+    for path in (
+        "/ui/",
+        "/ui/stacks/secretive",
+        f"/ui/runs/{outcome.report.run_id}",
+        "/ui/runs?stack=secretive",
+    ):
+        tab.go(path)
+        seen += tab.page.content()
+    tab.go("/ui/stacks/secretive")
+    tab.page.click("button:has-text('Plan')")
+    tab.page.wait_for_selector("h1:has-text('Plan of')")
+    seen += tab.page.content()
+    assert "secretive" in seen and secret not in seen
+    tab.clean()
