@@ -299,3 +299,42 @@ def test_a_resolved_secret_never_reaches_a_page(
     seen += tab.page.content()
     assert "secretive" in seen and secret not in seen
     tab.clean()
+
+
+def test_a_proposal_whose_pull_request_failed_shows_the_error_and_its_code(tab: Tab, site: Site) -> None:
+    from driftgate.localforge import Fault
+    from driftgate.services.proposals import config_repos
+    from driftgate.services.proposals.open_pr import open_pr
+    from driftgate.testing.service import seed_proposal
+
+    (repo,) = config_repos.list_page(site.ws, after=0, limit=5)[0]
+    failing = seed_proposal(site.ws, repo["id"], title="Bump x, refused")
+    site.forge.inject(Fault("POST /repos/*/pulls", status=422, times=1))
+    open_pr(site.ws, failing)
+    tab.login("viewer")
+    tab.go(f"/ui/proposals/{failing}")
+    text = tab.page.inner_text("main")
+    assert "FORGE_REJECTED" in text and "422" in text, text
+    tab.accessible()
+    tab.clean()
+
+
+def test_the_plan_view_warns_before_a_stateful_resource_is_deleted(tab: Tab, site: Site) -> None:
+    modules = {"db": [{"type": "file.file", "name": "data", "spec": {"path": "data.sql", "content": "rows"}}]}
+    directory = write_stack(
+        site.root / "stacks" / "losing", name="losing", modules=modules, providers={"file": {"root": "live"}}
+    )
+    outcome = apply_stack(site.ws, ApplyRequest(directory, gate=GateRequest("auto"), commit_back=False))
+    assert outcome.report is not None and outcome.report.full_success
+    write_stack(
+        directory, name="losing", modules={"db": []}, providers={"file": {"root": "live"}}, stateful=["db"]
+    )
+    tab.login("operator")
+    tab.go("/ui/stacks/losing")
+    tab.page.click("button:has-text('Plan')")
+    tab.page.wait_for_selector("h1:has-text('Plan of')")
+    banner = tab.page.inner_text("[role=alert]")
+    assert "Data loss" in banner and "db/file.file.data" in banner
+    assert "held back" in tab.page.inner_text("main")  # the automatic lane would not do it
+    tab.accessible()
+    tab.clean()
