@@ -13,11 +13,34 @@ from driftgate.security.redact import redact, register_secret
 
 
 class RestRepoClient:
-    """``_request(method, path)`` on ``{prefix}{path}`` (``prefix``: ``/repos/{owner}/{repo}`` unless
-    given); subclasses speak one forge."""
+    """``_request(method, path)`` on ``{prefix}{path}``; a subclass speaks one forge: how its token
+    is sent (``auth_headers``), where a repository's routes start (``repo_prefix``), where its API is
+    for a clone URL (``locate``)."""
 
     comment_limit: int | None = None  # the forge's size limit for a comment or a description
     page_param, page_size = "per_page", 100  # how a list is paged
+    nested = False  # whether a repository's owner may be a path of groups (GitLab's)
+
+    @staticmethod
+    def auth_headers(token: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    @staticmethod
+    def repo_prefix(owner: str, repo: str) -> str:
+        return f"/repos/{owner}/{repo}"
+
+    @staticmethod
+    def locate(url: str) -> tuple[str, str, str]:
+        """(API base URL, owner, repo) for a clone URL."""
+        raise NotImplementedError
+
+    @classmethod
+    def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> Self:
+        from driftgate.forge.urls import parse_repo_url
+
+        api, owner, repo = cls.locate(url)
+        web = parse_repo_url(url, nested=cls.nested).web
+        return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
     def __init__(
         self,
@@ -26,17 +49,16 @@ class RestRepoClient:
         owner: str,
         repo: str,
         token: str,
-        headers: dict[str, str],
         policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         web_url: str = "",
-        prefix: str | None = None,
     ) -> None:
         register_secret(token)
         self.owner, self.repo = owner, repo
-        self.prefix = prefix if prefix is not None else f"/repos/{owner}/{repo}"
+        self.prefix = self.repo_prefix(owner, repo)
         self.web_url = web_url
+        headers = self.auth_headers(token)
         self.policy = policy or RetryPolicy()
         self.calls: list[tuple[str, str, int | None]] = []
         self._http = httpx.Client(

@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from driftgate.forge.base import ForgeError, PullRequestInfo
 from driftgate.forge.rest import RestRepoClient
-from driftgate.forge.retry import RetryPolicy
 from driftgate.forge.urls import parse_repo_url
 from driftgate.security.redact import redact
 
@@ -29,33 +28,11 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
 class GiteaClient(RestRepoClient):
     page_param, page_size = "limit", PAGE
 
-    def __init__(
-        self,
-        *,
-        api_url: str,
-        owner: str,
-        repo: str,
-        token: str,
-        policy: RetryPolicy | None = None,
-        timeout: float = 30.0,
-        web_url: str = "",
-    ) -> None:
-        super().__init__(
-            api_url=api_url,
-            owner=owner,
-            repo=repo,
-            token=token,
-            headers={"Authorization": f"token {token}", "Accept": "application/json"},
-            policy=policy,
-            timeout=timeout,
-            web_url=web_url,
-        )
+    @staticmethod
+    def auth_headers(token: str) -> dict[str, str]:
+        return {"Authorization": f"token {token}", "Accept": "application/json"}
 
-    @classmethod
-    def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GiteaClient:
-        api, owner, repo = api_for_repo_url(url)
-        web = parse_repo_url(url).web
-        return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
+    locate = staticmethod(api_for_repo_url)
 
     # -- ForgeClient -------------------------------------------------------------------------------
 

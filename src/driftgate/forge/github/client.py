@@ -9,7 +9,6 @@ import httpx
 
 from driftgate.forge.base import ForgeError, PullRequestInfo
 from driftgate.forge.rest import RestRepoClient
-from driftgate.forge.retry import RetryPolicy
 from driftgate.forge.urls import parse_repo_url
 from driftgate.security.redact import redact
 
@@ -26,40 +25,15 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
 class GitHubClient(RestRepoClient):
     comment_limit = 65_535
 
-    def __init__(
-        self,
-        *,
-        api_url: str,
-        owner: str,
-        repo: str,
-        token: str,
-        policy: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        web_url: str = "",
-    ) -> None:
-        headers = {
+    locate = staticmethod(api_for_repo_url)
+
+    @staticmethod
+    def auth_headers(token: str) -> dict[str, str]:
+        return {
             "Authorization": f"Bearer {token}",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
         }
-        super().__init__(
-            api_url=api_url,
-            owner=owner,
-            repo=repo,
-            token=token,
-            headers=headers,
-            policy=policy,
-            transport=transport,
-            timeout=timeout,
-            web_url=web_url,
-        )
-
-    @classmethod
-    def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GitHubClient:
-        api, owner, repo = api_for_repo_url(url)
-        web = parse_repo_url(url).web
-        return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
 
     def _message(self, response: httpx.Response) -> str:
         """GitHub's message, with its validation errors' details."""

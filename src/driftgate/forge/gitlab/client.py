@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from driftgate.forge.base import CommentInfo, ForgeError, PullRequestInfo
 from driftgate.forge.rest import RestRepoClient
-from driftgate.forge.retry import RetryPolicy
 from driftgate.forge.urls import parse_repo_url
 from driftgate.security.redact import redact
 
@@ -33,50 +32,17 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
 
 class GitLabClient(RestRepoClient):
     comment_limit = 1_000_000
+    nested = True
 
-    def __init__(
-        self,
-        *,
-        api_url: str,
-        owner: str,
-        repo: str,
-        token: str,
-        policy: RetryPolicy | None = None,
-        timeout: float = 30.0,
-        web_url: str = "",
-    ) -> None:
-        super().__init__(
-            api_url=api_url,
-            owner=owner,
-            repo=repo,
-            token=token,
-            headers={"PRIVATE-TOKEN": token, "Accept": "application/json"},
-            policy=policy,
-            timeout=timeout,
-            web_url=web_url,
-            prefix="/projects/" + quote(f"{owner}/{repo}", safe=""),
-        )
+    @staticmethod
+    def auth_headers(token: str) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": token, "Accept": "application/json"}
 
-    @classmethod
-    def for_repo_url(cls, url: str, token: str, **kwargs: Any) -> GitLabClient:
-        api, owner, repo = api_for_repo_url(url)
-        web = parse_repo_url(url, nested=True).web
-        return cls(api_url=api, owner=owner, repo=repo, token=token, web_url=web, **kwargs)
+    @staticmethod
+    def repo_prefix(owner: str, repo: str) -> str:
+        return "/projects/" + quote(f"{owner}/{repo}", safe="")
 
-    def _message(self, response: Any) -> str:
-        """GitLab says ``message`` (a string, a list, or a field → reasons object) or ``error``."""
-        try:
-            data = response.json()
-        except ValueError:
-            return str(response.text[:200])
-        if not isinstance(data, dict):
-            return ""
-        message = data.get("message", data.get("error", ""))
-        if isinstance(message, list):
-            return "; ".join(str(m) for m in message)
-        if isinstance(message, dict):
-            return "; ".join(f"{field} {', '.join(map(str, why))}" for field, why in message.items())
-        return str(message)
+    locate = staticmethod(api_for_repo_url)
 
     # -- ForgeClient -------------------------------------------------------------------------------
 
