@@ -36,7 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("dashboard")
     ws = open_workspace(root / "home", secrets_dir=root / "secrets")
     try:
-        with demo_site(root, ws) as running:
+        with demo_site(root, ws, postgres_url=os.environ.get("DRIFTGATE_TEST_POSTGRES_URL")) as running:
             yield running
     finally:
         ws.close()

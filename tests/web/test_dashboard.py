@@ -58,12 +58,16 @@ def test_every_page_reads_without_errors_and_passes_axe(tab: Tab, site: Site) ->
         f"/ui/proposals/{site.proposals[0]}": ["a.yaml", "Approve"],
         "/ui/admin": ["infra", "admin-person", "stuck"],
     }
+    if "postgres" in site.runs:  # a real PostgreSQL server answered (it does under ./scripts/test)
+        pages["/ui/stacks/pg"] = ["people/postgres.role.app", "people/postgres.role.reader"]
+        pages[f"/ui/runs/{site.runs['postgres']}"] = ["people/postgres.role.app", "✔ SUCCESS"]
     for path, expected in pages.items():
         tab.go(path)
         text = tab.page.inner_text("main")
         for words in expected:
             assert words in text, f"{path}: {words!r} not in the page"
         tab.accessible()
+        assert "pg-web-password-5521" not in tab.page.content()
     tab.clean()
 
 

@@ -97,14 +97,41 @@ def serve(app: Any) -> tuple[str, Any]:
     return f"http://127.0.0.1:{port}", server
 
 
+def postgres_stack(root: Path, url: str, prefix: str, roles: list[str]) -> Path:
+    """A stack of PostgreSQL roles named ``prefix…`` (the only ones it looks at on a shared server),
+    each with a password from the environment."""
+    os.environ["DRIFTGATE_SECRET_WEB_PG_DSN"] = url
+    os.environ["DRIFTGATE_SECRET_WEB_PG_PASSWORD"] = "pg-web-password-5521"
+    config = {
+        "dsn": "secret://env/DRIFTGATE_SECRET_WEB_PG_DSN",
+        "ignore_roles": [f"(?!{prefix}).*"],
+        "ignore_databases": [f"(?!{prefix}).*"],
+    }
+    spec = {"login": True, "password": "secret://env/DRIFTGATE_SECRET_WEB_PG_PASSWORD"}
+    people = [{"type": "postgres.role", "name": r, "spec": {"name": prefix + r, **spec}} for r in roles]
+    return write_stack(
+        root / "stacks" / "pg", name="pg", modules={"people": people}, providers={"postgres": config}
+    )
+
+
 @contextmanager
-def demo_site(root: Path, ws: Workspace) -> Iterator[Site]:
-    """Fill ``ws`` (a fresh store) and serve the dashboard over it until the block ends."""
+def demo_site(root: Path, ws: Workspace, *, postgres_url: str | None = None) -> Iterator[Site]:
+    """Fill ``ws`` (a fresh store) and serve the dashboard over it until the block ends; with
+    ``postgres_url``, a stack of PostgreSQL roles too (dropped at the end)."""
+    import secrets
+
     from driftgate.web import create_site
 
     os.environ[FORGE_ENV] = FORGE_TOKEN
+    prefix = f"dgweb_{secrets.token_hex(3)}_"
+    if postgres_url:
+        runs_pg = apply(
+            ws, postgres_stack(root, postgres_url, prefix, ["app", "reader"]), GateRequest("auto")
+        )
     directory = site_stack(root, "<h1>hi</h1>")
     runs = {"held": apply(ws, directory, GateRequest("auto"))}
+    if postgres_url:
+        runs["postgres"] = runs_pg
     ref = create_backup(ws, directory, "db").ref
     runs["stateful"] = apply(ws, directory, GateRequest("manual", ("db",), True, "db", ref))
     site_stack(root, "<h1>hello</h1>")
@@ -135,3 +162,5 @@ def demo_site(root: Path, ws: Workspace) -> Iterator[Site]:
         finally:
             server.should_exit = True
             time.sleep(0.3)
+            if postgres_url:  # drop the roles: the server is shared
+                apply(ws, postgres_stack(root, postgres_url, prefix, []), GateRequest("auto"))
