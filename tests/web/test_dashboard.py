@@ -50,7 +50,7 @@ def test_every_page_reads_without_errors_and_passes_axe(tab: Tab, site: Site) ->
     assert "site" in stacks and "1 drifted" in stacks and "stuck" in stacks and "ci@old" in stacks
     pages = {
         "/ui/stacks/site": ["web/file.file.index", "db (stateful)", "Apply a stateful module"],
-        "/ui/stacks/site/drift": ["web/file.file.index", "changed by hand"],
+        "/ui/stacks/site/drift": ["web/file.file.index", "changed by hand", "Module's policy"],
         "/ui/runs": ["site", "succeeded"],
         f"/ui/runs/{site.runs['update']}": ["web/file.file.index", "✔ SUCCESS", "2 of 2 actions done"],
         f"/ui/runs/{site.runs['held']}": ["Held back", "db"],

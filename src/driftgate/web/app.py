@@ -223,10 +223,12 @@ def reconcile_action(request: Request, name: str, who: PostOperator) -> Response
 
 @router.get("/stacks/{name}/drift", response_class=HTMLResponse)
 def drift_page(request: Request, name: str, who: AnyRole) -> Response:
-    from driftgate.services.stacks.overview import last_drift
+    from driftgate.services.stacks.overview import last_drift, stack_detail
 
-    found = last_drift(workspace_of(request), name)
-    return page(request, "drift.html", who, "stacks", name=name, found=found)
+    ws = workspace_of(request)
+    found = last_drift(ws, name)
+    policies = {m["name"]: m.get("drift") for m in stack_detail(ws, name)["modules"]}
+    return page(request, "drift.html", who, "stacks", name=name, found=found, policies=policies)
 
 
 # -- runs ----------------------------------------------------------------------------------------
