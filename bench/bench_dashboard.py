@@ -35,17 +35,18 @@ from driftgate.store.tables import action_outcomes, runs  # noqa: E402
 from driftgate.web import create_site  # noqa: E402
 
 TARGET_MS = 300.0
+STACKS = 200
 
 
 def fill(ws: Workspace, count: int, actions: int) -> str:
-    """``count`` finished runs over 20 stacks, the newest an apply with ``actions`` outcomes."""
+    """``count`` finished runs over ``STACKS`` stacks, the newest an apply with ``actions`` outcomes."""
     now = time.time()
     with ws.transaction() as conn:
-        ids = [stacks_db.ensure_stack(conn, f"stack-{i:02d}", f"/srv/stacks/{i}").id for i in range(20)]
+        ids = [stacks_db.ensure_stack(conn, f"stack-{i:03d}", f"/srv/stacks/{i}").id for i in range(STACKS)]
         rows: list[dict[str, Any]] = [
             {
                 "id": str(uuid.uuid4()),
-                "stack_id": ids[i % 20],
+                "stack_id": ids[i % STACKS],
                 "kind": "apply",
                 "status": "succeeded" if i % 7 else "partial",
                 "actor": f"ci-{i % 5}",
@@ -124,7 +125,7 @@ def main() -> None:
                 median_ms(client, f"/ui/runs/{big}"),
                 median_ms(client, f"/api/v1/runs/{big}", api),
             ),
-            ("stacks (20 stacks; the API has no such list)", median_ms(client, "/ui/"), None),
+            (f"stacks ({STACKS} stacks; the API has no such list)", median_ms(client, "/ui/"), None),
         ]
     ws.close()
     print(f"\nThe dashboard over {args.runs:,} runs (server-side render, median of 7, in process)")

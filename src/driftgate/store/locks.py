@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -46,9 +47,18 @@ def try_lock(
         return found or LockRow(stack_id, None, "unknown (released meanwhile)", 0, "", 0.0)
 
 
+def _lock(row: Any) -> LockRow:
+    return LockRow(row.stack_id, row.run_id, row.holder, row.pid, row.host, row.acquired_at)
+
+
 def get_lock(conn: Connection, stack_id: int) -> LockRow | None:
     row = conn.execute(select(stack_locks).where(stack_locks.c.stack_id == stack_id)).first()
-    return LockRow(row.stack_id, row.run_id, row.holder, row.pid, row.host, row.acquired_at) if row else None
+    return _lock(row) if row else None
+
+
+def all_locks(conn: Connection) -> dict[int, LockRow]:
+    """Every held lock, by stack id."""
+    return {row.stack_id: row for row in (_lock(r) for r in conn.execute(select(stack_locks)))}
 
 
 def release_lock(conn: Connection, stack_id: int, run_id: str | None) -> int:

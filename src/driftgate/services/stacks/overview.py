@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, desc, select
+from sqlalchemy import Connection, and_, desc, func, select
 
 from driftgate.errors import NotFoundError
 from driftgate.services.stacks.history import list_runs, list_state
@@ -42,6 +42,20 @@ def _last(conn: Connection, stack_id: int, kind: str | None = None) -> Any:
     return conn.execute(query.order_by(desc(runs.c.started_at)).limit(1)).first()
 
 
+def _last_by_stack(conn: Connection, kind: str | None = None) -> dict[int, Any]:
+    """Every stack's newest run (of ``kind``), in one query."""
+    newest = select(runs.c.stack_id, func.max(runs.c.started_at).label("at")).group_by(runs.c.stack_id)
+    if kind is not None:
+        newest = newest.where(runs.c.kind == kind)
+    latest = newest.subquery()
+    query = select(runs).join(
+        latest, and_(runs.c.stack_id == latest.c.stack_id, runs.c.started_at == latest.c.at)
+    )
+    if kind is not None:
+        query = query.where(runs.c.kind == kind)
+    return {row.stack_id: row for row in conn.execute(query)}
+
+
 def _drift_of(row: Any) -> tuple[str, float | None]:
     """What the last reconcile found: in sync, N drifted, or unknown (never checked)."""
     if row is None:
@@ -53,17 +67,20 @@ def _drift_of(row: Any) -> tuple[str, float | None]:
 
 
 def stacks_overview(ws: Workspace, *, search: str = "") -> list[StackSummary]:
+    """Every stack (whose name or location holds ``search``), in a fixed number of queries."""
     found: list[StackSummary] = []
     with ws.transaction() as conn:
-        for stack in stacks_db.list_stacks(conn):
+        stacks = stacks_db.list_stacks(conn)
+        newest, applies = _last_by_stack(conn), _last_by_stack(conn, "apply")
+        reconciles, locks = _last_by_stack(conn, "reconcile"), locks_db.all_locks(conn)
+        for stack in stacks:
             if search and search.lower() not in f"{stack.name} {stack.location or ''}".lower():
                 continue
-            last = _last(conn, stack.id)
-            last_apply = _last(conn, stack.id, "apply")
+            last, last_apply = newest.get(stack.id), applies.get(stack.id)
             gate = (last_apply.summary or {}).get("gate") if last_apply is not None else None
             held = sorted((gate or {}).get("blocked") or {}) if isinstance(gate, dict) else []
-            drift, checked = _drift_of(_last(conn, stack.id, "reconcile"))
-            lock = locks_db.get_lock(conn, stack.id)
+            drift, checked = _drift_of(reconciles.get(stack.id))
+            lock = locks.get(stack.id)
             found.append(
                 StackSummary(
                     name=stack.name,
