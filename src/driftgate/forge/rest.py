@@ -7,7 +7,14 @@ from typing import Any, Self
 
 import httpx
 
-from driftgate.forge.base import FORGE_CALLS, CommentInfo, ForgeError, ForgeUnavailable, fit_text
+from driftgate.forge.base import (
+    FORGE_CALLS,
+    CommentInfo,
+    ForgeError,
+    ForgeUnavailable,
+    PullRequestInfo,
+    fit_text,
+)
 from driftgate.forge.retry import RetryPolicy, is_retryable
 from driftgate.security.redact import redact, register_secret
 
@@ -115,7 +122,35 @@ class RestRepoClient:
             return response.text[:200]
         return str(data.get("message", "")) if isinstance(data, dict) else ""
 
-    # -- a pull request's comments, as GitHub, Gitea and Forgejo keep them (on its issue) --------
+    def _delete(self, path: str, *, gone: int) -> None:
+        """DELETE ``path``; the forge's ``gone`` status (already deleted) is not an error."""
+        try:
+            self._request("DELETE", path)
+        except ForgeError as exc:
+            if exc.status != gone:
+                raise
+
+
+class PullsRepoClient(RestRepoClient):
+    """GitHub's shape, which Gitea and Forgejo share: ``/pulls/{number}``, comments on the pull
+    request's issue. A subclass reads a pull request document (``read_pull``)."""
+
+    @staticmethod
+    def read_pull(data: dict[str, Any]) -> PullRequestInfo:
+        raise NotImplementedError
+
+    def update_pull_request(
+        self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
+    ) -> PullRequestInfo:
+        payload = {k: redact(v) for k, v in (("title", title), ("state", state)) if v is not None}
+        if body is not None:
+            payload["body"] = self._text(body)
+        return self.read_pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
+
+    def pull_request_state(self, number: int) -> str:
+        return self.read_pull(self._request("GET", f"/pulls/{number}").json()).state
+
+    # -- a pull request's comments (on its issue) ------------------------------------------------
 
     def comment(self, number: int, body: str) -> CommentInfo:
         data = self._request("POST", f"/issues/{number}/comments", json={"body": self._text(body)}).json()

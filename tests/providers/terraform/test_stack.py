@@ -16,7 +16,7 @@ import pytest
 from driftgate.cli import exitcodes as codes
 from driftgate.providers.terraform.runner import Terraform
 from driftgate.testing.cli import DRIFTGATE, run
-from driftgate.testing.gitrepos import cloned_stack, git
+from driftgate.testing.gitrepos import Remote, cloned_stack, git
 from driftgate.testing.stacks import write_stack
 from tests.providers.terraform.conftest import write_root
 from tests.providers.terraform.test_runner import PASSWORD, ROOT
@@ -254,9 +254,7 @@ def test_reconcile_drafts_the_terraform_drift_with_the_command_to_accept_it(
     store_env: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rendered = tf_stack(tmp_path / "render", monkeypatch, terraform, "hello")
-    extra = {"stacks/tf/terraform/network/main.tf": ROOT, "stacks/tf/.gitignore": ".terraform/\n*.tfstate*\n"}
-    remote, stack = cloned_stack(tmp_path, rendered, "stacks/tf", extra=extra)
+    remote, stack = tf_clone(tmp_path, monkeypatch, terraform)
     s = ["-s", str(stack)]
     code, out, err = run(capsys, "apply", *s, "--auto-approve", "--module", "net")
     assert code == 0, out + err
@@ -353,9 +351,7 @@ def test_secrets_reach_no_plan_file_store_log_or_commit(
     store_env: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rendered = tf_stack(tmp_path / "render", monkeypatch, terraform, "hello")
-    extra = {"stacks/tf/terraform/network/main.tf": ROOT, "stacks/tf/.gitignore": ".terraform/\n*.tfstate*\n"}
-    remote, stack = cloned_stack(tmp_path, rendered, "stacks/tf", extra=extra)
+    remote, stack = tf_clone(tmp_path, monkeypatch, terraform)
     s = ["-s", str(stack)]
     saved = tmp_path / "reviewed.plan"
     code, shown, err = run(capsys, "plan", *s, "--out", str(saved))
@@ -423,6 +419,14 @@ def test_heal_policy_applies_the_root_back_through_the_auto_lane(
     live = {r["address"]: r["values"] for r in tf.show_state()["values"]["root_module"]["resources"]}
     assert live["terraform_data.a"]["input"] == "hello"  # back to the configuration
     assert run(capsys, "drift", *s)[0] == 0
+
+
+def tf_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terraform: str) -> tuple[Remote, Path]:
+    """The Terraform stack in a config repo pushed to a bare remote and cloned: (the remote, the
+    stack in the clone)."""
+    rendered = tf_stack(tmp_path / "render", monkeypatch, terraform, "hello")
+    extra = {"stacks/tf/terraform/network/main.tf": ROOT, "stacks/tf/.gitignore": ".terraform/\n*.tfstate*\n"}
+    return cloned_stack(tmp_path, rendered, "stacks/tf", extra=extra)
 
 
 def apply_by_hand(terraform: str, root: Path, work: Path) -> Terraform:

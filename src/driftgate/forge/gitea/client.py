@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from driftgate.forge.base import ForgeError, PullRequestInfo
-from driftgate.forge.rest import RestRepoClient
+from driftgate.forge.base import PullRequestInfo
+from driftgate.forge.rest import PullsRepoClient
 from driftgate.forge.urls import parse_repo_url
 from driftgate.security.redact import redact
 
@@ -25,7 +25,7 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
     return f"{repo.scheme}://{repo.netloc}/api/v1", repo.owner, repo.name
 
 
-class GiteaClient(RestRepoClient):
+class GiteaClient(PullsRepoClient):
     page_param, page_size = "limit", PAGE
 
     @staticmethod
@@ -58,23 +58,12 @@ class GiteaClient(RestRepoClient):
                 return None
             page += 1
 
-    def update_pull_request(
-        self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
-    ) -> PullRequestInfo:
-        payload = {k: redact(v) for k, v in (("title", title), ("state", state)) if v is not None}
-        if body is not None:
-            payload["body"] = self._text(body)
-        return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
-
-    def pull_request_state(self, number: int) -> str:
-        return _pull(self._request("GET", f"/pulls/{number}").json()).state
+    @staticmethod
+    def read_pull(data: dict[str, Any]) -> PullRequestInfo:
+        return _pull(data)
 
     def delete_branch(self, branch: str) -> None:
-        try:
-            self._request("DELETE", f"/branches/{quote(branch, safe='')}")
-        except ForgeError as exc:
-            if exc.status != 404:  # 404: it is already gone
-                raise
+        self._delete(f"/branches/{quote(branch, safe='')}", gone=404)  # 404: it is already gone
 
     def file_url(self, branch: str, path: str) -> str:
         """Gitea's raw view of a file on a branch (``/raw/branch/<branch>/<path>``)."""

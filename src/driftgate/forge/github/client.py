@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 import httpx
 
-from driftgate.forge.base import ForgeError, PullRequestInfo
-from driftgate.forge.rest import RestRepoClient
+from driftgate.forge.base import PullRequestInfo
+from driftgate.forge.rest import PullsRepoClient
 from driftgate.forge.urls import parse_repo_url
 from driftgate.security.redact import redact
 
@@ -22,7 +22,7 @@ def api_for_repo_url(url: str) -> tuple[str, str, str]:
     return api, repo.owner, repo.name
 
 
-class GitHubClient(RestRepoClient):
+class GitHubClient(PullsRepoClient):
     comment_limit = 65_535
 
     locate = staticmethod(api_for_repo_url)
@@ -68,24 +68,12 @@ class GitHubClient(RestRepoClient):
         ).json()
         return _pull(found[0]) if found else None
 
-    def update_pull_request(
-        self, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
-    ) -> PullRequestInfo:
-        payload = {k: redact(v) for k, v in (("title", title), ("state", state)) if v is not None}
-        if body is not None:
-            payload["body"] = self._text(body)
-        return _pull(self._request("PATCH", f"/pulls/{number}", json=payload).json())
-
-    def pull_request_state(self, number: int) -> str:
-        pr = _pull(self._request("GET", f"/pulls/{number}").json())
-        return pr.state
+    @staticmethod
+    def read_pull(data: dict[str, Any]) -> PullRequestInfo:
+        return _pull(data)
 
     def delete_branch(self, branch: str) -> None:
-        try:
-            self._request("DELETE", f"/git/refs/heads/{quote(branch, safe='/')}")
-        except ForgeError as exc:
-            if exc.status != 422:  # 422: it is already gone
-                raise
+        self._delete(f"/git/refs/heads/{quote(branch, safe='/')}", gone=422)  # 422: it is already gone
 
     def file_url(self, branch: str, path: str) -> str:
         """GitHub's raw view of a file on a branch (``/blob/<branch>/<path>?raw=true``)."""

@@ -112,11 +112,7 @@ class GitLabClient(RestRepoClient):
         return _merge_request(self._request("GET", f"/merge_requests/{number}").json()).state
 
     def delete_branch(self, branch: str) -> None:
-        try:
-            self._request("DELETE", f"/repository/branches/{quote(branch, safe='')}")
-        except ForgeError as exc:
-            if exc.status != 404:  # 404: it is already gone
-                raise
+        self._delete(f"/repository/branches/{quote(branch, safe='')}", gone=404)  # 404: already gone
 
     def file_url(self, branch: str, path: str) -> str:
         """GitLab's raw view of a file on a branch (``/-/raw/<branch>/<path>``)."""
