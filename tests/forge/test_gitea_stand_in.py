@@ -15,8 +15,8 @@ import pytest
 
 from driftgate.forge.base import ForgeError, upsert_comment
 from driftgate.forge.gitea import GiteaClient
-from driftgate.gitops.gitcmd import Credential, run_git
 from driftgate.localforge import LocalForge
+from driftgate.testing.gitrepos import push_forge_branch
 
 TOKEN = "d" * 40  # a Gitea token's shape
 
@@ -29,15 +29,8 @@ def forge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalForge
 
 
 def push_branch(forge: LocalForge, tmp_path: Path, branch: str) -> None:
-    url = forge.repo_url("infra")
-    work = tmp_path / f"work-{branch}"
-    credential = Credential(url=url, token=TOKEN)
-    run_git("clone", "-q", url, str(work), cwd=tmp_path, credential=credential)
-    run_git("checkout", "-qb", branch, cwd=work)
-    (work / "change.txt").write_text(branch + "\n")
-    run_git("add", "-A", cwd=work)
-    run_git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", branch, cwd=work)
-    run_git("push", "-q", "origin", branch, cwd=work, credential=credential)
+    work = tmp_path / f"work-{branch.replace('/', '-')}"
+    push_forge_branch(forge.repo_url("infra"), TOKEN, work, branch)
 
 
 def with_client(forge: LocalForge, call: Any) -> Any:

@@ -13,8 +13,8 @@ import pytest
 from driftgate.forge.base import ForgeError, upsert_comment
 from driftgate.forge.gitlab import GitLabClient
 from driftgate.forge.retry import RetryPolicy
-from driftgate.gitops.gitcmd import Credential, run_git
 from driftgate.localforge import Fault, LocalForge
+from driftgate.testing.gitrepos import push_forge_branch
 
 TOKEN = "glpat-" + "L0cal_Forge-T0ken_x"
 
@@ -28,15 +28,8 @@ def forge(tmp_path: Path) -> Iterator[LocalForge]:
 
 def push_branch(forge: LocalForge, tmp_path: Path, branch: str) -> None:
     """Push a branch over HTTPS as GitLab takes a token: ``oauth2`` and the token as the password."""
-    url = forge.repo_url("infra")
     work = tmp_path / f"work-{branch.replace('/', '-')}"
-    credential = Credential(url=url, token=TOKEN, username="oauth2")
-    run_git("clone", "-q", url, str(work), cwd=tmp_path, credential=credential)
-    run_git("checkout", "-qb", branch, cwd=work)
-    (work / "change.txt").write_text(branch + "\n")
-    run_git("add", "-A", cwd=work)
-    run_git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", branch, cwd=work)
-    run_git("push", "-q", "origin", branch, cwd=work, credential=credential)
+    push_forge_branch(forge.repo_url("infra"), TOKEN, work, branch, username="oauth2")
 
 
 def test_python_gitlab_reads_what_the_stand_in_answers(forge: LocalForge, tmp_path: Path) -> None:

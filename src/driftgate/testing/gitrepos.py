@@ -124,3 +124,19 @@ def cloned_stack(
     clone = root / "clone"
     git(root, "clone", "--quiet", remote.url, str(clone))
     return remote, clone / path
+
+
+def push_forge_branch(
+    url: str, token: str, work: Path, branch: str, *, username: str = "x-access-token"
+) -> None:
+    """Clone ``url`` into ``work`` over HTTPS with ``token`` (the way driftgate's git runner sends it:
+    ``username`` and the token as the password), commit one file on a new ``branch`` and push it."""
+    from driftgate.gitops.gitcmd import Credential, run_git
+
+    credential = Credential(url=url, token=token, username=username)
+    run_git("clone", "-q", url, str(work), cwd=work.parent, credential=credential)
+    run_git("checkout", "-qb", branch, cwd=work)
+    (work / "change.txt").write_text(branch + "\n")
+    run_git("add", "-A", cwd=work)
+    run_git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", branch, cwd=work)
+    run_git("push", "-q", "origin", branch, cwd=work, credential=credential)
