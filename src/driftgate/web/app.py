@@ -146,13 +146,9 @@ def stacks_page(request: Request, who: AnyRole, q: Annotated[str, Query(max_leng
 
 
 def _stack_directory(request: Request, name: str) -> Path:
-    from driftgate.errors import NotFoundError
-    from driftgate.services.stacks.overview import stack_detail
+    from driftgate.services.stacks.overview import stack_directory
 
-    detail = stack_detail(workspace_of(request), name)
-    if not detail["has_specs"]:
-        raise NotFoundError(f"stack {name!r}: its specs are not on this host ({detail['directory']})")
-    return Path(detail["directory"])
+    return stack_directory(workspace_of(request), name)
 
 
 @router.get("/stacks/{name}", response_class=HTMLResponse)
@@ -169,14 +165,12 @@ def stack_page(request: Request, name: str, who: AnyRole) -> Response:
 @router.post("/stacks/{name}/plan", response_class=HTMLResponse)
 def plan_page(request: Request, name: str, who: PostOperator) -> Response:
     from driftgate.gate.decision import GateRequest
-    from driftgate.services.stacks.apply import gate_decision
-    from driftgate.services.stacks.session import plan_stack
+    from driftgate.services.stacks.apply import planned_decision
 
     ws = workspace_of(request)
     directory = _stack_directory(request, name)
-    with ws.run() as running:
-        plan = plan_stack(running, directory, refresh=True).plan
-        decision = gate_decision(running, directory, GateRequest("auto"))
+    with ws.run() as running:  # one plan, and the automatic lane's decision on it
+        plan, decision = planned_decision(running, directory, GateRequest("auto"))
     return page(request, "plan.html", who, "stacks", name=name, plan=plan.to_dict(), gate=decision.to_dict())
 
 
@@ -356,6 +350,7 @@ def reject(
 
 def _admin(request: Request, who: Viewer, **extra: Any) -> HTMLResponse:
     from driftgate.services.proposals import config_repos
+    from driftgate.services.stacks.backups import stack_backups
     from driftgate.services.stacks.overview import stacks_overview
     from driftgate.services.tokens import list_tokens
 
@@ -363,7 +358,7 @@ def _admin(request: Request, who: Viewer, **extra: Any) -> HTMLResponse:
     repos, _more, _total = config_repos.list_page(ws, after=0, limit=200)
     stacks = stacks_overview(ws)
     locked = [s for s in stacks if s.lock]
-    backups = [(s.name, b) for s in stacks for b in _backups_of(ws, s.name)]
+    backups = [(s.name, b) for s in stacks for b in stack_backups(ws, s.name)]
     return page(
         request,
         "admin.html",
@@ -375,15 +370,6 @@ def _admin(request: Request, who: Viewer, **extra: Any) -> HTMLResponse:
         backups=backups,
         **extra,
     )
-
-
-def _backups_of(ws: Workspace, stack: str) -> list[Any]:
-    from driftgate.store import backups as backups_db
-    from driftgate.store import stacks as stacks_db
-
-    with ws.transaction() as conn:
-        row = stacks_db.find_stack(conn, stack)
-        return backups_db.list_backups(conn, row.id) if row is not None else []
 
 
 @router.get("/admin", response_class=HTMLResponse)

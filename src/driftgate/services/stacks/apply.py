@@ -107,8 +107,13 @@ def apply_stack(
 
 def gate_decision(ws: Workspace, directory: Path, request: GateRequest) -> GateDecision:
     """The gate's decision for the stack's current plan (``driftgate gate``): nothing is applied."""
+    return planned_decision(ws, directory, request)[1]
+
+
+def planned_decision(ws: Workspace, directory: Path, request: GateRequest) -> tuple[Plan, GateDecision]:
+    """The stack's current plan and the gate's decision on it, from one plan: nothing is applied."""
     with apply_session(ws, directory) as session:
-        return session.decide_gate(request)
+        return session.plan, session.decide_gate(request)
 
 
 def _require_commit_back_target(ws: Workspace, stack: Stack, request: ApplyRequest) -> None:

@@ -101,6 +101,15 @@ def list_backups(ws: Workspace, directory: Path, module: str | None = None) -> l
         return backups_db.list_backups(conn, loaded.stack_id, module)
 
 
+def stack_backups(ws: Workspace, stack: str) -> list[backups_db.BackupRow]:
+    """A stack's recorded backups, by its name (its specs need not be on this host)."""
+    from driftgate.store import stacks as stacks_db
+
+    with ws.transaction() as conn:
+        row = stacks_db.find_stack(conn, stack)
+        return backups_db.list_backups(conn, row.id) if row is not None else []
+
+
 def check_backup(row: backups_db.BackupRow) -> BackupRecord:
     path = Path(row.path)
     exists = path.is_file()

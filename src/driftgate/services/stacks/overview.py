@@ -155,3 +155,15 @@ def last_drift(ws: Workspace, name: str) -> dict[str, Any] | None:
         "draft_url": outcome.get("pr_url"),
         "branch": outcome.get("branch"),
     }
+
+
+def stack_directory(ws: Workspace, name: str) -> Path:
+    """Where the stack's specs are on this host (NOT_FOUND when it has none here)."""
+    with ws.transaction() as conn:
+        row = stacks_db.find_stack(conn, name)
+    if row is None:
+        raise NotFoundError(f"no stack named {name!r} in this store")
+    directory = Path(row.directory)
+    if not (directory / "stack.yaml").is_file():
+        raise NotFoundError(f"stack {name!r}: its specs are not on this host ({directory})")
+    return directory
