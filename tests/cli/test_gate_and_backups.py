@@ -124,4 +124,5 @@ def test_plan_calls_out_deletes_in_stateful_modules(
     write_stack(d, modules=modules, stateful=["db", "smoke"])
     code, out, _ = run(capsys, "plan", "-s", str(d))
     assert code == codes.CHANGES
-    assert "DATA LOSS RISK" in out and "DELETES db/file.file.data in stateful module 'db'" in out
+    assert "DATA LOSS RISK" in out and "DELETES data-bearing db/file.file.data (module 'db')" in out
+    assert "driftgate backup create db" in out and "<module>" not in out

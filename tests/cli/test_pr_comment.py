@@ -86,7 +86,7 @@ def test_the_comment_escapes_table_cells_and_leaves_unchanged_resources_out(
     code, out, err = run(capsys, *args, "--auth", "secret://env/DRIFTGATE_SECRET_T", "--json")
     assert code == 0, err
     assert json.loads(out) == {
-        "format_version": "1.0",
+        "format_version": "1.1",
         "comment_id": forge.pulls["infra"][1].comments[0]["id"],
         "created": True,
         "forge": "github",

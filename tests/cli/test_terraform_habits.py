@@ -59,7 +59,7 @@ def test_removing_a_stateful_module_is_a_stateful_change(
     code, out, _ = run(capsys, "plan", "-s", str(d))
     assert code == codes.CHANGES and "DATA LOSS RISK" in out and "db/file.file.rows" in out
     code, out, err = run(capsys, "apply", "-s", str(d), "--auto-approve", "--lane", "auto")
-    assert code == codes.REFUSED and "held back: stateful module 'db'" in err
+    assert code == codes.REFUSED and "held back: module 'db' deletes or replaces data-bearing db/" in err
     assert (d / "live" / "db" / "rows.txt").exists()
     code, _, err = run(capsys, "apply", "-s", str(d), "--auto-approve")
     assert code == codes.REFUSED and "--module db" in err and "--backup-ref" in err

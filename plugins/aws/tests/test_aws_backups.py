@@ -67,6 +67,16 @@ def test_a_table_change_needs_a_verified_backup_and_a_restore_brings_items_back(
     assert run(capsys, "plan", *s, "--module", "data")[0] == codes.CHANGES  # the tag change, still to apply
 
     code, out, err = run(capsys, "apply", *s, "--auto-approve", *GATE, "--backup-ref", ref, "--json")
+    assert code == codes.REFUSED and "taken before module 'data' last changed" in out  # a restore is a change
+    code, out, err = run(capsys, "backup", "create", "data", *s, "--json")
+    assert code == 0, out + err
+    ref = json.loads(out)["ref"]
+    backups = [
+        b
+        for b in dynamodb.list_backups(TableName="orders")["BackupSummaries"]
+        if b["BackupArn"] != backups[0]["BackupArn"]
+    ]
+    code, out, err = run(capsys, "apply", *s, "--auto-approve", *GATE, "--backup-ref", ref, "--json")
     assert code == 0, out + err
     arn = dynamodb.describe_table(TableName="orders")["Table"]["TableArn"]
     assert dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "checkout"}]

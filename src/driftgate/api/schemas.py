@@ -212,7 +212,14 @@ class PlannedAction(_Out):
     prior_outputs: dict[str, Any] | None
     depends_on: list[str]
     changes: list[AttributeChange]
-    stateful: bool
+    stateful: bool = Field(description="The same as data_bearing (its earlier name).")
+    data_bearing: bool = Field(
+        description="Holds data an apply can destroy, by the record or the specs "
+        "(its kind, a Terraform root's listing, a stateful module)."
+    )
+    data_loss: bool = Field(
+        description="Deletes or replaces a data-bearing resource: gated, never the auto lane."
+    )
     reason: str
     adopt: bool
 

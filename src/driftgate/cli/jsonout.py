@@ -15,7 +15,7 @@ from typing import Any
 
 from driftgate.errors import Problem
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 
 
 def rfc3339(seconds: float) -> str:

@@ -80,7 +80,7 @@ def _by_module(changes: list[Action]) -> dict[str, list[Action]]:
 
 def _stateful_note(plan: Plan, module: str, actions: list[Action]) -> tuple[str, str]:
     """(plain text, rich markup) after a module's name."""
-    if not (module in plan.stateful_modules or any(a.stateful for a in actions)):
+    if not (module in plan.stateful_modules or any(a.data_loss for a in actions)):
         return "", ""
     if only_creates(plan, module):
         note = " only creates: nothing exists yet, so no backup is needed"
@@ -89,16 +89,17 @@ def _stateful_note(plan: Plan, module: str, actions: list[Action]) -> tuple[str,
 
 
 def _destruction(plan: Plan) -> list[str]:
-    """Deletes and replacements in stateful modules, one line each (plain text)."""
-    doomed = [a for a in plan.actions if a.stateful and a.kind in (ActionKind.DELETE, ActionKind.REPLACE)]
+    """Data-loss actions (a data-bearing resource deleted or replaced), one line each (plain text),
+    then the backup command for each module they are in."""
+    doomed = plan.data_loss_actions
     lines = []
     for action in doomed:
         verb = "DELETES" if action.kind is ActionKind.DELETE else "REPLACES (deletes, then creates)"
         lines.append(
-            f"!! DATA LOSS RISK !! this plan {verb} {action.address} in stateful module '{action.module}'"
+            f"!! DATA LOSS RISK !! this plan {verb} data-bearing {action.address} (module '{action.module}')"
         )
-    if doomed:
-        lines.append("Take a backup first: driftgate backup create <module>")
+    for module in dict.fromkeys(a.module for a in doomed):
+        lines.append(f"Take a backup first: driftgate backup create {module}")
     return lines
 
 
@@ -173,7 +174,7 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
     out.print(plan_summary(plan))
 
 
-def render_result(result: ApplyResult, run_id: str) -> None:
+def render_result(result: ApplyResult, run_id: str, *, held: bool = False) -> None:
     failed = [o for o in result.actions if o.status.value != "SUCCESS"]
     if failed:
         from rich.table import Table
@@ -191,7 +192,12 @@ def render_result(result: ApplyResult, run_id: str) -> None:
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     for error in result.errors:
         out.print(f"[red]error:[/red] {error}")
+    if held and not any(o.action != "noop" for o in result.actions):
+        out.print(f"[yellow]Nothing applied:[/yellow] the gate held back every change. Run {run_id} (held).")
+        return
     verdict = "[green]Apply complete.[/green]" if is_full_success(result) else "[red]Apply incomplete.[/red]"
+    if held and is_full_success(result):
+        verdict = "[yellow]Applied what the gate allowed; the rest was held back.[/yellow]"
     out.print(f"{verdict} {len(result.actions)} actions: {summary}. Run {run_id}.")
 
 

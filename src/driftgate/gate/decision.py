@@ -4,6 +4,10 @@ Rules (ARCHITECTURE.md invariant 4):
 
 - ``auto`` lane (CI, a push, a schedule): stateless modules apply; every
   stateful module with changes is blocked, by name, while the rest applies.
+- A **data-loss action** (``Action.data_loss``: it deletes or replaces a
+  resource that is data-bearing by its record or by the specs) makes its module
+  stateful for this decision, whatever the module's file says now: the record
+  is what no spec edit can lower (ARCHITECTURE.md invariant 10).
 - ``manual`` lane: a change to a stateful module needs exactly one module in
   scope (``--module``), ``--allow-stateful``, ``--confirm`` repeating the
   module's name, and a valid ``--backup-ref`` - unless the plan only creates
@@ -87,16 +91,25 @@ def _changed_modules(plan: Plan) -> list[str]:
     return list(seen)
 
 
-def _removed_modules(plan: Plan, policies: Mapping[str, ModulePolicy]) -> dict[str, ModulePolicy]:
-    """Modules the specs no longer have but the plan destroys: stateful if their records say so."""
-    removed: dict[str, ModulePolicy] = {}
+def _judged_by_record(plan: Plan, policies: Mapping[str, ModulePolicy]) -> dict[str, ModulePolicy]:
+    """Each module's policy, with every module that has a data-loss action (its file removed, or
+    ``stateful: false`` now) gated as stateful: what the record says holds data is judged so."""
+    judged = dict(policies)
     for action in plan.actions:
-        if action.module not in policies:
-            was = removed.get(action.module)
-            removed[action.module] = ModulePolicy(
-                action.module, action.stateful or bool(was and was.stateful)
-            )
-    return removed
+        policy = judged.get(action.module) or ModulePolicy(action.module, False)
+        if action.data_loss and not policy.stateful:
+            policy = replace(policy, stateful=True, mode="backup-required")
+        judged[action.module] = policy
+    return judged
+
+
+def data_loss_reason(plan: Plan, module: str) -> str | None:
+    """Why ``module`` is gated although its file does not say stateful (None when it does not need to)."""
+    lost = [a.address for a in plan.actions if a.module == module and a.data_loss]
+    if not lost:
+        return None
+    more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+    return f"module {module!r} deletes or replaces data-bearing {lost[0]}{more}"
 
 
 def backup_problem(
@@ -141,7 +154,8 @@ def decide(
     now: float,
 ) -> GateDecision:
     changed = _changed_modules(plan)
-    policies = {**_removed_modules(plan, policies), **policies}
+    declared = {m for m, p in policies.items() if p.stateful}
+    policies = _judged_by_record(plan, policies)
     unknown = [m for m in request.modules if m not in policies]
     if unknown:
         return _refuse(request, [f"--module {m!r} is not a module of this stack" for m in unknown])
@@ -149,17 +163,26 @@ def decide(
     out_of_scope = tuple(m for m in changed if m not in in_scope)
     stateful = [m for m in in_scope if policies[m].stateful]
     if request.lane == "auto":
-        blocked = {m: f"stateful module {m!r} is never applied by the auto lane" for m in stateful}
+        blocked = {m: _auto_reason(plan, m, m in declared) for m in stateful}
         applied = tuple(m for m in in_scope if m not in blocked)
         return GateDecision("auto", False, tuple(blocked.values()), applied, blocked, out_of_scope)
     reasons = [
         reason
         for module in stateful
-        for reason in _manual_stateful(plan, policies[module], request, backups, last_changes, now, in_scope)
+        for reason in _manual_stateful(
+            plan, policies[module], request, backups, last_changes, now, declared=module in declared
+        )
     ]
     if reasons:
         return _refuse(request, reasons, out_of_scope)
     return GateDecision("manual", False, (), tuple(in_scope), {}, out_of_scope)
+
+
+def _auto_reason(plan: Plan, module: str, declared: bool) -> str:
+    why = None if declared else data_loss_reason(plan, module)
+    if why is None:
+        return f"stateful module {module!r} is never applied by the auto lane"
+    return f"{why}: never applied by the auto lane"
 
 
 def _manual_stateful(
@@ -169,18 +192,20 @@ def _manual_stateful(
     backups: Mapping[str, BackupRecord],
     last_changes: Mapping[str, float | None],
     now: float,
-    in_scope: Sequence[str],
+    *,
+    declared: bool,
 ) -> list[str]:
     name = module.name
     if module.mode == "noop-only":
         return [f"stateful module {name!r} is noop-only: its plan must be in sync, and it has changes"]
+    what = f"stateful module {name!r} changes" if declared else (data_loss_reason(plan, name) or name)
     reasons: list[str] = []
     if list(request.modules) != [name]:
-        reasons.append(f"stateful module {name!r} changes: apply it alone with --module {name}")
+        reasons.append(f"{what}: apply it alone with --module {name}")
     if not request.allow_stateful:
-        reasons.append(f"stateful module {name!r} changes: pass --allow-stateful")
+        reasons.append(f"{what}: pass --allow-stateful")
     if request.confirm != name:
-        reasons.append(f"stateful module {name!r} changes: confirm with --confirm {name}")
+        reasons.append(f"{what}: confirm with --confirm {name}")
     if only_creates(plan, name):
         return reasons  # nothing of it exists yet, so nothing can be lost: no backup to ask for
     problem = backup_problem(

@@ -62,7 +62,9 @@ class Action:
     prior_outputs: dict[str, Any] | None = None
     depends_on: tuple[str, ...] = ()
     changes: tuple[AttributeChange, ...] = ()
-    stateful: bool = False
+    # The resource holds data an apply can destroy, by what is recorded or by the specs now: its kind
+    # is data-bearing, a Terraform root lists it, or its module is (or was, when applied) stateful.
+    data_bearing: bool = False
     reason: str = ""
     adopt: bool = False
     parent: str = (
@@ -72,6 +74,11 @@ class Action:
     @property
     def name(self) -> str:
         return self.address.split("[", 1)[0].rsplit(".", 1)[1]
+
+    @property
+    def data_loss(self) -> bool:
+        """Deletes or replaces a data-bearing resource: never the auto lane, always a fresh backup."""
+        return self.data_bearing and self.kind in (ActionKind.DELETE, ActionKind.REPLACE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,7 +92,9 @@ class Action:
             "prior_outputs": self.prior_outputs,
             "depends_on": list(self.depends_on),
             "changes": [c.to_dict() for c in self.changes],
-            "stateful": self.stateful,
+            "data_bearing": self.data_bearing,
+            "data_loss": self.data_loss,
+            "stateful": self.data_bearing,  # format 1.0's name for data_bearing, kept for its readers
             "reason": self.reason,
             "adopt": self.adopt,
             **({"parent": self.parent} if self.parent else {}),
@@ -104,7 +113,7 @@ class Action:
             prior_outputs=raw.get("prior_outputs"),
             depends_on=tuple(raw.get("depends_on", ())),
             changes=tuple(AttributeChange(**c) for c in raw.get("changes", ())),
-            stateful=bool(raw.get("stateful", False)),
+            data_bearing=bool(raw.get("data_bearing", raw.get("stateful", False))),
             reason=str(raw.get("reason", "")),
             adopt=bool(raw.get("adopt", False)),
             parent=str(raw.get("parent", "")),
@@ -126,6 +135,10 @@ class Plan:
     @property
     def changes(self) -> list[Action]:
         return [a for a in self.actions if a.kind is not ActionKind.NOOP]
+
+    @property
+    def data_loss_actions(self) -> list[Action]:
+        return [a for a in self.actions if a.data_loss]
 
     @property
     def has_changes(self) -> bool:

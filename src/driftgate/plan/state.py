@@ -23,5 +23,8 @@ class RecordedResource:
     depends_on: tuple[str, ...] = ()
     uncertain: bool = False
     run_id: str | None = None
-    stateful: bool = False  # its module was stateful when it was applied
+    # Data-bearing at any apply since it was created (its kind, a Terraform root's listing, or a
+    # stateful module): the gate judges a delete or replace by this record, which never goes down.
+    data_bearing: bool = False
+    data_bearing_parts: tuple[str, ...] = ()  # the same, for an expanding resource's parts (their keys)
     run_status: str | None = None  # how the run that last touched it ended (running, partial, interrupted…)

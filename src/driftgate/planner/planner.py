@@ -119,7 +119,7 @@ def build_plan(
         actions.append(action)
         actions.extend(replace(c, index=len(actions) + i) for i, c in enumerate(children))
     actions.extend(_plan_deletes(ctx, start=len(actions)))
-    actions = _listing_order(stack, actions)
+    actions = _listing_order(stack, _replace_contained(ctx, actions))
     return Plan(
         stack=stack.name,
         spec_digest=spec_digest(stack),
@@ -130,6 +130,55 @@ def build_plan(
         errors=tuple(ctx.errors),
         stateful_modules=tuple(m.name for m in stack.modules if m.spec.stateful),
     )
+
+
+def _replace_contained(ctx: _Context, actions: list[Action]) -> list[Action]:
+    """What lives in a replaced container is replaced with it (a schema in a database, a grant in that
+    schema: providers declare it, ``KindSchema.contained_in``), and waits for the container. What
+    lives in a deleted container is deleted after it (the container's delete takes it along; the
+    other order fails on a non-empty schema). Judged on the values the resources have now (``prior``),
+    until nothing more changes."""
+    by_type: dict[str, list[int]] = {}
+    for i, action in enumerate(actions):
+        by_type.setdefault(action.type, []).append(i)
+
+    def container_of(action: Action, kinds: tuple[ActionKind, ...]) -> int | None:
+        schema = ctx.kinds.get(action.type)
+        for c in schema.contained_in if schema is not None else ():
+            for j in by_type.get(c.kind, ()):
+                if actions[j].kind in kinds and _inside(action, actions[j], c.match):
+                    return j
+        return None
+
+    changed = True
+    while changed:
+        changed = False
+        for i, action in enumerate(actions):
+            if action.kind in (_NOOP, _UPDATE) and (j := container_of(action, (_REPLACE,))) is not None:
+                actions[i] = replace(
+                    action,
+                    kind=_REPLACE,
+                    reason=f"replaced with its container {actions[j].address}, which is replaced",
+                    depends_on=tuple(dict.fromkeys((*action.depends_on, actions[j].address))),
+                )
+                changed = True
+    for i, action in enumerate(actions):
+        if action.kind is _DELETE and (j := container_of(action, (_DELETE,))) is not None:
+            container = actions[j]  # it waits for what it contains: no more
+            actions[j] = replace(
+                container, depends_on=tuple(dict.fromkeys((*container.depends_on, action.address)))
+            )
+            actions[i] = replace(
+                action,
+                depends_on=tuple(d for d in action.depends_on if d != container.address),
+                reason=f"{action.reason}; deleted with its container {container.address}",
+            )
+    return actions
+
+
+def _inside(action: Action, container: Action, match: tuple[tuple[str, str], ...]) -> bool:
+    mine, theirs = action.prior or action.desired or {}, container.prior or container.desired or {}
+    return all(mine.get(a) is not None and mine.get(a) == theirs.get(b) for a, b in match)
 
 
 def _listing_order(stack: Stack, actions: list[Action]) -> list[Action]:
@@ -150,9 +199,23 @@ def _listing_order(stack: Stack, actions: list[Action]) -> list[Action]:
     return [replace(action, index=i) for i, (_, action) in enumerate(ordered)]
 
 
-def _stateful(stack: Stack | None, module: str) -> bool:
-    found = stack.module(module) if stack is not None else None
-    return bool(found and found.spec.stateful)
+def _data_bearing(
+    ctx: _Context, module: str, type_: str, rec: RecordedResource | None, desired: Mapping[str, Any] | None
+) -> bool:
+    """Judged by the record as well as the specs: a spec edit (the line removed, ``stateful: false``,
+    a Terraform root's listing shortened, a move to another module) never lowers it."""
+    found = ctx.stack.module(module) if ctx.stack is not None else None
+    kind = ctx.kinds.get(type_)
+    when = kind.data_bearing_when if kind is not None else None
+    return bool(
+        (found and found.spec.stateful)
+        or (kind is not None and kind.data_bearing)
+        or (rec is not None and rec.data_bearing)
+        or (
+            when
+            and ((desired or {}).get(when) is True or (rec is not None and rec.attributes.get(when) is True))
+        )
+    )
 
 
 def _observe(ctx: _Context, rec: RecordedResource) -> tuple[Observed | None, bool]:
@@ -186,7 +249,7 @@ def _plan_resource(ctx: _Context, res: Resource, deps: tuple[str, ...], index: i
         "type": res.type,
         "desired": desired,
         "depends_on": deps,
-        "stateful": _stateful(ctx.stack, res.module),
+        "data_bearing": _data_bearing(ctx, res.module, res.type, rec, desired),
     }
     if rec is None:
         _check_secrets(ctx, res.address, _expected_all(ctx, res, desired))
@@ -245,6 +308,7 @@ def _expand(ctx: _Context, res: Resource, action: Action) -> tuple[Action, list[
     except DriftgateError as exc:
         ctx.errors.append(f"{res.address}: {exc}")
         return action, []
+    recorded_parts = set(rec.data_bearing_parts) if rec else set()
     children = [
         Action(
             index=0,
@@ -255,7 +319,7 @@ def _expand(ctx: _Context, res: Resource, action: Action) -> tuple[Action, list[
             desired={"address": child.key, EXPANSION_TOKEN: found.token},
             depends_on=action.depends_on,
             changes=child.changes,
-            stateful=action.stateful or child.stateful,
+            data_bearing=action.data_bearing or child.data_bearing or child.key in recorded_parts,
             reason=child.reason,
             parent=res.address,
         )
@@ -266,8 +330,6 @@ def _expand(ctx: _Context, res: Resource, action: Action) -> tuple[Action, list[
     if action.kind is _NOOP and (changing or outputs_change):
         why = f"{len(changing)} of its resources change" if changing else "its outputs change"
         action = replace(action, kind=_UPDATE, reason=action.reason or why)
-    if any(c.stateful for c in changing):
-        action = replace(action, stateful=True)
     if found.token:
         action = replace(action, desired={**(action.desired or {}), EXPANSION_TOKEN: found.token})
     return action, children
@@ -430,7 +492,9 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
                 prior=dict(rec.attributes),
                 prior_outputs=dict(rec.outputs),
                 depends_on=rec.depends_on,
-                stateful=_stateful(ctx.stack, rec.module) or rec.stateful,
+                # deleting an expanding resource destroys its parts: data-bearing if any of them is
+                data_bearing=_data_bearing(ctx, rec.module, rec.type, rec, None)
+                or bool(rec.data_bearing_parts),
                 reason="no longer in the specs",
             )
         )

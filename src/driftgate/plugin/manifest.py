@@ -31,7 +31,7 @@ from driftgate.providers.base import (
     PER_ACTION,
     Provider,
 )
-from driftgate.spec.schema import AttributeSchema, KindSchema
+from driftgate.spec.schema import AttributeSchema, Containment, KindSchema
 
 PROTOCOL_MAJOR = 2
 PROTOCOL_MINOR = 1  # 2.1: CheckBackup
@@ -146,6 +146,10 @@ def _kind(raw: dict[str, Any]) -> KindSchema:
         sensitive_outputs=frozenset(raw.get("sensitive_outputs", ())),
         data_bearing=bool(raw.get("data_bearing", False)),
         virtual=bool(raw.get("virtual", False)),
+        contained_in=tuple(
+            Containment(c["kind"], tuple(sorted(c["match"].items()))) for c in raw.get("contained_in", ())
+        ),
+        data_bearing_when=raw.get("data_bearing_when"),
     )
 
 
@@ -184,6 +188,10 @@ def manifest_of(
             kind["data_bearing"] = True
         if schema.virtual:
             kind["virtual"] = True
+        if schema.contained_in:
+            kind["contained_in"] = [{"kind": c.kind, "match": dict(c.match)} for c in schema.contained_in]
+        if schema.data_bearing_when:
+            kind["data_bearing_when"] = schema.data_bearing_when
         if samples and samples.get(schema.type):
             kind["samples"] = samples[schema.type]
         kinds.append(kind)

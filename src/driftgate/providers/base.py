@@ -75,7 +75,7 @@ class Child:
     kind: str  # create | update | replace | delete | noop
     changes: tuple[AttributeChange, ...] = ()
     reason: str = ""
-    stateful: bool = False  # it deletes or replaces something that holds data
+    data_bearing: bool = False  # it holds data an apply can destroy (a Terraform root's data_bearing)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,17 @@ class AttributeSchema:
 
 
 @dataclass(frozen=True)
+class Containment:
+    """A kind lives inside a resource of ``kind`` (a schema in a database, a grant in a schema): it
+    is in a given container when each ``(mine, theirs)`` pair of ``match`` holds the same value.
+    Replacing the container destroys what it contains, so the planner replaces that too (Terraform's
+    ``replace_triggered_by``, from the provider's declaration)."""
+
+    kind: str
+    match: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class KindSchema:
     """A resource kind: ``<provider>.<kind>`` with attributes and computed outputs."""
 
@@ -57,6 +68,10 @@ class KindSchema:
     virtual: bool = False  # no live world of its own: a read answers the recorded values (data.value)
     expands: bool = False  # plans as child actions the provider lists (a Terraform root's resources)
     output_prefixes: tuple[str, ...] = ()  # outputs named at apply time (``output.<name>``)
+    contained_in: tuple[Containment, ...] = ()  # the kinds of resource it lives in
+    # a boolean attribute that makes a resource data-bearing when set (a schema's ``cascade``: its
+    # delete drops what the schema holds)
+    data_bearing_when: str | None = None
 
     def with_defaults(self, spec: dict[str, Any]) -> dict[str, Any]:
         merged = {k: a.default for k, a in self.attributes.items() if a.default is not None}

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, or_, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 _MIGRATION_LOCK = threading.Lock()  # Alembic's migration context is process-global
 _PG_MIGRATION_KEY = 0x64726966  # advisory lock id ("drif"): one migrator across processes
 
@@ -71,8 +71,16 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
-def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike."""
+def upsert(
+    conn: Connection,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: Sequence[str],
+    *,
+    rising: Sequence[str] = (),
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike. A ``rising`` boolean
+    column is never lowered by an update (the stored value OR the new one)."""
     if not rows:
         return
     stmt: Any
@@ -85,4 +93,5 @@ def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Seque
 
         stmt = sqlite_insert(table)
     updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    updates.update({c: or_(table.c[c], stmt.excluded[c]) for c in rising})
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, delete, false, func, select, update
 
 from driftgate.plan.state import RecordedResource
 from driftgate.store.db import upsert
@@ -57,7 +57,8 @@ def _recorded(r: Row[Any]) -> RecordedResource:
         depends_on=tuple(r.depends_on),
         uncertain=r.status == UNCERTAIN,
         run_id=r.run_id,
-        stateful=bool(r.stateful),
+        data_bearing=bool(r.data_bearing),
+        data_bearing_parts=tuple(r.data_bearing_parts or ()),
         run_status=getattr(r, "run_status", None),
     )
 
@@ -80,7 +81,7 @@ class StateWrite:
     outputs: dict[str, Any]
     depends_on: Sequence[str]
     status: str
-    stateful: bool = False
+    data_bearing: bool = False  # only rises: an existing row's True is kept
 
 
 def upsert_states(conn: Connection, stack_id: int, run_id: str, writes: Iterable[StateWrite]) -> None:
@@ -95,28 +96,37 @@ def upsert_states(conn: Connection, stack_id: int, run_id: str, writes: Iterable
             "outputs": w.outputs,
             "depends_on": list(w.depends_on),
             "status": w.status,
-            "stateful": w.stateful,
+            "data_bearing": w.data_bearing,
             "run_id": run_id,
             "updated_at": now,
         }
         for w in writes
     ]
-    upsert(conn, resource_states, rows, ("stack_id", "address"))
+    upsert(conn, resource_states, rows, ("stack_id", "address"), rising=("data_bearing",))
 
 
-def set_module_statefulness(conn: Connection, stack_id: int, stateful: Mapping[str, bool]) -> None:
-    """Record, for every resource of each module, whether the specs call that module stateful now."""
-    for module, flag in stateful.items():
+def mark_data_bearing(
+    conn: Connection, stack_id: int, addresses: Sequence[str], parts: Mapping[str, Sequence[str]]
+) -> None:
+    """Raise the data-bearing record of ``addresses`` (never lowered: no spec edit undoes it), and set
+    the data-bearing parts of expanding resources (``parts``: address → every part's key)."""
+    if addresses:
         conn.execute(
             update(resource_states)
             .where(
                 and_(
                     resource_states.c.stack_id == stack_id,
-                    resource_states.c.module == module,
-                    resource_states.c.stateful != flag,
+                    resource_states.c.address.in_(addresses),
+                    resource_states.c.data_bearing == false(),
                 )
             )
-            .values(stateful=flag)
+            .values(data_bearing=True)
+        )
+    for address, keys in parts.items():
+        conn.execute(
+            update(resource_states)
+            .where(and_(resource_states.c.stack_id == stack_id, resource_states.c.address == address))
+            .values(data_bearing_parts=sorted(keys))
         )
 
 

@@ -44,7 +44,9 @@ resource_states = Table(
     Column("outputs", Json, nullable=False),
     Column("depends_on", Json, nullable=False),
     Column("status", String(16), nullable=False),  # applied | uncertain
-    Column("stateful", Boolean, nullable=False, server_default=false()),  # its module, when applied
+    # data-bearing at any apply since it was created (kind, Terraform listing or stateful module): only rises
+    Column("data_bearing", Boolean, nullable=False, server_default=false()),
+    Column("data_bearing_parts", Json, nullable=False, server_default="[]"),  # an expanding resource's
     Column("run_id", String(36), nullable=True),
     Column("updated_at", Float, nullable=False),
 )

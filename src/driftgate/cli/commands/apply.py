@@ -117,7 +117,7 @@ def apply(
     else:
         if request_progress:
             out.print()  # after the bar
-        render_result(report.result, report.run_id)
+        render_result(report.result, report.run_id, held=bool(outcome.decision.blocked))
         if committed is not None:
             render_commit_back(committed)
     return _exit_code(report, outcome.decision, committed)

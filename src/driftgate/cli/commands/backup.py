@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from driftgate.cli import exitcodes as codes
 from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, print_rows, workspace
 
 app = typer.Typer(help="Backups of stateful modules.", no_args_is_help=True, rich_markup_mode=None)
@@ -85,6 +86,13 @@ def restore(
         if answer.strip() != "yes":
             err.print("Restore cancelled.")
             return 1
-    restored = restore_backup(ws, stack, ref)
-    out.print(f"Restored {len(restored)} resource(s) of module {row.module!r} from {ref}.", markup=False)
-    return 0
+    report = restore_backup(ws, stack, ref)
+    for failure in report.failed:
+        err.print(f"error: {failure}", markup=False)
+    verdict = "Restored" if report.full_success else "Restore incomplete: restored"
+    count = len(report.restored)
+    out.print(
+        f"{verdict} {count} resource(s) of module {row.module!r} from {ref}. Run {report.run_id}.",
+        markup=False,
+    )
+    return 0 if report.full_success else codes.PARTIAL

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from driftgate.providers.base import Observed
 from driftgate.providers.postgres.connection import Connections, errors
-from driftgate.spec.schema import AttributeSchema, KindSchema
+from driftgate.spec.schema import AttributeSchema, Containment, KindSchema
 
 DATABASE = "postgres.database"
 SCHEMA = "postgres.schema"
@@ -48,8 +48,18 @@ SCHEMA_KIND = KindSchema(
             default=False,
             description="Adopt a schema that already exists instead of failing.",
         ),
+        "cascade": AttributeSchema(
+            type="boolean",
+            default=False,
+            description=(
+                "Removing the schema drops everything in it (DROP SCHEMA ... CASCADE); as recorded at the "
+                "last apply. It makes the schema data-bearing: its removal is gated like a database's."
+            ),
+        ),
     },
     outputs=("id",),
+    contained_in=(Containment(DATABASE, (("database", "name"),)),),
+    data_bearing_when="cascade",
 )
 
 SERVER_CHOSEN = frozenset(
@@ -184,6 +194,7 @@ def read_schemas(pg: Connections, items: Sequence[Mapping[str, Any]]) -> list[Ob
             "name": key[1],
             "owner": live[key],
             "if_not_exists": attributes.get("if_not_exists", False),
+            "cascade": attributes.get("cascade", False),  # how a delete drops it: not a live fact
         }
         found.append(Observed(seen, {"id": schema_id(seen)}))
     return found
@@ -225,8 +236,9 @@ def update_schema(pg: Connections, attributes: Mapping[str, Any]) -> dict[str, A
 
 def delete_schema(pg: Connections, attributes: Mapping[str, Any]) -> None:
     database, name = str(attributes["database"]), str(attributes["name"])
+    cascade = sql.SQL(" CASCADE") if attributes.get("cascade") else sql.SQL("")
     with errors(f"dropping schema {name!r} in database {database!r}"):
-        pg.get(database).execute(sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(name)))
+        pg.get(database).execute(sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(name)) + cascade)
 
 
 _LIST_SCHEMAS = (

@@ -16,7 +16,8 @@ from psycopg import sql
 from driftgate.errors import ProviderError
 from driftgate.providers.base import Observed
 from driftgate.providers.postgres.connection import Connections, errors
-from driftgate.spec.schema import AttributeSchema, KindSchema
+from driftgate.providers.postgres.databases import DATABASE, SCHEMA
+from driftgate.spec.schema import AttributeSchema, Containment, KindSchema
 
 GRANT = "postgres.grant"
 DEFAULT_PRIVILEGES = "postgres.default_privileges"
@@ -36,6 +37,12 @@ OBJECT_TYPES = {  # object_type: (ON … keyword, what ALL … IN SCHEMA says, p
 }
 DEFAULT_KEYS = {"table": ("r", "TABLES"), "sequence": ("S", "SEQUENCES"), "function": ("f", "FUNCTIONS")}
 
+# what lives in a database or in one of its schemas goes with it when that is replaced
+_IN_DATABASE_AND_SCHEMA = (
+    Containment(DATABASE, (("database", "name"),)),
+    Containment(SCHEMA, (("database", "database"), ("schema", "name"))),
+)
+
 GRANT_KIND = KindSchema(
     type=GRANT,
     description="The privileges a role holds on a database, a schema, or objects in a schema.",
@@ -49,6 +56,7 @@ GRANT_KIND = KindSchema(
         "with_grant_option": AttributeSchema(type="boolean", default=False),
     },
     outputs=("id",),
+    contained_in=_IN_DATABASE_AND_SCHEMA,
 )
 DEFAULT_PRIVILEGES_KIND = KindSchema(
     type=DEFAULT_PRIVILEGES,
@@ -64,6 +72,7 @@ DEFAULT_PRIVILEGES_KIND = KindSchema(
         "privileges": AttributeSchema(type="list", required=True),
     },
     outputs=("id",),
+    contained_in=_IN_DATABASE_AND_SCHEMA,
 )
 EXTENSION_KIND = KindSchema(
     type=EXTENSION,
@@ -75,6 +84,7 @@ EXTENSION_KIND = KindSchema(
         "version": AttributeSchema(description="Default: the extension's default version."),
     },
     outputs=("id",),
+    contained_in=(Containment(DATABASE, (("database", "name"),)),),
 )
 
 

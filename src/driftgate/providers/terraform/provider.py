@@ -193,7 +193,7 @@ class TerraformProvider(BaseProvider):
                 kind=c.kind,
                 changes=c.changes,
                 reason=c.reason,
-                stateful=c.kind in ("delete", "replace") and _holds_data(c.address, data_bearing),
+                data_bearing=_holds_data(c.address, data_bearing),
             )
             for c in plan.children
         )

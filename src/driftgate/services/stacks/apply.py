@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from driftgate.errors import PlanHasErrors, TerminalError
-from driftgate.gate.decision import GateDecision, GateRequest
+from driftgate.gate.decision import GateDecision, GateRequest, gated_plan
 from driftgate.plan.model import Plan
 from driftgate.services.stacks.session import ApplyReport, apply_session
 from driftgate.services.workspace import Workspace
@@ -97,7 +97,9 @@ def apply_stack(
             session.refuse(decision)
         if request.skip_no_changes and not plan.has_changes and not any(a.adopt for a in plan.actions):
             return ApplyOutcome(plan, decision)
-        if confirm is not None and not confirm(plan, decision):
+        held_all = decision.blocked and not gated_plan(plan, decision).has_changes
+        # every change held back: nothing to confirm, and the run is recorded as held (not succeeded)
+        if not held_all and confirm is not None and not confirm(plan, decision):
             return ApplyOutcome(plan, decision, declined=True)
         with progress(len(plan.actions)) if progress is not None else nullcontext() as advance:
             report = session.execute(parallelism=request.parallelism, progress=advance, gate=decision)

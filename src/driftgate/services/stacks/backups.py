@@ -11,7 +11,9 @@ files still restorable (a dump's table of contents; a cloud backup that still ex
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,11 +25,13 @@ from driftgate.backup import archive
 from driftgate.backup.archive import BackupCorrupt
 from driftgate.errors import DriftgateError, NotFoundError
 from driftgate.gate.decision import BackupRecord
-from driftgate.providers.base import Provider
+from driftgate.providers.base import Observed, Provider
 from driftgate.services.stacks.identity import stack_row
+from driftgate.services.stacks.locking import stack_lock
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.store import backups as backups_db
+from driftgate.store import runs as runs_db
 from driftgate.store import stacks as stacks_db
 from driftgate.store import states as states_db
 
@@ -164,41 +168,118 @@ def verify_backup(ws: Workspace, directory: Path, ref: str) -> backups_db.Backup
     return row
 
 
-def restore_backup(ws: Workspace, directory: Path, ref: str) -> list[str]:
-    """Put the module's live data back as the backup holds it; refuse a corrupt artifact."""
+@dataclass(frozen=True)
+class RestoreReport:
+    run_id: str
+    restored: list[str]  # addresses put back
+    failed: list[str]  # "address: why" (the first failure stops the restore; the rest not attempted)
+
+    @property
+    def full_success(self) -> bool:
+        return not self.failed
+
+
+def restore_backup(ws: Workspace, directory: Path, ref: str) -> RestoreReport:
+    """Put the module's live data back as the backup holds it; refuse a corrupt artifact.
+
+    A restore is a run like an apply: under the stack lock, with its own id, actor and one outcome
+    per resource in the ledger. Restored resources stay recorded as data-bearing (a restore never
+    disarms the gate), and it counts as the module's last change, so an older backup is stale after it.
+    """
     row = verify_backup(ws, directory, ref)
     loaded = _load(ws, directory)
-    restored: list[tuple[Any, Any]] = []
-    for entry, files in archive.read(Path(row.path)):
-        provider = loaded.providers.get(entry["type"].split(".", 1)[0])
-        if provider is None:
-            raise DriftgateError(f"{entry['address']}: provider for {entry['type']} is not configured")
-        restored.append((entry, provider.restore_resource(entry["type"], entry["attributes"], files)))
-    _record_restored(ws, loaded.stack_id, restored)
-    return [entry["address"] for entry, _ in restored]
+    entries = list(archive.read(Path(row.path)))
+    run_id = str(uuid.uuid4())
+    with stack_lock(ws, stack_id=loaded.stack_id, stack_name=loaded.stack.name, run_id=run_id):
+        _start_restore_run(ws, loaded.stack_id, run_id, [entry for entry, _ in entries])
+        restored: list[str] = []
+        failed: list[str] = []
+        for index, (entry, files) in enumerate(entries):
+            outcome = (
+                _restore_one(loaded, entry, files) if not failed else "not attempted: an earlier one failed"
+            )
+            _record_restore_outcome(ws, loaded.stack_id, run_id, index, entry, outcome, attempted=not failed)
+            if isinstance(outcome, str):
+                failed.append(f"{entry['address']}: {outcome}")
+            else:
+                restored.append(entry["address"])
+        with ws.transaction() as conn:
+            runs_db.finish_run(
+                conn,
+                run_id,
+                status="partial" if failed else "succeeded",
+                action_count=len(entries),
+                summary={"restore": {"ref": ref, "module": row.module, "restored": len(restored)}},
+                errors=failed,
+            )
+    return RestoreReport(run_id, restored, failed)
 
 
-def _record_restored(ws: Workspace, stack_id: int, restored: list[tuple[Any, Any]]) -> None:
-    """Recorded state follows what was put back (secret references stay references)."""
-    writes = [
-        states_db.StateWrite(
+def _start_restore_run(ws: Workspace, stack_id: int, run_id: str, entries: list[dict[str, Any]]) -> None:
+    with ws.transaction() as conn:
+        runs_db.create_run(
+            conn,
+            run_id=run_id,
+            stack_id=stack_id,
+            kind="restore",
+            actor=ws.settings.actor,
+            pid=os.getpid(),
+            host=ws.settings.hostname,
+        )
+        planned = [runs_db.PlannedRow(i, e["address"], "restore", {}) for i, e in enumerate(entries)]
+        runs_db.insert_planned_outcomes(conn, run_id, planned, now=time.time())
+
+
+def _restore_one(loaded: _Loaded, entry: dict[str, Any], files: dict[str, bytes]) -> Observed | str:
+    """The live resource as restored, or why it could not be."""
+    provider = loaded.providers.get(entry["type"].split(".", 1)[0])
+    if provider is None:
+        return f"provider for {entry['type']} is not configured"
+    try:
+        return provider.restore_resource(entry["type"], entry["attributes"], files)
+    except DriftgateError as exc:
+        return str(exc)
+
+
+def _record_restore_outcome(
+    ws: Workspace,
+    stack_id: int,
+    run_id: str,
+    index: int,
+    entry: dict[str, Any],
+    outcome: Observed | str,
+    *,
+    attempted: bool,
+) -> None:
+    """One outcome row; on success the recorded state follows what was put back (secret references
+    stay references, dependencies as recorded) and stays data-bearing."""
+    now = time.time()
+    ok = not isinstance(outcome, str)
+    row = {
+        "idx": index,
+        "address": entry["address"],
+        "action": "restore",
+        "status": "SUCCESS" if ok else "ERROR",
+        "error": None if ok else outcome,
+        "outputs": {},
+        "attempted": attempted,
+        "started_at": now,
+        "finished_at": now,
+    }
+    with ws.transaction() as conn:
+        runs_db.finish_outcomes(conn, run_id, [row])
+        if isinstance(outcome, str):
+            return
+        current = states_db.get_state(conn, stack_id, entry["address"])
+        write = states_db.StateWrite(
             address=entry["address"],
             module=entry["address"].split("/", 1)[0],
             type=entry["type"],
             attributes=entry["attributes"],
-            outputs=observed.outputs or entry["outputs"],
-            depends_on=(),
+            outputs=outcome.outputs or entry["outputs"],
+            depends_on=current.depends_on if current else (),
             status=states_db.APPLIED,
+            data_bearing=True,  # it was backed up because it holds data; the record only rises
         )
-        for entry, observed in restored
-    ]
-    with ws.transaction() as conn:
-        current = states_db.load_state(conn, stack_id)
-        writes = [
-            w.__class__(**{**w.__dict__, "depends_on": current[w.address].depends_on})
-            if w.address in current
-            else w
-            for w in writes
-        ]
-        states_db.upsert_states(conn, stack_id, "restore", writes)
+        states_db.upsert_states(conn, stack_id, run_id, [write])
         stacks_db.bump_serial(conn, stack_id)

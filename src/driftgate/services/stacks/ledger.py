@@ -57,7 +57,7 @@ class StoreSink:
                     outputs={},
                     depends_on=s.action.depends_on,
                     status=states_db.UNCERTAIN,
-                    stateful=s.action.stateful,
+                    data_bearing=s.action.data_bearing,
                 )
                 for s in creates
             ),
@@ -83,7 +83,7 @@ class StoreSink:
                 outputs=f.outcome.outputs,
                 depends_on=f.action.depends_on,
                 status=states_db.APPLIED,
-                stateful=f.action.stateful,
+                data_bearing=f.action.data_bearing,
             )
             for f in ok
             if f.attributes is not None and f.action.kind is not _DELETE

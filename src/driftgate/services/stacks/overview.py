@@ -120,11 +120,12 @@ def stack_detail(ws: Workspace, name: str) -> dict[str, Any]:
     modules: dict[str, dict[str, Any]] = {m: {"stateful": True, "drift": None} for m in summary.held_back}
     for resource in recorded.values():
         entry = modules.setdefault(resource.module, {"stateful": False, "drift": None})
-        entry["stateful"] = entry["stateful"] or resource.stateful
+        entry["stateful"] = entry["stateful"] or resource.data_bearing
     directory = Path(summary.directory)
     if (directory / "stack.yaml").is_file():  # the specs, when on this host: policies as written now
         for spec in module_specs(directory, ws.yaml_limits()):
-            modules[spec.name] = {"stateful": spec.stateful, "drift": spec.drift}
+            held = modules.get(spec.name, {}).get("stateful", False)  # the record holds data: still gated
+            modules[spec.name] = {"stateful": spec.stateful or held, "drift": spec.drift}
     return {
         **asdict(summary),
         "modules": [{"name": m, **facts} for m, facts in sorted(modules.items())],

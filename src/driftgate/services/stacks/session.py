@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import uuid
@@ -11,9 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from driftgate.apply.executor import Executor, ProgressCallback
 from driftgate.apply.hooks import ApplyHooks
-from driftgate.apply.result import ApplyResult, is_full_success
+from driftgate.apply.result import ActionStatus, ApplyResult, is_full_success
 from driftgate.errors import GateRefused, PlanInvalidError, StalePlanError
 from driftgate.gate.decision import GateDecision, GateRequest, ModulePolicy, decide, gated_plan
 from driftgate.plan.model import ActionKind, Plan
@@ -97,24 +98,22 @@ class ApplySession:
             m.name: ModulePolicy(m.name, m.spec.stateful, m.spec.stateful_mode, m.spec.backup_max_age_hours)
             for m in stack.modules
         }
-        for action in self.plan.actions:  # a module removed from the specs: stateful if its records say so
-            if action.module not in policies or (action.stateful and not policies[action.module].stateful):
-                if action.module not in {m.name for m in stack.modules}:
-                    policies[action.module] = ModulePolicy(action.module, action.stateful)
-                elif action.stateful and action.parent and action.kind is not ActionKind.NOOP:
-                    # a change that destroys data (a Terraform root's data_bearing address) gates its module
-                    policies[action.module] = dataclasses.replace(policies[action.module], stateful=True)
         stack_id = self.planned.stack_id
         refs = [request.backup_ref] if request.backup_ref else []
         records = backup_records(self.ws, stack_id, refs, self.planned.providers)
+        gated = {m for m, p in policies.items() if p.stateful} | {
+            a.module for a in self.plan.data_loss_actions
+        }
         with self.ws.transaction() as conn:
-            last = {
-                m: states_db.last_module_change(conn, stack_id, m) for m in policies if policies[m].stateful
-            }
+            last = {m: states_db.last_module_change(conn, stack_id, m) for m in gated}
         return decide(self.plan, policies, request, backups=records, last_changes=last, now=time.time())
 
     def refuse(self, decision: GateDecision) -> None:
         """Record the refusal as a run (nothing touched) and raise GateRefused."""
+        self._record_untouched(decision, "refused")
+        raise GateRefused(list(decision.reasons))
+
+    def _record_untouched(self, decision: GateDecision, status: str) -> None:
         with self.ws.transaction() as conn:
             runs_db.create_run(
                 conn,
@@ -128,12 +127,11 @@ class ApplySession:
             runs_db.finish_run(
                 conn,
                 self.run_id,
-                status="refused",
+                status=status,
                 action_count=0,
                 summary={"gate": decision.to_dict()},
                 errors=list(decision.reasons),
             )
-        raise GateRefused(list(decision.reasons))
 
     def execute(
         self,
@@ -178,14 +176,14 @@ class ApplySession:
             progress=progress,
         )
         result = executor.run(plan)
-        status = "succeeded" if is_full_success(result) else "partial"
+        status = (
+            "partial" if not is_full_success(result) else ("held" if gate and gate.blocked else "succeeded")
+        )
         summary = _summary(plan, result)
         if gate is not None:
             summary["gate"] = gate.to_dict()
         with self.ws.transaction() as conn:
-            states_db.set_module_statefulness(
-                conn, stack_id, {m.name: m.spec.stateful for m in self.planned.stack.modules}
-            )
+            _record_data_bearing(conn, stack_id, plan, result)
             runs_db.finish_run(
                 conn,
                 self.run_id,
@@ -195,6 +193,28 @@ class ApplySession:
                 errors=list(result.errors),
             )
         return ApplyReport(self.run_id, plan, result, gate)
+
+
+def _record_data_bearing(conn: Connection, stack_id: int, plan: Plan, result: ApplyResult) -> None:
+    """Raise the record of every applied data-bearing resource (no-ops too: a module made stateful
+    since), and keep the parts of expanding resources: what was recorded, plus the data-bearing parts
+    planned now, less those this run deleted."""
+    ok = {o.index for o in result.actions if o.status is ActionStatus.SUCCESS}
+    addresses = [
+        a.address for a in plan.actions if a.data_bearing and not a.parent and a.kind is not ActionKind.DELETE
+    ]
+    parents = {a.parent for a in plan.actions if a.parent}
+    recorded = {a: r for a, r in states_db.load_state(conn, stack_id).items() if a in parents}
+    parts: dict[str, set[str]] = {a: set(r.data_bearing_parts) for a, r in recorded.items()}
+    for action in plan.actions:
+        if action.parent in parts:
+            key = action.address[len(action.parent) + 1 : -1]
+            if action.kind is ActionKind.DELETE and action.index in ok:
+                parts[action.parent].discard(key)
+            elif action.data_bearing:
+                parts[action.parent].add(key)
+    changed = {a: sorted(keys) for a, keys in parts.items() if set(recorded[a].data_bearing_parts) != keys}
+    states_db.mark_data_bearing(conn, stack_id, addresses, changed)
 
 
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, object]:
