@@ -6,7 +6,9 @@ provider against raw ``terraform plan``/``apply`` of the same root, in the same 
 driftgate's plan is `driftgate plan` (init cached, plan -out, show -json, 1,000 child actions);
 its apply is `driftgate apply --auto-approve` (a fresh plan, then apply -json read as it
 streams, state pull for outputs); raw is `terraform plan -out` and `terraform apply PLANFILE` in a
-copy of the root. Target: driftgate's overhead at most 10% + 0.5 s of the raw figure.
+copy of the root. Then a change applied from a saved plan on both sides: `driftgate apply PLANFILE`
+(the state checked fresh, Terraform's own plan file applied: no second plan) against
+`terraform apply PLANFILE`. Target: driftgate's overhead at most 10% + 0.5 s of the raw figure.
 """
 
 from __future__ import annotations
@@ -74,6 +76,16 @@ def main() -> None:
         assert ours_plan.code == 2, "driftgate's plan should show 1,000 creates"
         ours_apply = timed([DRIFTGATE, "apply", "-s", str(stack), "--auto-approve"], cwd=work, env=env)
         assert ours_apply.code == 0, "driftgate's apply failed"
+        # a saved plan: `plan --out` then `apply PLANFILE` applies Terraform's own plan file, no new plan
+        (raw / "main.tf").write_text(root_source(args.count, "two"))
+        assert timed([args.binary, "plan", "-input=false", "-out=p.tfplan"], cwd=raw, env=clean).code == 0
+        raw_saved = timed([args.binary, "apply", "-input=false", "p.tfplan"], cwd=raw, env=clean)
+        (stack / "root" / "main.tf").write_text(root_source(args.count, "two"))
+        planfile = work / "plan.json"
+        saved_plan = timed([DRIFTGATE, "plan", "-s", str(stack), "--out", str(planfile)], cwd=work, env=env)
+        assert saved_plan.code == 2, "driftgate's plan should show 1,000 updates"
+        ours_saved = timed([DRIFTGATE, "apply", str(planfile), "-s", str(stack)], cwd=work, env=env)
+        assert ours_saved.code == 0, "driftgate's apply of a saved plan failed"
         startup = startup_floor(work, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -91,6 +103,11 @@ def main() -> None:
         f"  apply: raw {raw_apply.seconds:6.2f} s   driftgate {ours_apply.seconds:6.2f} s   "
         + verdict(ours_apply.seconds, raw_apply.seconds + raw_plan.seconds)
         + "  (driftgate's apply plans too: compared with raw plan + apply)"
+    )
+    print(
+        f"  apply of a saved plan: raw {raw_saved.seconds:6.2f} s   driftgate {ours_saved.seconds:6.2f} s   "
+        + verdict(ours_saved.seconds, raw_saved.seconds)
+        + "  (terraform apply PLANFILE against driftgate apply PLANFILE: no plan in either)"
     )
     print(
         f"  (this machine's floor under any driftgate call: Python importing its libraries, {startup:.2f} s)"

@@ -179,3 +179,47 @@ def lying_plan_plugin(directory: Path, name: str = "lying-plugin") -> Path:
     """A whole-plan plugin whose ApplyPlan answers UNSPECIFIED statuses ($LIE=unspecified) or a
     short result ($LIE=short)."""
     return script(directory, name, LYING_PLAN)
+
+
+BATCH_LIAR = """
+import os, sys, time
+from driftgate.plugin import serve
+from driftgate.plugin.manifest import manifest_of
+from driftgate.plugin.server import Servicer
+from driftgate.plugin.proto import provider_pb2 as pb
+from driftgate.providers.data import DataProvider
+
+MODE = os.environ.get("BATCH_LIE", "duplicate")
+
+class Dying(DataProvider):
+    def create(self, type_, name, attributes):
+        if attributes.get("input") == "die":
+            time.sleep(float(os.environ.get("DIE_DELAY", "0.2")))  # what finished before is on the wire
+            os.kill(os.getpid(), 9)
+        return super().create(type_, name, attributes)
+
+real = Servicer.ApplyResourceChanges
+
+def lie(self, request, context):
+    yield from real(self, request, context)
+    first = request.actions[0].action_index
+    if MODE == "duplicate":  # SUCCESS, then ERROR for the same action
+        extra = pb.ApplyPlan.ActionResult(action_index=first, status=pb.ERROR, error="second thoughts")
+    else:  # a result for an action that was never planned
+        extra = pb.ApplyPlan.ActionResult(action_index=9999, status=pb.SUCCESS, outputs_json="{}")
+    yield pb.ApplyResourceChanges.Results(results=[extra])
+
+if MODE != "die":
+    Servicer.ApplyResourceChanges = lie
+provider = Dying()
+doc = manifest_of(provider)
+doc["capabilities"]["batch_apply"] = True
+sys.exit(serve(provider, manifest=doc))
+"""
+
+
+def batch_liar_plugin(directory: Path, name: str = "batch-liar") -> Path:
+    """A plugin applying in batches (ApplyResourceChanges) that, by $BATCH_LIE, reports a second
+    result for an action (duplicate), a result for an action never planned (unplanned), or dies on
+    the create of input "die" after the actions before it finished (die)."""
+    return script(directory, name, BATCH_LIAR)

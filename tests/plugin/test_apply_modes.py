@@ -44,6 +44,14 @@ def test_hooks_fire_for_plugin_applied_actions_in_both_modes(
     calls: list[str] = []
     real = PluginProcess.call
     monkeypatch.setattr(PluginProcess, "call", lambda self, fn: _counted(real, self, fn, calls))
+    real_stream = PluginProcess.stream
+
+    def streamed(self: PluginProcess, fn: Any) -> Any:  # a stream's answers are read off the call
+        for answer in real_stream(self, fn):
+            calls.append(type(answer).__qualname__)
+            yield answer
+
+    monkeypatch.setattr(PluginProcess, "stream", streamed)
     applied: list[str] = []
     hooks = ApplyHooks(on_resource_applied=[lambda a, o: applied.append(a.address)])
     with apply_session(ws, stack) as session:

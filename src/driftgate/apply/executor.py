@@ -210,9 +210,11 @@ class Executor:
             return None
         return name
 
-    def execute_batch(self, items: Sequence[Started]) -> Iterator[Finished]:
+    def execute_batch(self, items: Sequence[Started], errors: list[str]) -> Iterator[Finished]:
         """Independent actions in one ``apply_many`` call, each outcome as soon as it is known; an
-        action the provider never answered is an ERROR with its live state uncertain."""
+        action the provider never answered is an ERROR with its live state uncertain. The result
+        contract holds as for whole plans: a second result for an action, or one for an action not
+        in the batch, is a contract violation in ``errors`` (the run is never a full success)."""
         provider = self._providers[items[0].action.type.split(".", 1)[0]]
         waiting = {item.action.index: item for item in items}
         started = time.time()
@@ -222,6 +224,14 @@ class Executor:
                 item = waiting.pop(index, None)
                 if item is not None:
                     yield self._finished_from(item, result, started)
+                    continue
+                ours = any(i.action.index == index for i in items)
+                why = (
+                    f"2 results for action {index}"
+                    if ours
+                    else f"a result for action {index}, which was not planned"
+                )
+                errors.append(redact(f"contract violation: {provider.name}: {why}"))
         except ProviderCrashed as exc:
             self.abort_reason = reason = redact(str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
@@ -254,7 +264,10 @@ class Executor:
     def _change(self, item: Started) -> Change:
         action = item.action
         deleting = action.kind is _DELETE or item.attributes is None
-        attributes = self._secrets.resolve_all((action.prior if deleting else item.attributes) or {})
+        chosen = action.prior if deleting else item.attributes
+        if action.parent:  # a child names itself in its desired values, whatever it does (a delete too)
+            chosen = action.desired
+        attributes = self._secrets.resolve_all(chosen or {})
         return Change(
             index=action.index,
             kind=action.kind.value,
@@ -528,7 +541,7 @@ class _Run:
                 finished, errors = self.ex.execute_group(items)
                 self.errors.extend(errors)
             else:
-                finished = self.ex.execute_batch(items)
+                finished = self.ex.execute_batch(items, self.errors)
             for one in finished:
                 reported.add(one.action.index)
                 self.results.put(one)

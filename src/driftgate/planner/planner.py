@@ -492,9 +492,8 @@ def _plan_deletes(ctx: _Context, *, start: int) -> list[Action]:
                 prior=dict(rec.attributes),
                 prior_outputs=dict(rec.outputs),
                 depends_on=rec.depends_on,
-                # deleting an expanding resource destroys its parts: data-bearing if any of them is
-                data_bearing=_data_bearing(ctx, rec.module, rec.type, rec, None)
-                or bool(rec.data_bearing_parts),
+                # an expanding resource's delete lets go of its parts (a Terraform root's stay)
+                data_bearing=_data_bearing(ctx, rec.module, rec.type, rec, None),
                 reason="no longer in the specs",
             )
         )

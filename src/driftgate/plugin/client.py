@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import selectors
 import shutil
 import signal
@@ -205,13 +206,35 @@ class PluginProcess:
             raise failed(redact(f"{self.source}: {code.name if code else 'RPC'}: {details}")) from None
 
     def stream(self, fn: Callable[[rpc.ProviderStub], Iterator[T]]) -> Iterator[T]:
-        """A streaming RPC's answers, with ``call``'s failure rules."""
+        """A streaming RPC's answers, with ``call``'s failure rules. A thread takes each answer off
+        the call as soon as it arrives: when the plugin dies, gRPC drops what was received but not
+        yet read, and those are results of work the plugin finished."""
         answers = self.call(fn)
-        while True:
+        inbox: queue.Queue[tuple[Any, BaseException | None, bool]] = queue.Queue()
+
+        def take() -> None:
             try:
-                yield self.call(lambda _: next(answers))
-            except StopIteration:
+                for answer in answers:
+                    inbox.put((answer, None, False))
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader, translated there
+                inbox.put((None, exc, True))
                 return
+            inbox.put((None, None, True))
+
+        threading.Thread(target=take, daemon=True, name="driftgate-plugin-stream").start()
+        ended = False
+        try:
+            while True:
+                answer, error, ended = inbox.get()
+                if error is not None:
+                    self.call(partial(_reraise, error))
+                if ended:
+                    return
+                yield answer
+        finally:
+            if not ended:
+                with contextlib.suppress(Exception):
+                    answers.cancel()  # type: ignore[attr-defined]  # the reader stopped early
 
     @property
     def alive(self) -> bool:
@@ -530,3 +553,7 @@ def _file_chunks(
     for name, data in sorted(files.items()):
         for start in range(0, max(len(data), 1), wire.CHUNK):
             yield pb.RestoreResource.Chunk(file=name, data=data[start : start + wire.CHUNK])
+
+
+def _reraise(error: BaseException, _stub: object) -> None:
+    raise error

@@ -179,7 +179,9 @@ def test_the_gate_wants_a_fresh_verified_dump_and_a_restore_brings_rows_back(
     assert server.sql("SELECT count(*) FROM sales.orders", dbname=shop) == [(3,)]
 
     code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--backup-ref", ref, "--json")
-    assert code == codes.REFUSED and "taken before module 'data' last changed" in out  # the restore changed it
+    assert (
+        code == codes.REFUSED and "taken before module 'data' last changed" in out
+    )  # the restore changed it
     code, out, _ = run(capsys, "backup", "create", "data", *s, "--json")
     ref = json.loads(out)["ref"]
     code, out, _ = run(capsys, "apply", *s, "--auto-approve", *gate, "--backup-ref", ref, "--json")

@@ -1,6 +1,10 @@
 """``terraform apply -json``'s machine-readable stream as one outcome per planned address.
 
-- ``apply_complete`` → SUCCESS;
+- ``apply_complete`` → SUCCESS (a replacement needs both its halves, in either order:
+  destroy-then-create or create-before-destroy);
+- a planned delete with no event at all, in an apply that ran to its ``change_summary`` without an
+  error → SUCCESS: Terraform *forgot* it (a ``removed`` block with ``destroy = false``) and
+  reports nothing for that;
 - ``apply_errored`` → ERROR (DELETE_FAILED for a delete), with the text of the error diagnostic
   that names the address (or, failing that, the next error diagnostic);
 - a planned address that never reported (dependents of a failure, or an apply stopped early)
@@ -50,6 +54,8 @@ def parse_apply(lines: Iterable[str], planned: Mapping[str, str]) -> ApplyStream
     """``planned``: Terraform address → driftgate action kind, for every change sent to apply."""
     started: dict[str, bool] = {}
     state: dict[str, str] = {}  # address -> complete | errored
+    halves: dict[str, set[str]] = {}  # address -> the hook actions that completed (create, delete …)
+    summarised = False
     errors_for: dict[str, str] = {}
     loose: list[str] = []
     stream = ApplyStream(outcomes={})
@@ -69,6 +75,9 @@ def parse_apply(lines: Iterable[str], planned: Mapping[str, str]) -> ApplyStream
             started[address] = True
         elif kind == "apply_complete" and address:
             state[address] = "complete"
+            halves.setdefault(address, set()).add(str(hook.get("action", "")))
+        elif kind == "change_summary":
+            summarised = (message.get("changes") or {}).get("operation") == "apply"
         elif kind == "apply_errored" and address:
             started[address] = True
             state[address] = "errored"
@@ -87,6 +96,7 @@ def parse_apply(lines: Iterable[str], planned: Mapping[str, str]) -> ApplyStream
                 sensitive = bool(raw.get("sensitive"))
                 stream.outputs[name] = (None if sensitive else raw.get("value"), sensitive)
     unclaimed = list(loose)
+    clean = summarised and not loose and not errors_for and "errored" not in state.values()
     for address, action in planned.items():
         if state.get(address) == "errored":
             text = errors_for.get(address) or (
@@ -97,8 +107,14 @@ def parse_apply(lines: Iterable[str], planned: Mapping[str, str]) -> ApplyStream
         elif state.get(address) == "complete":
             if address in errors_for:  # completed, then a postcondition (or check) failed
                 stream.outcomes[address] = Outcome("ERROR", True, errors_for[address])
+            elif action == "replace" and not _replaced(halves.get(address, set())):
+                done = ", ".join(sorted(halves.get(address, set())))
+                why = f"Terraform finished only part of its replacement ({done}); live state uncertain"
+                stream.outcomes[address] = Outcome("ERROR", True, why)
             else:
                 stream.outcomes[address] = Outcome("SUCCESS", True)
+        elif clean and action == "delete" and not started.get(address):
+            stream.outcomes[address] = Outcome("SUCCESS", False)  # forgotten, not destroyed
         elif address in errors_for:
             stream.outcomes[address] = Outcome("ERROR", started.get(address, False), errors_for[address])
         else:
@@ -108,6 +124,10 @@ def parse_apply(lines: Iterable[str], planned: Mapping[str, str]) -> ApplyStream
     claimed = {o.error for o in stream.outcomes.values()}
     stream.errors = [text for text in loose if text not in claimed]
     return stream
+
+
+def _replaced(halves: set[str]) -> bool:
+    return "replace" in halves or {"create", "delete"} <= halves
 
 
 _RESOURCE_BLOCK = re.compile(r'^resource "([^"]+)" "([^"]+)"$')

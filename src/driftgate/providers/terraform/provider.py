@@ -339,6 +339,7 @@ class TerraformProvider(BaseProvider):
         if failed or stream.errors:
             why = f"{len(failed)} of {len(children)} Terraform changes failed" if failed else stream.errors[0]
             results[root.index] = ChangeResult("ERROR", why)
+            _remember_applied(runner, json.loads(runner.state_pull() or b"{}"))
         else:
             results[root.index] = ChangeResult("SUCCESS", None, self._outputs(runner, stream.outputs))
         return results, list(stream.errors)
@@ -349,6 +350,7 @@ class TerraformProvider(BaseProvider):
             for name, (value, sensitive) in reported.items()
         }
         state = json.loads(runner.state_pull() or b"{}")
+        _remember_applied(runner, state)
         found["serial"] = state.get("serial")
         found["lineage"] = state.get("lineage")
         found["resources"] = {a: _digest(v) for a, v in state_resources(state, runner.secret_vars).items()}
@@ -402,7 +404,8 @@ class TerraformProvider(BaseProvider):
         state = runner.state_pull()
         pulled = json.loads(state or b"{}")
         now = (pulled.get("lineage"), pulled.get("serial"))
-        if outputs.get("lineage") and now != (outputs.get("lineage"), outputs.get("serial")):
+        ours = {(outputs.get("lineage"), outputs.get("serial")), _applied_last(runner)}
+        if outputs.get("lineage") and now not in ours:
             raise ProviderError(
                 f"terraform root {runner.root.name}: its state (serial {now[1]}) is not the one driftgate "
                 f"applied (serial {outputs.get('serial')}): changed outside driftgate; see `driftgate drift`"
@@ -432,6 +435,24 @@ class TerraformProvider(BaseProvider):
         recorded = (meta.get("lineage"), meta.get("serial")) if isinstance(meta, dict) else None
         if not isinstance(state, dict) or (state.get("lineage"), state.get("serial")) != recorded:
             raise ProviderError("terraform backup: the state's lineage and serial are not the recorded ones")
+
+
+_APPLIED = "applied-state.json"  # the lineage and serial driftgate's last apply of the root left
+
+
+def _remember_applied(runner: Terraform, state: Mapping[str, Any]) -> None:
+    """What state driftgate's own apply left, even a partial one (whose root records no outputs):
+    a root that only driftgate applied is never taken for one changed outside driftgate."""
+    data = {"lineage": state.get("lineage"), "serial": state.get("serial")}
+    (runner.work / _APPLIED).write_text(json.dumps(data), encoding="utf-8")
+
+
+def _applied_last(runner: Terraform) -> tuple[Any, Any] | None:
+    try:
+        data = json.loads((runner.work / _APPLIED).read_text(encoding="utf-8"))
+        return data.get("lineage"), data.get("serial")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 ADDRESS = re.compile(
