@@ -71,6 +71,7 @@ Job = tuple[str, list[Started]]  # ("group", a whole-plan provider's actions) | 
 _POLL = 0.25
 _INLINE_BATCH = 2000
 _BATCH = 500  # actions per apply_many call
+_JOB_GRACE = 10.0  # seconds a job may still read its plugin's answer after its last outcome
 
 
 class Executor:
@@ -378,6 +379,8 @@ class _Run:
         self.work: queue.Queue[Started | Job | None] = queue.Queue()
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
+        self.jobs_running = 0  # jobs whose provider call has not ended (what it says after counts)
+        self.jobs_done = threading.Condition()
         self.interrupted = False
         self.timed_out: set[int] = set()
         self.instant = 0
@@ -429,6 +432,7 @@ class _Run:
                 self._collect(block=True)
                 if self.ex.abort_reason is not None:
                     raise _Aborted
+        self._await_jobs()
         self.ex.sink.record(started=[], finished=self.buffer)
         self.buffer = []
 
@@ -509,6 +513,8 @@ class _Run:
         self.work.put(item)
 
     def _submit_job(self, job: Job) -> None:
+        with self.jobs_done:
+            self.jobs_running += 1
         for item in job[1]:
             self.in_flight[item.action.index] = time.monotonic() + self.ex.timeout
         if len(self.threads) < len(self.in_flight) + len(self.timed_out):
@@ -550,6 +556,16 @@ class _Run:
             for item in items:
                 if item.action.index not in reported:
                     self.results.put(_failed(item.action, reason, attempted=True))
+        finally:
+            with self.jobs_done:
+                self.jobs_running -= 1
+                self.jobs_done.notify_all()
+
+    def _await_jobs(self) -> None:
+        """Every outcome is in, but a provider call may still be answering (a second result for an
+        action is a contract violation the run must carry): wait for the calls to end, briefly."""
+        with self.jobs_done:
+            self.jobs_done.wait_for(lambda: self.jobs_running == 0, timeout=_JOB_GRACE)
 
     def _collect(self, *, block: bool) -> None:
         timeout = None

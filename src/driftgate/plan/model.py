@@ -150,6 +150,21 @@ class Plan:
             counts[action.kind.value] += 1
         return counts
 
+    def content_digest(self) -> str:
+        """A digest of what this plan would do (specs, recorded state, every action and its values),
+        not of when it was made: two plans with the same digest apply the same changes. A page shows
+        it with a plan so that an apply from that page applies that plan, or is refused as stale."""
+        body = {
+            "stack": self.stack,
+            "spec_digest": self.spec_digest,
+            "state_serial": self.state_serial,
+            "scope": list(self.scope),
+            "errors": list(self.errors),
+            "actions": [{**a.to_dict(), "index": None} for a in self.actions],
+        }
+        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
     def exit_code(self) -> int:
         """``terraform plan -detailed-exitcode``: 0 in sync, 2 changes present, 1 error."""
         if self.errors:

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from driftgate.errors import DriftgateError
+from driftgate.gate.decision import GateRequest
 from driftgate.services import sessions
 from driftgate.services.proposals.lifecycle import JobQueue
 from driftgate.services.workspace import Workspace
@@ -162,20 +163,45 @@ def stack_page(request: Request, name: str, who: AnyRole) -> Response:
     return page(request, "stack.html", who, "stacks", stack=detail, backups=backups)
 
 
-@router.post("/stacks/{name}/plan", response_class=HTMLResponse)
-def plan_page(request: Request, name: str, who: PostOperator) -> Response:
-    from driftgate.gate.decision import GateRequest
+def _gate_request(module: str, confirm: str, backup_ref: str) -> GateRequest:
+    """The automatic lane; with a module, its name typed again and a verified backup chosen, the
+    manual lane for that module (as ``--confirm`` and ``--backup-ref`` on the CLI)."""
+    if module:
+        return GateRequest("manual", (module,), True, confirm or None, backup_ref or None)
+    return GateRequest("auto")
+
+
+def _plan_view(
+    request: Request, name: str, who: Viewer, gate: GateRequest, *, stale: str = "", status_code: int = 200
+) -> Response:
+    """One plan and the gate's decision on it, with an Apply form that carries the plan's digest:
+    applying from the page applies this plan or nothing."""
     from driftgate.services.stacks.apply import planned_decision
 
     ws = workspace_of(request)
-    directory = _stack_directory(request, name)
-    with ws.run() as running:  # one plan, and the automatic lane's decision on it
-        plan, decision = planned_decision(running, directory, GateRequest("auto"))
-    return page(request, "plan.html", who, "stacks", name=name, plan=plan.to_dict(), gate=decision.to_dict())
+    with ws.run() as running:
+        plan, decision = planned_decision(running, _stack_directory(request, name), gate)
+    return page(
+        request,
+        "plan.html",
+        who,
+        "stacks",
+        status_code,
+        name=name,
+        plan=plan.to_dict(),
+        gate=decision.to_dict(),
+        digest=plan.content_digest(),
+        lane={
+            "module": gate.modules[0] if gate.modules else "",
+            "confirm": gate.confirm or "",
+            "backup_ref": gate.backup_ref or "",
+        },
+        stale=stale,
+    )
 
 
-@router.post("/stacks/{name}/apply")
-def apply_action(
+@router.post("/stacks/{name}/plan", response_class=HTMLResponse)
+def plan_page(
     request: Request,
     name: str,
     who: PostOperator,
@@ -183,21 +209,36 @@ def apply_action(
     confirm: Annotated[str, Form(max_length=64)] = "",
     backup_ref: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
-    """The automatic lane; with a module, its name typed again and a verified backup chosen, the
-    manual lane for that stateful module (as ``--confirm`` and ``--backup-ref`` on the CLI)."""
-    from driftgate.gate.decision import GateRequest
+    return _plan_view(request, name, who, _gate_request(module, confirm, backup_ref))
+
+
+@router.post("/stacks/{name}/apply")
+def apply_action(
+    request: Request,
+    name: str,
+    who: PostOperator,
+    digest: Annotated[str, Form(max_length=64)] = "",
+    module: Annotated[str, Form(max_length=64)] = "",
+    confirm: Annotated[str, Form(max_length=64)] = "",
+    backup_ref: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    """Apply the plan the page showed (its digest came with the form): a plan that changed since is
+    refused as stale (409), nothing applied, and the new plan is shown instead."""
+    from driftgate.errors import INVALID_INPUT, CodedError, StalePlanError
     from driftgate.services.stacks.apply import ApplyRequest, apply_stack
 
+    if not digest:
+        raise CodedError(INVALID_INPUT, "plan first: an apply from the dashboard applies the plan it showed")
+    gate = _gate_request(module, confirm, backup_ref)
     ws = workspace_of(request)
-    directory = _stack_directory(request, name)
-    if module:
-        gate = GateRequest("manual", (module,), True, confirm or None, backup_ref or None)
-    else:
-        gate = GateRequest("auto")
-    with ws.run() as running:
-        outcome = apply_stack(
-            running, ApplyRequest(directory, gate=gate, commit_back=True, skip_no_changes=False)
-        )
+    request_ = ApplyRequest(
+        _stack_directory(request, name), gate=gate, commit_back=True, skip_no_changes=False, shown_plan=digest
+    )
+    try:
+        with ws.run() as running:
+            outcome = apply_stack(running, request_)
+    except StalePlanError as exc:
+        return _plan_view(request, name, who, gate, stale=str(exc), status_code=409)
     report = outcome.report
     if report is None:
         return see(f"/ui/stacks/{name}")
@@ -409,7 +450,7 @@ def break_lock(
 
     if confirm != name:
         raise CodedError(INVALID_INPUT, f"type the stack's name ({name}) to break its lock")
-    do_break(workspace_of(request), name, force=True)
+    do_break(workspace_of(request), name, force=False, actor=f"token:{who.principal.name}")
     return see("/ui/admin")
 
 

@@ -55,7 +55,8 @@ def authored_elsewhere(tmp_path: Path, content: str, **extra: Any) -> Path:
 
 
 def apply_from(ws: Workspace, directory: Path, remote: Remote, **kwargs: Any) -> Any:
-    with apply_session(ws, directory) as session:
+    # the run names its config repo: the stack's identity follows it, as commit-back does
+    with apply_session(ws, directory, remote=remote.url, path="stacks/site") as session:
         report = session.execute()
     overrides = Overrides(remote=remote.url, branch="main", path="stacks/site", **kwargs)
     return report, commit_back(
@@ -198,7 +199,7 @@ def test_two_commit_backs_to_one_repo_are_serialized_and_both_land(
         home = tmp_path / ("home" if same_host else f"home-{name}")  # one host shares the clone cache
         ws = open_workspace(home, secrets_dir=tmp_path / "secrets")
         source = write_stack(tmp_path / f"src-{name}", name=name, modules=module(f"from {name}", name=name))
-        with apply_session(ws, source) as session:
+        with apply_session(ws, source, remote=remote.url, path=f"stacks/{name}") as session:
             report = session.execute()
         results[name] = commit_back(
             ws,
@@ -278,7 +279,7 @@ def test_a_conflict_names_the_repair_and_adopting_the_remote_value_unsticks_it(
         assert "driftgate commit-back --rebuild" in (stuck.reason or "")
 
     adopted = authored_elsewhere(tmp_path, "v3-by-a-person")
-    with apply_session(ws, adopted) as session:
+    with apply_session(ws, adopted, remote=remote.url, path="stacks/site") as session:
         assert session.execute().full_success
     before = remote.head()
     _, settled = recommit(ws, adopted, overrides=to_remote)

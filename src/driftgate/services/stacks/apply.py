@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from driftgate.errors import PlanHasErrors, TerminalError
+from driftgate.errors import PlanHasErrors, StalePlanError, TerminalError
 from driftgate.gate.decision import GateDecision, GateRequest, gated_plan
 from driftgate.plan.model import Plan
 from driftgate.services.stacks.session import ApplyReport, apply_session
@@ -47,6 +47,7 @@ class ApplyRequest:
     from_path: bool = False
     dry_run: bool = False
     skip_no_changes: bool = True
+    shown_plan: str | None = None  # the content digest of the plan a person saw: apply only that plan
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,21 @@ def apply_stack(
     stack = ws.load_stack(request.directory)
     if request.from_path and request.commit_back:
         _require_commit_back_target(ws, stack, request)
+    remote = request.overrides.remote if request.overrides else None
     with apply_session(
-        ws, request.directory, saved_plan=request.saved_plan, refresh=request.refresh, stack=stack
+        ws,
+        request.directory,
+        saved_plan=request.saved_plan,
+        refresh=request.refresh,
+        stack=stack,
+        remote=remote,
     ) as session:
         plan = session.plan
+        if request.shown_plan is not None and plan.content_digest() != request.shown_plan:
+            raise StalePlanError(
+                "the plan changed since it was shown (the specs, the recorded state or the live world "
+                "moved): nothing was applied; review the new plan"
+            )
         if on_plan is not None:
             on_plan(plan)
         modules = tuple(request.gate.modules)

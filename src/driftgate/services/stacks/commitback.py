@@ -22,7 +22,6 @@ from driftgate.gitops.gitcmd import (
     RUN_TRAILER,
     Credential,
     current_branch,
-    remote_url,
     toplevel,
 )
 from driftgate.gitops.objects import read_files, resolve
@@ -36,6 +35,7 @@ from driftgate.gitops.seal import (
 )
 from driftgate.plan.model import Plan
 from driftgate.services.forges import forge_kind
+from driftgate.services.stacks.identity import stack_place
 from driftgate.services.stacks.session import ApplyReport
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import STACK_FILE, Stack
@@ -93,12 +93,11 @@ class Overrides:
 def resolve_target(ws: Workspace, stack: Stack, overrides: Overrides = Overrides()) -> Target | None:
     """Where commit-back goes; None when nothing names a remote (the stack is not in git)."""
     policy = stack.spec.commit_back
-    top = toplevel(stack.directory) if stack.directory.is_dir() else None
-    url = overrides.remote or policy.remote or (remote_url(top) if top else None)
+    place = stack_place(stack, remote=overrides.remote, path=overrides.path)  # as the stack's identity
+    url, path, top = place.url, place.path, place.top
     if url is None:
         return None
     branch = overrides.branch or policy.branch or (current_branch(top) if top else None) or "main"
-    path = overrides.path or policy.path or (str(stack.directory.relative_to(top)) if top else ".")
     kind = overrides.target or policy.target
     if kind not in ("branch-push", "pull-request"):
         raise TerminalError(f"unknown commit-back target {kind!r} (expected branch-push or pull-request)")

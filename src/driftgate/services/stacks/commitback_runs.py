@@ -19,7 +19,8 @@ def recommit(
 
     Only what was applied may be committed: a plan with changes (or errors) is refused.
     """
-    planned = plan_stack(ws, directory)
+    overrides = overrides or Overrides()
+    planned = plan_stack(ws, directory, remote=overrides.remote, path=overrides.path)  # as identity does
     if planned.plan.errors or planned.plan.has_changes:
         raise TerminalError(
             "the specs are not what was applied (the plan is not in sync); apply them first, then commit back"
@@ -41,7 +42,7 @@ def recommit(
         run_id=last.id,
         plan=planned.plan,
         result=in_sync,
-        overrides=overrides or Overrides(),
+        overrides=overrides,
         rebuild=rebuild,
     )
     record_commit_back(ws, last.id, outcome)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,17 +27,35 @@ from driftgate.store import runs as runs_db
 from driftgate.store import stacks as stacks_db
 
 
-def stack_location(stack: Stack) -> str:
-    """``<config repo>#<path>``: the repo from commit_back.remote or git's origin, else the directory."""
+@dataclass(frozen=True)
+class Place:
+    """Where a run of a stack belongs: its config repo (None: not in git, nothing names one), the
+    stack's path in it, and the clone it was found in. One rule for identity and commit-back."""
+
+    url: str | None
+    path: str
+    top: Path | None
+
+
+def stack_place(stack: Stack, *, remote: str | None = None, path: str | None = None) -> Place:
+    """The repo from the run's ``--repo``, else ``commit_back.remote``, else git's origin; the path
+    from the run's, else ``commit_back.path``, else the stack's place in its clone."""
     directory = stack.directory.resolve()
     policy = stack.spec.commit_back
     top = toplevel(directory) if directory.is_dir() else None
-    url = policy.remote or (remote_url(top) if top is not None else None)
-    if url is None:
-        base = top if top is not None else directory
+    url = remote or policy.remote or (remote_url(top) if top is not None else None)
+    where = path or policy.path or (_relative(directory, top) if top is not None else ".")
+    return Place(url, where, top)
+
+
+def stack_location(stack: Stack, *, remote: str | None = None, path: str | None = None) -> str:
+    """``<config repo>#<path>`` (see :func:`stack_place`), or the directory for a stack not in git."""
+    place = stack_place(stack, remote=remote, path=path)
+    if place.url is None:
+        directory = stack.directory.resolve()
+        base = place.top if place.top is not None else directory
         return f"{directory_url(base)}#{_relative(directory, base)}"
-    path = policy.path or (_relative(directory, top) if top is not None else ".")
-    return f"{normalize_url(url)}#{path.strip('/') or '.'}"
+    return f"{normalize_url(place.url)}#{place.path.strip('/') or '.'}"
 
 
 def directory_url(path: Path) -> str:
@@ -58,9 +77,12 @@ def normalize_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), host, path, "", ""))
 
 
-def stack_row(conn: Connection, stack: Stack, *, bind: bool) -> stacks_db.StackRow:
-    """The stack's row; refuses a name bound to another place, and binds an unbound one on ``bind``."""
-    location = stack_location(stack)
+def stack_row(
+    conn: Connection, stack: Stack, *, bind: bool, remote: str | None = None, path: str | None = None
+) -> stacks_db.StackRow:
+    """The stack's row; refuses a name bound to another place, and binds an unbound one on ``bind``.
+    ``remote``/``path``: the run's own (``apply --repo``), as commit-back takes them."""
+    location = stack_location(stack, remote=remote, path=path)
     row = stacks_db.ensure_stack(conn, stack.name, str(stack.directory))
     if row.location is not None and row.location != location:
         raise StackElsewhereError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,8 +76,9 @@ def _release(ws: Workspace, stack_id: int, run_id: str, stack_name: str, *, quie
                 ) from None
 
 
-def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> locks_db.LockRow:
-    """Remove a stack's lock; refuse while its holder is alive on this host unless forced."""
+def break_lock(ws: Workspace, stack_name: str, *, force: bool, actor: str | None = None) -> locks_db.LockRow:
+    """Remove a stack's lock; refuse while its holder is alive on this host unless forced. Who broke
+    it is recorded as a run (``lock_break``) with the holder it removed."""
     with ws.transaction() as conn:
         stack = stacks_db.find_stack(conn, stack_name)
         if stack is None:
@@ -87,12 +89,26 @@ def break_lock(ws: Workspace, stack_name: str, *, force: bool) -> locks_db.LockR
         alive_here = lock.host == ws.settings.hostname and pid_alive(lock.pid)
         if alive_here and not force:
             raise TerminalError(
-                f"the holder of the lock is still running ({describe_holder(ws, lock)}); "
-                "use --force to break it anyway"
+                f"the holder of the lock is still running ({describe_holder(ws, lock)}): wait for it to "
+                "finish (from the CLI, `driftgate lock break --force` breaks it anyway)"
             )
         locks_db.release_lock(conn, stack.id, None)
         if lock.run_id:
             runs_db.mark_run_interrupted(conn, lock.run_id)
+        runs_db.record_run(
+            conn,
+            run_id=str(uuid.uuid4()),
+            stack_id=stack.id,
+            kind="lock_break",
+            actor=actor or ws.settings.actor,
+            pid=os.getpid(),
+            host=ws.settings.hostname,
+            status="succeeded",
+            summary={
+                "lock_break": {"holder": describe_holder(ws, lock), "run_id": lock.run_id, "forced": force}
+            },
+            errors=[],
+        )
         return lock
 
 

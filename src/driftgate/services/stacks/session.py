@@ -39,12 +39,20 @@ class PlannedStack:
 
 
 def plan_stack(
-    ws: Workspace, directory: Path, *, refresh: bool = True, stack: Stack | None = None
+    ws: Workspace,
+    directory: Path,
+    *,
+    refresh: bool = True,
+    stack: Stack | None = None,
+    remote: str | None = None,
+    path: str | None = None,
 ) -> PlannedStack:
+    """``remote``/``path``: the run's own config repo and path in it (``apply --repo``), which the
+    stack's identity follows as commit-back does."""
     stack = stack or ws.load_stack(directory)
     providers = ws.providers_for(stack)
     with ws.transaction() as conn:
-        row = stack_row(conn, stack, bind=False)
+        row = stack_row(conn, stack, bind=False, remote=remote, path=path)
         recorded = states_db.load_state(conn, row.id)
         serial = stacks_db.state_serial(conn, row.id)
     plan = build_plan(
@@ -232,15 +240,18 @@ def apply_session(
     saved_plan: Plan | None = None,
     refresh: bool = True,
     stack: Stack | None = None,
+    remote: str | None = None,
+    path: str | None = None,
 ) -> Iterator[ApplySession]:
-    """Lock the stack, then plan it (or check that the saved plan is still current)."""
+    """Lock the stack, then plan it (or check that the saved plan is still current). ``remote``: the
+    run's own config repo (``apply --repo``): the stack's identity and commit-back follow it alike."""
     stack = stack or ws.load_stack(directory)
     with ws.transaction() as conn:
-        row = stack_row(conn, stack, bind=True)
+        row = stack_row(conn, stack, bind=True, remote=remote, path=path)
     run_id = str(uuid.uuid4())
     with stack_lock(ws, stack_id=row.id, stack_name=stack.name, run_id=run_id):
         if saved_plan is None:
-            planned = plan_stack(ws, directory, refresh=refresh, stack=stack)
+            planned = plan_stack(ws, directory, refresh=refresh, stack=stack, remote=remote, path=path)
         else:
             planned = _saved(ws, stack, row.id, saved_plan)
         yield ApplySession(ws, planned, run_id)

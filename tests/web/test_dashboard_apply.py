@@ -1,0 +1,114 @@
+"""Applying from the dashboard applies the plan the page showed, or nothing; breaking a lock is
+refused while its holder runs, and who broke one is recorded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from driftgate.gate.decision import GateRequest
+from driftgate.services.stacks.apply import ApplyRequest, apply_stack
+from driftgate.services.stacks.history import runs_page
+from driftgate.store import locks as locks_db
+from driftgate.store import stacks as stacks_db
+from driftgate.testing.dashboard import Site
+from driftgate.testing.stacks import write_stack
+from tests.web.conftest import Tab
+
+pytestmark = pytest.mark.browser
+
+
+def page_stack(site: Site, name: str, content: str) -> Path:
+    modules = {
+        "web": [{"type": "file.file", "name": "page", "spec": {"path": "page.html", "content": content}}]
+    }
+    return write_stack(
+        site.root / "stacks" / name, name=name, modules=modules, providers={"file": {"root": "live"}}
+    )
+
+
+def applied(site: Site, name: str) -> Path:
+    directory = page_stack(site, name, "v1")
+    outcome = apply_stack(site.ws, ApplyRequest(directory, gate=GateRequest("auto"), commit_back=False))
+    assert outcome.report is not None and outcome.report.full_success
+    return directory
+
+
+def run_count(site: Site, stack: str) -> int:
+    return len(runs_page(site.ws, stack=stack, limit=50)[0])
+
+
+def test_apply_from_the_page_applies_the_plan_it_showed(tab: Tab, site: Site) -> None:
+    directory = applied(site, "shown")
+    page_stack(site, "shown", "v2")
+    tab.login("operator")
+    tab.go("/ui/stacks/shown")
+    tab.page.click("button:has-text('Plan, then apply')")
+    tab.page.wait_for_selector("h1:has-text('Plan of')")
+    assert '"v1" → "v2"' in tab.page.inner_text("main")
+    tab.accessible()
+    tab.page.click("button:has-text('Apply this plan')")
+    tab.page.wait_for_url("**/ui/runs/*")
+    assert (directory / "live" / "page.html").read_text() == "v2"
+    tab.clean()
+
+
+def test_a_plan_that_changed_since_it_was_shown_is_not_applied(tab: Tab, site: Site) -> None:
+    """Defect 8: the Apply button planned again and applied a plan the operator never saw."""
+    directory = applied(site, "moving")
+    page_stack(site, "moving", "seen by the operator")
+    tab.login("operator")
+    tab.go("/ui/stacks/moving")
+    tab.page.click("button:has-text('Plan, then apply')")
+    tab.page.wait_for_selector("text=seen by the operator")
+    before = run_count(site, "moving")
+    page_stack(site, "moving", "pushed meanwhile")  # the specs move after the page was shown
+    with tab.page.expect_response("**/apply") as answer:
+        tab.page.click("button:has-text('Apply this plan')")
+    assert answer.value.status == 409
+    tab.problems.clear()  # the 409 itself
+    text = tab.page.inner_text("main")
+    assert "Not applied" in text and "the plan changed since it was shown" in text
+    assert "pushed meanwhile" in text  # the fresh plan, offered instead
+    assert (directory / "live" / "page.html").read_text() == "v1"
+    assert run_count(site, "moving") == before
+    csrf = tab.page.locator("input[name=csrf]").first.get_attribute("value") or ""
+    bare = tab.page.request.post(site.base + "/ui/stacks/moving/apply", form={"csrf": csrf})
+    assert bare.status == 400 and "plan first" in bare.text()
+    assert (directory / "live" / "page.html").read_text() == "v1"
+
+
+def test_a_lock_whose_holder_runs_is_not_broken_and_a_break_is_recorded(tab: Tab, site: Site) -> None:
+    """Defect 8: "Break the lock" always forced, even under an apply still running."""
+    with site.ws.transaction() as conn:
+        busy = stacks_db.ensure_stack(conn, "busy", str(site.root / "stacks" / "busy"))
+        locks_db.try_lock(
+            conn,
+            stack_id=busy.id,
+            run_id="live-run",
+            holder="me",
+            pid=os.getpid(),
+            host=site.ws.settings.hostname,
+        )
+    tab.login("admin")
+    tab.go("/ui/admin")
+    row = tab.page.locator("tr", has_text="busy")
+    row.locator("input[name=confirm]").fill("busy")
+    row.locator("button:has-text('Break the lock')").click()
+    assert "still running" in tab.page.inner_text("[role=alert]")
+    tab.problems.clear()  # the refusal
+    with site.ws.transaction() as conn:
+        assert locks_db.get_lock(conn, busy.id) is not None
+        locks_db.release_lock(conn, busy.id, None)
+        locks_db.try_lock(conn, stack_id=busy.id, run_id="dead-run", holder="ci@old", pid=2**22 + 9, host="x")
+    tab.go("/ui/admin")
+    row = tab.page.locator("tr", has_text="busy")
+    row.locator("input[name=confirm]").fill("busy")
+    row.locator("button:has-text('Break the lock')").click()
+    tab.page.wait_for_url("**/ui/admin")
+    runs, _ = runs_page(site.ws, stack="busy", limit=50)
+    broke = [r for r in runs if r["kind"] == "lock_break"]
+    assert broke and broke[0]["actor"] == "token:admin-person", runs
+    tab.clean()
