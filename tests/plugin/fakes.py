@@ -60,6 +60,7 @@ class SlowData(DataProvider):
 
     def create(self, type_, name, attributes):
         if attributes.get("input") == "slow":
+            time.sleep(0.3)  # what finished before has left the process: a kill after the mark loses none
             with open(os.environ["MARK"], "w") as mark:
                 mark.write(str(os.getpid()))
             time.sleep(float(os.environ.get("HANG", "60")))
