@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from conftest import Moto
 from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import Lanes, backup, manual, walk_the_lanes
-from driftgate.testing.stacks import write_stack
+from driftgate.testing.stacks import read_module, write_module, write_stack
 from test_aws_plugin import PLUGIN
 
 ITEMS = 20
@@ -37,15 +36,6 @@ def cloud_stack(tmp_path: Path, moto: Moto, modules: dict[str, list[dict[str, An
     return write_stack(tmp_path / "stack", name="cloud", modules=modules, providers=providers, **kw)
 
 
-def module_doc(stack: Path, name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((stack / "modules" / f"{name}.yaml").read_text())
-    return doc
-
-
-def write_module(stack: Path, name: str, doc: dict[str, Any]) -> None:
-    (stack / "modules" / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
 def item_count(moto: Moto) -> int | None:
     dynamodb = moto.client("dynamodb")
     if "orders" not in dynamodb.list_tables()["TableNames"]:
@@ -62,7 +52,7 @@ def applied_with_items(capsys: pytest.CaptureFixture[str], tmp_path: Path, moto:
     for n in range(ITEMS):
         dynamodb.put_item(TableName="orders", Item={"id": {"S": f"order-{n}"}})
     stale = backup(capsys, stack, "data")
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["resources"][0]["spec"]["tags"] = {"v": "2"}
     write_module(stack, "data", doc)
     code, out, err = run(capsys, *manual(stack, "data", "--backup-ref", stale))
@@ -71,7 +61,7 @@ def applied_with_items(capsys: pytest.CaptureFixture[str], tmp_path: Path, moto:
 
 
 def remove_resource(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["resources"] = []
     write_module(stack, "data", doc)
 
@@ -81,20 +71,20 @@ def remove_module_file(stack: Path) -> None:
 
 
 def flip_stateful_and_remove(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["stateful"] = False
     doc["resources"] = []
     write_module(stack, "data", doc)
 
 
 def move_to_another_module(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     (stack / "modules" / "data.yaml").unlink()
     write_module(stack, "moved", {**doc, "name": "moved", "stateful": False})
 
 
 def force_new_replace(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     spec = doc["resources"][0]["spec"]
     spec["range_key"] = "at"  # a table's keys are fixed at creation
     spec["attributes"] = [*spec["attributes"], {"name": "at", "type": "S"}]

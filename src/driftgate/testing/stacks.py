@@ -56,3 +56,13 @@ def fast_write_module(path: Path, module: str, resources: Sequence[Mapping[str, 
     dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     doc = {"apiVersion": "driftgate/v1", "kind": "Module", "name": module, "resources": list(resources)}
     path.write_text(yaml.dump(doc, Dumper=dumper, sort_keys=False))
+
+
+def read_module(stack: Path, name: str) -> dict[str, Any]:
+    """A module file of ``stack`` as data, to edit the way a contributor would."""
+    doc: dict[str, Any] = yaml.safe_load((stack / "modules" / f"{name}.yaml").read_text())
+    return doc
+
+
+def write_module(stack: Path, name: str, doc: Mapping[str, Any]) -> None:
+    (stack / "modules" / f"{name}.yaml").write_text(yaml.safe_dump(dict(doc), sort_keys=False))

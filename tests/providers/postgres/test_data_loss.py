@@ -11,12 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import Lanes, backup, manual, walk_the_lanes
-from driftgate.testing.stacks import write_stack
+from driftgate.testing.stacks import read_module, write_module, write_stack
 from tests.providers.postgres.conftest import Server
 
 ROWS = 1000
@@ -51,15 +50,6 @@ def data_stack(tmp_path: Path, server: Server, *, cascade: bool = False) -> Path
     )
 
 
-def module_doc(stack: Path, name: str) -> dict[str, object]:
-    doc: dict[str, object] = yaml.safe_load((stack / "modules" / f"{name}.yaml").read_text())
-    return doc
-
-
-def write_module(stack: Path, name: str, doc: dict[str, object]) -> None:
-    (stack / "modules" / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
 def rows(server: Server) -> int | None:
     """How many orders the live database holds (None: the database or the table is gone)."""
     found = server.sql("SELECT 1 FROM pg_database WHERE datname = %s", server.name("shop"))
@@ -84,7 +74,7 @@ def applied_with_data(
         dbname=server.name("shop"),
     )
     stale = backup(capsys, stack, "data")
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["resources"][1]["spec"]["owner"] = "postgres"  # type: ignore[index]
     write_module(stack, "data", doc)
     code, out, err = run(capsys, *manual(stack, "data", "--backup-ref", stale))
@@ -93,7 +83,7 @@ def applied_with_data(
 
 
 def remove_resources(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["resources"] = []
     write_module(stack, "data", doc)
 
@@ -103,7 +93,7 @@ def remove_module_file(stack: Path) -> None:
 
 
 def flip_stateful_and_remove(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["stateful"] = False
     doc["resources"] = doc["resources"][1:]  # type: ignore[index]  # the database's line, in the same commit
     doc["resources"][0].pop("depends_on")  # type: ignore[index]
@@ -111,19 +101,19 @@ def flip_stateful_and_remove(stack: Path) -> None:
 
 
 def move_to_another_module(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     (stack / "modules" / "data.yaml").unlink()
     write_module(stack, "moved", {**doc, "name": "moved", "stateful": False})
 
 
 def force_new_replace(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     doc["resources"][1]["spec"]["name"] = "sales_v2"  # type: ignore[index]  # a schema's name is force-new
     write_module(stack, "data", doc)
 
 
 def replace_the_container(stack: Path) -> None:
-    doc = module_doc(stack, "data")
+    doc = read_module(stack, "data")
     spec = doc["resources"][0]["spec"]  # type: ignore[index]
     spec.update({"lc_collate": "C", "lc_ctype": "C", "template": "template0"})  # force-new on the database
     write_module(stack, "data", doc)

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from driftgate.cli import exitcodes as codes
 from driftgate.providers.terraform.runner import Terraform
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import Lanes, backup, manual, walk_the_lanes
-from driftgate.testing.stacks import write_stack
+from driftgate.testing.stacks import read_module, write_module, write_stack
 
 ROOT = """
 variable "greeting" { type = string }
@@ -63,15 +62,6 @@ def resource_ids(terraform: str, stack: Path, tmp_path: Path) -> dict[str, str]:
     return {r["address"]: r["values"]["id"] for r in resources}
 
 
-def net_doc(stack: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((stack / "modules" / "net.yaml").read_text())
-    return doc
-
-
-def write_net(stack: Path, doc: dict[str, Any]) -> None:
-    (stack / "modules" / "net.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
 def applied(capsys: pytest.CaptureFixture[str], tmp_path: Path, terraform: str, *, stateful: bool) -> Lanes:
     """The root applied, ``store`` listed as data-bearing, and a backup made stale by a later change."""
     stack = tf_stack(tmp_path, terraform, stateful=stateful, data_bearing=[STORE])
@@ -82,9 +72,9 @@ def applied(capsys: pytest.CaptureFixture[str], tmp_path: Path, terraform: str, 
     assert code == 0, out + err  # only creates: nothing to lose yet
     store_id = resource_ids(terraform, stack, tmp_path)[STORE]
     stale = backup(capsys, stack, "net")
-    doc = net_doc(stack)
+    doc = read_module(stack, "net")
     doc["resources"][0]["spec"]["vars"]["greeting"] = "changed"
-    write_net(stack, doc)
+    write_module(stack, "net", doc)
     again = [*manual(stack, "net", "--backup-ref", stale)] if stateful else first
     code, out, err = run(capsys, *again)
     assert code == 0, out + err  # an update of keep only: now the backup is stale
@@ -103,24 +93,24 @@ def remove_from_main_tf(stack: Path) -> None:
 
 
 def drop_listing_and_remove(stack: Path) -> None:
-    doc = net_doc(stack)
+    doc = read_module(stack, "net")
     doc["resources"][0]["spec"]["data_bearing"] = []
-    write_net(stack, doc)
+    write_module(stack, "net", doc)
     remove_from_main_tf(stack)
 
 
 def flip_stateful_and_remove(stack: Path) -> None:
-    doc = net_doc(stack)
+    doc = read_module(stack, "net")
     doc["stateful"] = False
     doc["resources"][0]["spec"]["data_bearing"] = []
-    write_net(stack, doc)
+    write_module(stack, "net", doc)
     remove_from_main_tf(stack)
 
 
 def force_new_replace(stack: Path) -> None:
-    doc = net_doc(stack)
+    doc = read_module(stack, "net")
     doc["resources"][0]["spec"]["vars"]["generation"] = "2"  # triggers_replace
-    write_net(stack, doc)
+    write_module(stack, "net", doc)
 
 
 WAYS: dict[str, tuple[Callable[[Path], None], bool]] = {
@@ -193,11 +183,11 @@ def test_every_terraform_event_lands_on_its_child(
         "removed {\n  from = terraform_data.forgotten\n  lifecycle { destroy = false }\n}\n",
     )
     main.write_text(source)
-    doc = net_doc(stack)
+    doc = read_module(stack, "net")
     doc["resources"][0]["spec"]["vars"]["generation"] = (
         "2"  # store: destroy then create; cbd: the other order
     )
-    write_net(stack, doc)
+    write_module(stack, "net", doc)
     code, out, err = run(capsys, *auto)
     assert code == 0, out + err
     actions = {a["address"]: (a["action"], a["status"]) for a in json.loads(out)["result"]["actions"]}
