@@ -14,7 +14,15 @@ import pytest
 from conftest import Moto
 from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
-from driftgate.testing.gate_matrix import Lanes, backup, manual, walk_the_lanes
+from driftgate.testing.gate_matrix import (
+    Lanes,
+    backup,
+    manual,
+    move_to_another_module,
+    remove_module_file,
+    remove_resources,
+    walk_the_lanes,
+)
 from driftgate.testing.stacks import read_module, write_module, write_stack
 from test_aws_plugin import PLUGIN
 
@@ -60,27 +68,11 @@ def applied_with_items(capsys: pytest.CaptureFixture[str], tmp_path: Path, moto:
     return Lanes(stack, "data", stale, lambda: item_count(moto) == ITEMS)
 
 
-def remove_resource(stack: Path) -> None:
-    doc = read_module(stack, "data")
-    doc["resources"] = []
-    write_module(stack, "data", doc)
-
-
-def remove_module_file(stack: Path) -> None:
-    (stack / "modules" / "data.yaml").unlink()
-
-
 def flip_stateful_and_remove(stack: Path) -> None:
     doc = read_module(stack, "data")
     doc["stateful"] = False
     doc["resources"] = []
     write_module(stack, "data", doc)
-
-
-def move_to_another_module(stack: Path) -> None:
-    doc = read_module(stack, "data")
-    (stack / "modules" / "data.yaml").unlink()
-    write_module(stack, "moved", {**doc, "name": "moved", "stateful": False})
 
 
 def force_new_replace(stack: Path) -> None:
@@ -92,7 +84,7 @@ def force_new_replace(stack: Path) -> None:
 
 
 WAYS: dict[str, Callable[[Path], None]] = {
-    "remove the resource": remove_resource,
+    "remove the resource": remove_resources,
     "remove the module file": remove_module_file,
     "flip stateful: false and remove": flip_stateful_and_remove,
     "move it to another module": move_to_another_module,
@@ -114,7 +106,7 @@ def test_the_matrix_restore_then_remove(
     ref = backup(capsys, lanes.stack, "data")
     code, out, err = run(capsys, "backup", "restore", ref, "-s", str(lanes.stack), "--yes")
     assert code == 0, out + err
-    remove_resource(lanes.stack)
+    remove_resources(lanes.stack)
     code, out, _ = run(capsys, "plan", "-s", str(lanes.stack), "--json")
     (delete,) = [a for a in json.loads(out)["actions"] if a["action"] == "delete"]
     assert delete["data_bearing"] is True and delete["data_loss"] is True

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftgate.testing.cli import Capture, run
+from driftgate.testing.stacks import read_module, write_module
 
 REFUSED = 4
 
@@ -85,3 +86,24 @@ def walk_the_lanes(capsys: Capture, lanes: Lanes, *, restore: bool = True) -> st
         assert code == 0, out + err
         assert lanes.data_is_there(), "the fresh backup must bring the data back"
     return fresh
+
+
+# Spec edits every provider's matrix makes the same way (the module holding the data is "data").
+
+
+def remove_resources(stack: Path, module: str = "data") -> None:
+    """Every resource's line removed from the module file (the file stays)."""
+    doc = read_module(stack, module)
+    doc["resources"] = []
+    write_module(stack, module, doc)
+
+
+def remove_module_file(stack: Path, module: str = "data") -> None:
+    (stack / "modules" / f"{module}.yaml").unlink()
+
+
+def move_to_another_module(stack: Path, module: str = "data", to: str = "moved") -> None:
+    """The module's resources moved, unchanged, to a new module file that does not say stateful."""
+    doc = read_module(stack, module)
+    remove_module_file(stack, module)
+    write_module(stack, to, {**doc, "name": to, "stateful": False})

@@ -14,7 +14,15 @@ import pytest
 
 from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
-from driftgate.testing.gate_matrix import Lanes, backup, manual, walk_the_lanes
+from driftgate.testing.gate_matrix import (
+    Lanes,
+    backup,
+    manual,
+    move_to_another_module,
+    remove_module_file,
+    remove_resources,
+    walk_the_lanes,
+)
 from driftgate.testing.stacks import read_module, write_module, write_stack
 from tests.providers.postgres.conftest import Server
 
@@ -82,28 +90,12 @@ def applied_with_data(
     return Lanes(stack, "data", stale, lambda: rows(server) == ROWS)
 
 
-def remove_resources(stack: Path) -> None:
-    doc = read_module(stack, "data")
-    doc["resources"] = []
-    write_module(stack, "data", doc)
-
-
-def remove_module_file(stack: Path) -> None:
-    (stack / "modules" / "data.yaml").unlink()
-
-
 def flip_stateful_and_remove(stack: Path) -> None:
     doc = read_module(stack, "data")
     doc["stateful"] = False
     doc["resources"] = doc["resources"][1:]  # type: ignore[index]  # the database's line, in the same commit
     doc["resources"][0].pop("depends_on")  # type: ignore[index]
     write_module(stack, "data", doc)
-
-
-def move_to_another_module(stack: Path) -> None:
-    doc = read_module(stack, "data")
-    (stack / "modules" / "data.yaml").unlink()
-    write_module(stack, "moved", {**doc, "name": "moved", "stateful": False})
 
 
 def force_new_replace(stack: Path) -> None:
