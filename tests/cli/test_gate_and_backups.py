@@ -126,3 +126,25 @@ def test_plan_calls_out_deletes_in_stateful_modules(
     assert code == codes.CHANGES
     assert "DATA LOSS RISK" in out and "DELETES data-bearing db/file.file.data (module 'db')" in out
     assert "driftgate backup create db" in out and "<module>" not in out
+
+
+def test_a_module_made_stateful_with_nothing_to_apply_is_recorded_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    """Attack: ``stateful: true`` committed with no change to apply was never recorded, so a later
+    commit flipping it back and removing a resource went through the auto lane."""
+    modules: dict[str, Any] = {
+        "people": [{"type": "file.file", "name": "roster", "spec": {"path": "roster.txt", "content": "a,b"}}]
+    }
+    d = write_stack(tmp_path / "stack", modules=modules)
+    auto = ["apply", "-s", str(d), "--auto-approve", "--lane", "auto"]
+    assert run(capsys, *auto)[0] == codes.OK
+    write_stack(d, modules=modules, stateful=["people"])  # the operator's commit: nothing to apply
+    code, out, _ = run(capsys, *auto)
+    assert code == codes.OK and "No changes" in out
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert len(json.loads(out)["runs"]) == 1  # still no run for an apply with nothing to do
+    write_stack(d, modules={"people": []})  # the attacker's commit: stateful: false, and the line removed
+    code, _, err = run(capsys, *auto)
+    assert code == codes.REFUSED and "data-bearing people/file.file.roster" in err
+    assert (d / "live" / "roster.txt").read_text() == "a,b"

@@ -340,5 +340,6 @@ def test_the_plan_view_warns_before_a_stateful_resource_is_deleted(tab: Tab, sit
     banner = tab.page.inner_text("[role=alert]")
     assert "Data loss" in banner and "db/file.file.data" in banner
     assert "held back" in tab.page.inner_text("main")  # the automatic lane would not do it
+    assert tab.page.locator("button:has-text('Apply this plan')").count() == 0  # nothing it may apply
     tab.accessible()
     tab.clean()

@@ -61,7 +61,9 @@ def write(target: Path, manifest: dict[str, Any], files: list[dict[str, bytes]])
             for name, data in sorted(resource_files.items()):
                 _add(tar, f"resources/{index}/{name}", data)
     sealed = {**manifest, "sha256": sha256(target), "size": target.stat().st_size}
-    Path(str(target) + ".manifest.json").write_text(json.dumps(sealed, indent=1, sort_keys=True))
+    side = os.open(str(target) + ".manifest.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(side, "w", encoding="utf-8") as handle:  # 0600 like the artifact
+        handle.write(json.dumps(sealed, indent=1, sort_keys=True))
     return sealed
 
 

@@ -48,6 +48,7 @@ class BackupRecord:
     exists: bool
     checksum_ok: bool
     unusable: str | None = None  # the providers' own check failed (a cloud backup gone): why
+    resources: frozenset[str] = frozenset()  # the addresses it holds a backup of
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,10 @@ def backup_problem(
     backups: Mapping[str, BackupRecord],
     last_change: float | None,
     now: float,
+    must_hold: frozenset[str] = frozenset(),
 ) -> str | None:
-    """Why ``ref`` is not a valid backup of ``module`` for this apply, or None when it is."""
+    """Why ``ref`` is not a valid backup of ``module`` for this apply, or None when it is.
+    ``must_hold``: the resources whose data this change destroys; a backup without them is no backup."""
     if not ref:
         return f"stateful module {module.name!r} needs --backup-ref naming a verified backup of it"
     record = backups.get(ref)
@@ -134,6 +137,13 @@ def backup_problem(
         return f"--backup-ref {ref!r}: the backup artifact fails its checksum (corrupt)"
     if record.unusable:
         return f"--backup-ref {ref!r}: {record.unusable}"
+    missing = sorted(must_hold - record.resources)
+    if missing:
+        return (
+            f"--backup-ref {ref!r} holds no backup of {', '.join(missing)}, whose data this change destroys "
+            f"(take one with: driftgate backup create {module.name}; a kind its provider cannot back up "
+            "cannot be destroyed through driftgate)"
+        )
     if last_change is not None and record.created_at <= last_change:
         return f"--backup-ref {ref!r} was taken before module {module.name!r} last changed; take a new backup"
     if (
@@ -152,7 +162,10 @@ def decide(
     backups: Mapping[str, BackupRecord],
     last_changes: Mapping[str, float | None],
     now: float,
+    must_hold: Mapping[str, frozenset[str]] | None = None,
 ) -> GateDecision:
+    """``must_hold``: by module, the resources a backup of it must hold (those this plan destroys
+    that hold data by their kind)."""
     changed = _changed_modules(plan)
     declared = {m for m, p in policies.items() if p.stateful}
     policies = _judged_by_record(plan, policies)
@@ -170,7 +183,14 @@ def decide(
         reason
         for module in stateful
         for reason in _manual_stateful(
-            plan, policies[module], request, backups, last_changes, now, declared=module in declared
+            plan,
+            policies[module],
+            request,
+            backups,
+            last_changes,
+            now,
+            declared=module in declared,
+            must_hold=(must_hold or {}).get(module, frozenset()),
         )
     ]
     if reasons:
@@ -194,6 +214,7 @@ def _manual_stateful(
     now: float,
     *,
     declared: bool,
+    must_hold: frozenset[str] = frozenset(),
 ) -> list[str]:
     name = module.name
     if module.mode == "noop-only":
@@ -209,7 +230,12 @@ def _manual_stateful(
     if only_creates(plan, name):
         return reasons  # nothing of it exists yet, so nothing can be lost: no backup to ask for
     problem = backup_problem(
-        request.backup_ref, module=module, backups=backups, last_change=last_changes.get(name), now=now
+        request.backup_ref,
+        module=module,
+        backups=backups,
+        last_change=last_changes.get(name),
+        now=now,
+        must_hold=must_hold,
     )
     if problem:
         reasons.append(problem)

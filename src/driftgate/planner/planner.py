@@ -118,6 +118,7 @@ def build_plan(
         ctx.decided[address] = action.kind
         actions.append(action)
         actions.extend(replace(c, index=len(actions) + i) for i, c in enumerate(children))
+    _check_one_manager(ctx, stack)
     actions.extend(_plan_deletes(ctx, start=len(actions)))
     actions = _listing_order(stack, _replace_contained(ctx, actions))
     return Plan(
@@ -130,6 +131,29 @@ def build_plan(
         errors=tuple(ctx.errors),
         stateful_modules=tuple(m.name for m in stack.modules if m.spec.stateful),
     )
+
+
+def _check_one_manager(ctx: _Context, stack: Stack) -> None:
+    """Two resources of a stack must not manage one live object (two addresses adopting one schema):
+    one's delete would destroy what the other, perhaps gated as stateful, holds."""
+    by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for address, res in stack.resources.items():
+        if res.provider in ctx.providers:
+            by_type.setdefault(res.type, []).append((address, ctx.kinds[res.type].with_defaults(res.spec)))
+    for type_, items in by_type.items():
+        try:
+            ids = ctx.providers[type_.split(".", 1)[0]].resource_ids(type_, [a for _, a in items])
+        except (KeyError, TypeError, ValueError, DriftgateError):
+            continue  # a spec that names no id yet: validation says what is missing
+        seen: dict[str, str] = {}
+        for (address, _), found in zip(items, ids, strict=True):
+            if found is None or "${" in found or "secret://" in found:
+                continue  # known only at apply
+            other = seen.setdefault(found, address)
+            if other != address:
+                ctx.errors.append(
+                    f"{address}: manages the same {type_} as {other} ({found}): one live object, one resource"
+                )
 
 
 def _replace_contained(ctx: _Context, actions: list[Action]) -> list[Action]:
@@ -162,6 +186,15 @@ def _replace_contained(ctx: _Context, actions: list[Action]) -> list[Action]:
                     depends_on=tuple(dict.fromkeys((*action.depends_on, actions[j].address))),
                 )
                 changed = True
+    kept = (_CREATE, _UPDATE, _NOOP, _REPLACE)
+    for action in actions:
+        if action.kind is _DELETE or container_of(action, kept) is not None:
+            continue  # a container that stays (or one made anew, a database moved between modules)
+        if (j := container_of(action, (_DELETE,))) is not None:
+            ctx.errors.append(
+                f"{action.address}: lives in {actions[j].address}, which this plan deletes (and it with it): "
+                "remove it from the specs too, or keep its container"
+            )
     for i, action in enumerate(actions):
         if action.kind is _DELETE and (j := container_of(action, (_DELETE,))) is not None:
             container = actions[j]  # it waits for what it contains: no more
@@ -211,11 +244,15 @@ def _data_bearing(
         (found and found.spec.stateful)
         or (kind is not None and kind.data_bearing)
         or (rec is not None and rec.data_bearing)
-        or (
-            when
-            and ((desired or {}).get(when) is True or (rec is not None and rec.attributes.get(when) is True))
-        )
+        or (when and (_set(desired, when) or (rec is not None and _set(rec.attributes, when))))
     )
+
+
+def _set(values: Mapping[str, Any] | None, name: str) -> bool:
+    """A flag counts as set unless it is plainly off: a reference (``secret://``, ``${…}``) or any
+    other value it may turn into is judged as on."""
+    value = (values or {}).get(name)
+    return value is not None and value is not False
 
 
 def _observe(ctx: _Context, rec: RecordedResource) -> tuple[Observed | None, bool]:

@@ -491,10 +491,16 @@ class PluginProvider(NoExpansion):  # the wire has no expanding kinds yet
         return set(answer.ids) if answer.supported else None
 
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
-        request = pb.ListResources.Request(type=type_, attributes_json=[wire.dumps(attributes)])
+        return self.resource_ids(type_, [attributes])[0]
+
+    def resource_ids(self, type_: str, items: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        """One ``ListResources`` call for all of them; a plugin that answers another count says
+        nothing of any."""
+        request = pb.ListResources.Request(type=type_, attributes_json=[wire.dumps(a) for a in items])
         answer = self.process.call(lambda s: s.ListResources(request, timeout=CALL_TIMEOUT))
         wire.raise_for(answer.diagnostics, source=self.source)
-        return (answer.resource_ids[0] or None) if answer.resource_ids else None
+        found = list(answer.resource_ids)
+        return [i or None for i in found] if len(found) == len(items) else [None] * len(items)
 
     def backup_resource(
         self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]

@@ -188,6 +188,10 @@ class Provider(Protocol):
         """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         ...
 
+    def resource_ids(self, type_: str, items: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        """``resource_id`` of many resources of one kind at once (one call to a plugin)."""
+        ...
+
     def apply_plan(self, changes: Sequence[Change]) -> PlanResult:
         """All of this provider's actions of a plan at once (WHOLE_PLAN providers)."""
         ...
@@ -298,6 +302,9 @@ class BaseProvider(NoExpansion):
     def resource_id(self, type_: str, attributes: Mapping[str, Any]) -> str | None:
         """The id that ``list_ids`` and ``import_resource`` use for these attributes."""
         return None
+
+    def resource_ids(self, type_: str, items: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        return [self.resource_id(type_, attributes) for attributes in items]
 
     def restore_resource(
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]

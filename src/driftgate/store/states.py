@@ -107,11 +107,13 @@ def upsert_states(conn: Connection, stack_id: int, run_id: str, writes: Iterable
 
 def mark_data_bearing(
     conn: Connection, stack_id: int, addresses: Sequence[str], parts: Mapping[str, Sequence[str]]
-) -> None:
+) -> int:
     """Raise the data-bearing record of ``addresses`` (never lowered: no spec edit undoes it), and set
-    the data-bearing parts of expanding resources (``parts``: address → every part's key)."""
+    the data-bearing parts of expanding resources (``parts``: address → every part's key). Returns
+    how many records changed."""
+    changed = 0
     if addresses:
-        conn.execute(
+        changed += conn.execute(
             update(resource_states)
             .where(
                 and_(
@@ -121,13 +123,14 @@ def mark_data_bearing(
                 )
             )
             .values(data_bearing=True)
-        )
+        ).rowcount
     for address, keys in parts.items():
-        conn.execute(
+        changed += conn.execute(
             update(resource_states)
             .where(and_(resource_states.c.stack_id == stack_id, resource_states.c.address == address))
             .values(data_bearing_parts=sorted(keys))
-        )
+        ).rowcount
+    return changed
 
 
 def mark_uncertain(conn: Connection, stack_id: int, run_id: str, addresses: Sequence[str]) -> None:

@@ -93,8 +93,7 @@ def applied_with_data(
 def flip_stateful_and_remove(stack: Path) -> None:
     doc = read_module(stack, "data")
     doc["stateful"] = False
-    doc["resources"] = doc["resources"][1:]  # type: ignore[index]  # the database's line, in the same commit
-    doc["resources"][0].pop("depends_on")  # type: ignore[index]
+    doc["resources"] = []  # the database and its schema, in the same commit
     write_module(stack, "data", doc)
 
 
@@ -145,7 +144,8 @@ def test_the_matrix_restore_then_remove(
     code, out, _ = run(capsys, "runs", "show", restore["id"], "--json")
     ledger = json.loads(out)["ledger"]
     assert [(e["address"], e["action"], e["status"]) for e in ledger] == [
-        ("data/postgres.database.shop", "restore", "SUCCESS")
+        ("data/postgres.database.shop", "restore", "SUCCESS"),
+        ("data/postgres.schema.sales", "restore", "SUCCESS"),  # its own dump: it is recorded again too
     ]
     code, out, _ = run(
         capsys, "state", "show", "data/postgres.database.shop", "-s", str(lanes.stack), "--json"
@@ -283,3 +283,146 @@ def rows_in(server: Server, table: str) -> int | None:
         return None
     value: int = server.sql(f"SELECT count(*) FROM {table}", dbname=server.name("shop"))[0][0]
     return value
+
+
+def test_a_cascade_given_as_a_reference_is_judged_as_set(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack: ``cascade: "secret://…"`` skipped the boolean check and was recorded as not data-bearing,
+    then its removal dropped the schema through the auto lane."""
+    monkeypatch.setenv("DRIFTGATE_SECRET_ANYTHING", "yes")
+    sales = {
+        "type": "postgres.schema",
+        "name": "sales",
+        "spec": {
+            "database": server.name("shop"),
+            "name": "sales",
+            "cascade": "secret://env/DRIFTGATE_SECRET_ANYTHING",
+        },
+    }
+    stack = schema_stack(tmp_path, server, [sales])
+    assert run(capsys, *manual(stack, "db"))[0] == 0
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")
+    assert code == 0, out + err
+    server.sql(
+        "CREATE TABLE sales.orders (id int); INSERT INTO sales.orders VALUES (1)", dbname=server.name("shop")
+    )
+    schema_stack(tmp_path, server, [])
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")
+    assert code == codes.REFUSED and "data-bearing schemas/postgres.schema.sales" in err, out + err
+    assert rows_in(server, "sales.orders") == 1
+
+
+def test_two_resources_never_manage_one_schema(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attack: a stateless module adopted the stateful module's schema (if_not_exists) with cascade,
+    then its removal dropped the schema the stateful module holds."""
+    stack = data_stack(tmp_path, server)
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")[0] == codes.REFUSED
+    assert run(capsys, *manual(stack, "data"))[0] == 0
+    spec = {"database": server.name("shop"), "name": "sales", "if_not_exists": True, "cascade": True}
+    write_module(
+        stack,
+        "scratch",
+        {
+            "apiVersion": "driftgate/v1",
+            "kind": "Module",
+            "name": "scratch",
+            "resources": [{"type": "postgres.schema", "name": "tmp", "spec": spec}],
+        },
+    )
+    code, out, err = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.ERROR, out + err
+    assert "manages the same postgres.schema as" in out + err
+
+
+def test_a_role_whose_heir_is_itself_is_not_dropped_with_what_it_owns(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attack: ``reassign_owned_to`` naming the role itself made REASSIGN OWNED a no-op and DROP OWNED
+    dropped every table the role owned, through the auto lane."""
+    app = server.name("app")
+    role = {"type": "postgres.role", "name": "app", "spec": {"name": app, "reassign_owned_to": app}}
+    providers = {"postgres": server.config(dbname=server.name("shop"))}
+    server.sql(f'CREATE DATABASE "{server.name("shop")}"')
+    stack = write_stack(tmp_path / "roles", name="roles", modules={"people": [role]}, providers=providers)
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")[0] == 0
+    server.sql(
+        f'CREATE TABLE owned (id int); INSERT INTO owned VALUES (1); ALTER TABLE owned OWNER TO "{app}"',
+        dbname=server.name("shop"),
+    )
+    write_stack(stack, name="roles", modules={"people": []}, providers=providers)
+    code, out, err = run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto", "--json")
+    assert code == codes.PARTIAL and "reassign_owned_to names the role itself" in out, out + err
+    assert server.sql("SELECT count(*) FROM owned", dbname=server.name("shop")) == [(1,)]
+
+
+def test_a_backup_that_holds_none_of_the_data_is_no_backup(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Helpers' finding: an empty backup of a module holding a cascade schema was accepted; now the
+    schema is dumped (pg_dump -n), the gate wants it in the backup, and a restore brings the rows back."""
+    sales = {
+        "type": "postgres.schema",
+        "name": "sales",
+        "spec": {"database": server.name("shop"), "name": "sales", "cascade": True},
+    }
+    stack = schema_stack(tmp_path, server, [sales])
+    assert run(capsys, *manual(stack, "db"))[0] == 0
+    assert run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")[0] == 0
+    server.sql(
+        "CREATE TABLE sales.orders (id int); INSERT INTO sales.orders VALUES (1), (2)",
+        dbname=server.name("shop"),
+    )
+    schema_stack(tmp_path, server, [])
+    empty = backup(capsys, stack, "db")  # another module's backup: it does not hold the schema
+    code, out, err = run(capsys, *manual(stack, "schemas", "--backup-ref", empty))
+    assert code == codes.REFUSED, out + err
+    ref = backup(capsys, stack, "schemas")
+    code, out, _ = run(capsys, "backup", "list", "-s", str(stack), "--json")
+    (mine,) = [b for b in json.loads(out)["backups"] if b["ref"] == ref]
+    code, out, err = run(capsys, *manual(stack, "schemas", "--backup-ref", ref))
+    assert code == 0, out + err
+    assert rows_in(server, "sales.orders") is None
+    code, out, err = run(capsys, "backup", "restore", ref, "-s", str(stack), "--yes")
+    assert code == 0, out + err
+    assert rows_in(server, "sales.orders") == 2
+
+
+def test_a_schema_whose_database_is_removed_must_go_too(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Helper's finding: removing only the database's line planned one destroy and said nothing of the
+    schema that dies with it."""
+    lanes = applied_with_data(capsys, tmp_path, server)
+    doc = read_module(lanes.stack, "data")
+    doc["resources"] = doc["resources"][1:]
+    doc["resources"][0].pop("depends_on")  # the schema names its database by value only
+    write_module(lanes.stack, "data", doc)
+    code, out, err = run(capsys, "plan", "-s", str(lanes.stack))
+    assert (
+        code == codes.ERROR and "lives in data/postgres.database.shop, which this plan deletes" in out + err
+    )
+
+
+def test_a_restore_after_a_move_records_the_database_where_it_is_managed(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Helper's finding: a restore wrote the old address back, one database then had two addresses and
+    removing one dropped what the other manages."""
+    lanes = applied_with_data(capsys, tmp_path, server)
+    ref = backup(capsys, lanes.stack, "data")
+    doc = read_module(lanes.stack, "data")
+    (lanes.stack / "modules" / "data.yaml").unlink()
+    write_module(lanes.stack, "moved", {**doc, "name": "moved"})
+    fresh = backup(capsys, lanes.stack, "data")
+    assert run(capsys, *manual(lanes.stack, "data", "--backup-ref", fresh))[0] == 0
+    code, out, err = run(capsys, *manual(lanes.stack, "moved"))
+    assert code == 0, out + err  # only creates in "moved"
+    code, out, err = run(capsys, "backup", "restore", ref, "-s", str(lanes.stack), "--yes")
+    assert code == 0, out + err
+    code, out, _ = run(capsys, "state", "list", "-s", str(lanes.stack), "--json")
+    addresses = [r["address"] for r in json.loads(out)["resources"]]
+    assert "moved/postgres.database.shop" in addresses and "data/postgres.database.shop" not in addresses
+    assert rows(server) == ROWS

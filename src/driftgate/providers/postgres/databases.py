@@ -236,7 +236,7 @@ def update_schema(pg: Connections, attributes: Mapping[str, Any]) -> dict[str, A
 
 def delete_schema(pg: Connections, attributes: Mapping[str, Any]) -> None:
     database, name = str(attributes["database"]), str(attributes["name"])
-    cascade = sql.SQL(" CASCADE") if attributes.get("cascade") else sql.SQL("")
+    cascade = sql.SQL(" CASCADE") if attributes.get("cascade") is True else sql.SQL("")  # true, nothing else
     with errors(f"dropping schema {name!r} in database {database!r}"):
         pg.get(database).execute(sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(name)) + cascade)
 

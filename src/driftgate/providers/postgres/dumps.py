@@ -16,6 +16,7 @@ from driftgate.providers.postgres.connection import PgConfig
 from driftgate.security.redact import redact
 
 DUMP = "database.dump"
+SCHEMA_DUMP = "schema.dump"
 GLOBALS = "globals.sql"
 TIMEOUT = 3600.0
 
@@ -51,9 +52,24 @@ def _run(argv: list[str], config: PgConfig, doing: str) -> bytes:
     return done.stdout
 
 
+def _dbname(database: str) -> str:
+    """A database name for a tool's ``-d``, which takes a connection string too: a name that would
+    read as one (``host=…``, ``postgresql://…``) is refused rather than followed."""
+    if "=" in database or "://" in database:
+        raise ProviderError(f"database name {database!r} reads as a connection string: refused for the tools")
+    return database
+
+
+def _pattern(name: str) -> str:
+    """``pg_dump -n`` takes a pattern: quoted, a name is itself (case, ``*`` and ``?`` kept)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def dump(config: PgConfig, database: str) -> dict[str, bytes]:
     data = _run(
-        [_tool("pg_dump"), "-Fc", "--no-password", "-d", database], config, f"dumping database {database!r}"
+        [_tool("pg_dump"), "-Fc", "--no-password", "-d", _dbname(database)],
+        config,
+        f"dumping database {database!r}",
     )
     check(config, data, database)
     roles = _run(
@@ -62,6 +78,35 @@ def dump(config: PgConfig, database: str) -> dict[str, bytes]:
         "dumping roles",
     )
     return {DUMP: data, GLOBALS: roles}
+
+
+def dump_schema(config: PgConfig, database: str, schema: str) -> dict[str, bytes]:
+    """``pg_dump -Fc -n SCHEMA``: the schema and everything in it (tables with their rows)."""
+    data = _run(
+        [_tool("pg_dump"), "-Fc", "--no-password", "-n", _pattern(schema), "-d", _dbname(database)],
+        config,
+        f"dumping schema {schema!r} of database {database!r}",
+    )
+    check(config, data, f"{database}/{schema}")
+    return {SCHEMA_DUMP: data}
+
+
+def restore_schema(config: PgConfig, data: bytes, database: str, schema: str) -> None:
+    """Put the schema back as dumped (what is in it now is dropped first) into its database."""
+    with _file(data) as path:
+        _run(
+            [
+                _tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-password",
+                "-d",
+                _dbname(database),
+                str(path),
+            ],
+            config,
+            f"restoring schema {schema!r} of database {database!r}",
+        )
 
 
 def check(config: PgConfig, data: bytes, database: str) -> None:

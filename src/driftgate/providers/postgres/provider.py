@@ -194,20 +194,34 @@ class PostgresProvider(BaseProvider):
     def backup_resource(
         self, type_: str, attributes: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> dict[str, bytes] | None:
-        """A database: its ``pg_dump -Fc`` (checked with ``pg_restore --list``) and the roles."""
+        """A database: its ``pg_dump -Fc`` (checked with ``pg_restore --list``) and the roles; a
+        schema: ``pg_dump -Fc -n`` of it (what a ``cascade`` delete would drop)."""
+        if type_ == databases.SCHEMA:
+            return dumps.dump_schema(self.config, str(attributes["database"]), str(attributes["name"]))
         if type_ != databases.DATABASE:
             return None
         return dumps.dump(self.config, str(attributes["name"]))
 
     def check_backup(self, type_: str, files: Mapping[str, bytes]) -> None:
-        if type_ == databases.DATABASE:
-            if dumps.DUMP not in files:
-                raise ProviderError("the backup holds no database dump")
-            dumps.check(self.config, files[dumps.DUMP], "backup")
+        wanted = {databases.DATABASE: dumps.DUMP, databases.SCHEMA: dumps.SCHEMA_DUMP}.get(type_)
+        if wanted is not None:
+            if wanted not in files:
+                raise ProviderError(f"the backup holds no {type_} dump")
+            dumps.check(self.config, files[wanted], "backup")
 
     def restore_resource(
         self, type_: str, attributes: Mapping[str, Any], files: Mapping[str, bytes]
     ) -> Observed:
+        if type_ == databases.SCHEMA and dumps.SCHEMA_DUMP in files:
+            database = str(attributes["database"])
+            self.pg.forget(database)
+            dumps.restore_schema(self.config, files[dumps.SCHEMA_DUMP], database, str(attributes["name"]))
+            found = self.read(type_, attributes, {})
+            if found is None:
+                raise ProviderError(
+                    f"restoring schema {attributes['name']!r}: it is not there after pg_restore"
+                )
+            return found
         if type_ != databases.DATABASE or dumps.DUMP not in files:
             raise ProviderError(f"{type_} cannot be restored from a backup")
         name = str(attributes["name"])

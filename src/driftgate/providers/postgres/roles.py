@@ -253,6 +253,12 @@ def delete(pg: Connections, attributes: Mapping[str, Any]) -> None:
     role = sql.Identifier(name)
     conn = pg.get()
     heir = attributes.get("reassign_owned_to")
+    if heir is not None and str(heir) == name:
+        raise ProviderError(
+            f"dropping role {name!r}: reassign_owned_to names the role itself, so REASSIGN OWNED would keep "
+            "what it owns and DROP OWNED would drop it (tables and their rows); name the role that should "
+            "take them"
+        )
     with errors(f"dropping role {name!r}"):
         if heir:
             conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(role, sql.Identifier(str(heir))))

@@ -105,6 +105,7 @@ def apply_stack(
         decision = session.decide_gate(request.gate)
         if request.dry_run:
             return ApplyOutcome(plan, decision)
+        session.record_data_bearing()  # even when the gate refuses or there is nothing to do
         if decision.refused:
             session.refuse(decision)
         if request.skip_no_changes and not plan.has_changes and not any(a.adopt for a in plan.actions):

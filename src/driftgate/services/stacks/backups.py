@@ -118,7 +118,8 @@ def check_backup(row: backups_db.BackupRow) -> BackupRecord:
     path = Path(row.path)
     exists = path.is_file()
     checksum_ok = exists and archive.sha256(path) == row.sha256
-    return BackupRecord(row.ref, row.module, row.created_at, exists, checksum_ok)
+    held = frozenset(str(r.get("address")) for r in (row.manifest or {}).get("resources") or ())
+    return BackupRecord(row.ref, row.module, row.created_at, exists, checksum_ok, resources=held)
 
 
 def backup_records(
@@ -188,7 +189,9 @@ def restore_backup(ws: Workspace, directory: Path, ref: str) -> RestoreReport:
     """
     row = verify_backup(ws, directory, ref)
     loaded = _load(ws, directory)
-    entries = list(archive.read(Path(row.path)))
+    entries = [
+        ({**e, "address": _managing(ws, loaded, e)}, files) for e, files in archive.read(Path(row.path))
+    ]
     run_id = str(uuid.uuid4())
     with stack_lock(ws, stack_id=loaded.stack_id, stack_name=loaded.stack.name, run_id=run_id):
         _start_restore_run(ws, loaded.stack_id, run_id, [entry for entry, _ in entries])
@@ -213,6 +216,28 @@ def restore_backup(ws: Workspace, directory: Path, ref: str) -> RestoreReport:
                 errors=failed,
             )
     return RestoreReport(run_id, restored, failed)
+
+
+def _managing(ws: Workspace, loaded: _Loaded, entry: dict[str, Any]) -> str:
+    """The address that manages the backed-up object now: its own, unless the object was moved to
+    another address since (another module), which then gets the restored record — one live object is
+    never recorded under two addresses, where one's delete would drop what the other holds."""
+    provider = loaded.providers.get(entry["type"].split(".", 1)[0])
+    if provider is None:
+        return str(entry["address"])
+    with ws.transaction() as conn:
+        recorded = [
+            r for r in states_db.load_state(conn, loaded.stack_id).values() if r.type == entry["type"]
+        ]
+    try:
+        ids = provider.resource_ids(entry["type"], [entry["attributes"], *(r.attributes for r in recorded)])
+    except (DriftgateError, KeyError, TypeError, ValueError):
+        return str(entry["address"])
+    mine, theirs = ids[0], ids[1:]
+    holders = [
+        r.address for r, found in zip(recorded, theirs, strict=True) if mine is not None and found == mine
+    ]
+    return str(entry["address"]) if not holders or entry["address"] in holders else holders[0]
 
 
 def _start_restore_run(ws: Workspace, stack_id: int, run_id: str, entries: list[dict[str, Any]]) -> None:

@@ -114,7 +114,41 @@ class ApplySession:
         }
         with self.ws.transaction() as conn:
             last = {m: states_db.last_module_change(conn, stack_id, m) for m in gated}
-        return decide(self.plan, policies, request, backups=records, last_changes=last, now=time.time())
+        return decide(
+            self.plan,
+            policies,
+            request,
+            backups=records,
+            last_changes=last,
+            now=time.time(),
+            must_hold=self._must_hold(),
+        )
+
+    def _must_hold(self) -> dict[str, frozenset[str]]:
+        """By module, what a backup must hold for this plan's data-loss actions: each resource that
+        holds data by its kind (a database, a table, a bucket, a schema with cascade), or the
+        expanding resource a part belongs to (a Terraform root's state). Resources gated only
+        because their module is stateful (a grant, a role) need a backup of the module, not of them."""
+        kinds = {t: k for p in self.planned.providers.values() for t, k in p.kinds().items()}
+        found: dict[str, set[str]] = {}
+        for action in self.plan.data_loss_actions:
+            kind = kinds.get(action.type)
+            flag = kind.data_bearing_when if kind is not None else None
+            values = {**(action.prior or {}), **(action.desired or {})}
+            holds = kind is not None and (
+                kind.data_bearing or bool(flag and values.get(flag) not in (None, False)) or kind.expands
+            )
+            if holds:
+                found.setdefault(action.module, set()).add(action.parent or action.address)
+        return {m: frozenset(a) for m, a in found.items()}
+
+    def record_data_bearing(self) -> None:
+        """Before anything is applied, the record learns what the specs say holds data now (a module
+        just made stateful, with nothing to apply): a later commit that flips it back and removes a
+        resource is then judged by it. A saved plan made before a record rose goes stale."""
+        with self.ws.transaction() as conn:
+            if _record_data_bearing(conn, self.planned.stack_id, self.plan, None):
+                stacks_db.bump_serial(conn, self.planned.stack_id)
 
     def refuse(self, decision: GateDecision) -> None:
         """Record the refusal as a run (nothing touched) and raise GateRefused."""
@@ -203,14 +237,13 @@ class ApplySession:
         return ApplyReport(self.run_id, plan, result, gate)
 
 
-def _record_data_bearing(conn: Connection, stack_id: int, plan: Plan, result: ApplyResult) -> None:
-    """Raise the record of every applied data-bearing resource (no-ops too: a module made stateful
+def _record_data_bearing(conn: Connection, stack_id: int, plan: Plan, result: ApplyResult | None) -> int:
+    """Raise the record of every data-bearing resource of ``plan`` (no-ops too: a module made stateful
     since), and keep the parts of expanding resources: what was recorded, plus the data-bearing parts
-    planned now, less those this run deleted."""
-    ok = {o.index for o in result.actions if o.status is ActionStatus.SUCCESS}
-    addresses = [
-        a.address for a in plan.actions if a.data_bearing and not a.parent and a.kind is not ActionKind.DELETE
-    ]
+    planned now, less those ``result`` deleted. Without a result (before anything is applied), only
+    raises. Returns how many records rose."""
+    ok = {o.index for o in result.actions if o.status is ActionStatus.SUCCESS} if result else set()
+    addresses = [a.address for a in plan.actions if a.data_bearing and not a.parent]
     parents = {a.parent for a in plan.actions if a.parent}
     recorded = {a: r for a, r in states_db.load_state(conn, stack_id).items() if a in parents}
     parts: dict[str, set[str]] = {a: set(r.data_bearing_parts) for a, r in recorded.items()}
@@ -222,7 +255,7 @@ def _record_data_bearing(conn: Connection, stack_id: int, plan: Plan, result: Ap
             elif action.data_bearing:
                 parts[action.parent].add(key)
     changed = {a: sorted(keys) for a, keys in parts.items() if set(recorded[a].data_bearing_parts) != keys}
-    states_db.mark_data_bearing(conn, stack_id, addresses, changed)
+    return states_db.mark_data_bearing(conn, stack_id, addresses, changed)
 
 
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, object]:
