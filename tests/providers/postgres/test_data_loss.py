@@ -426,3 +426,38 @@ def test_a_restore_after_a_move_records_the_database_where_it_is_managed(
     addresses = [r["address"] for r in json.loads(out)["resources"]]
     assert "moved/postgres.database.shop" in addresses and "data/postgres.database.shop" not in addresses
     assert rows(server) == ROWS
+
+
+def test_roles_that_hand_their_objects_round_a_ring_drop_nothing(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attack: three roles whose heirs form a ring, deleted in one run, ran REASSIGN OWNED and DROP
+    OWNED at once on several connections; a role's DROP OWNED then dropped tables another had just
+    handed it (1 run in 10). Role drops are one transaction each, one at a time on the server."""
+    shop = server.name("shop")
+    server.sql(f'CREATE DATABASE "{shop}"')
+    names = [server.name(n) for n in ("app", "b", "c")]
+    ring = [
+        {"type": "postgres.role", "name": n.rsplit("_", 1)[1], "spec": {"name": n, "reassign_owned_to": heir}}
+        for n, heir in zip(names, names[1:] + names[:1], strict=True)
+    ]
+    providers = {"postgres": server.config(dbname=shop)}
+    for attempt in range(3):
+        stack = write_stack(
+            tmp_path / f"ring{attempt}", name=f"ring{attempt}", modules={"people": ring}, providers=providers
+        )
+        assert run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")[0] == 0
+        server.sql(
+            f'CREATE TABLE t{attempt} (id int); INSERT INTO t{attempt} VALUES (1); ALTER TABLE t{attempt} OWNER TO "{names[0]}"',
+            dbname=shop,
+        )
+        write_stack(stack, name=f"ring{attempt}", modules={"people": []}, providers=providers)
+        run(capsys, "apply", "-s", str(stack), "--auto-approve", "--lane", "auto")
+        assert server.sql(f"SELECT count(*) FROM t{attempt}", dbname=shop) == [(1,)], f"attempt {attempt}"
+        left = server.sql("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", names)
+        for (
+            role,
+        ) in left:  # the ring's last heir is gone: its owner keeps the table; clear for the next try
+            server.sql(f"ALTER TABLE t{attempt} OWNER TO CURRENT_USER", dbname=shop)
+            server.sql(f'DROP OWNED BY "{role}"', dbname=shop)
+            server.sql(f'DROP ROLE "{role}"')

@@ -259,7 +259,11 @@ def delete(pg: Connections, attributes: Mapping[str, Any]) -> None:
             "what it owns and DROP OWNED would drop it (tables and their rows); name the role that should "
             "take them"
         )
-    with errors(f"dropping role {name!r}"):
+    # One transaction, one role drop at a time on the server: roles that hand what they own to each
+    # other, dropped at once, would otherwise DROP OWNED what another had just handed over; and a
+    # DROP ROLE that fails takes its REASSIGN and DROP OWNED back with it.
+    with errors(f"dropping role {name!r}"), conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('driftgate-role-drop'))")
         if heir:
             conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(role, sql.Identifier(str(heir))))
             conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
