@@ -71,6 +71,7 @@ Job = tuple[str, list[Started]]  # ("group", a whole-plan provider's actions) | 
 _POLL = 0.25
 _INLINE_BATCH = 2000
 _BATCH = 500  # actions per apply_many call
+INTERRUPTED = "interrupted (Ctrl-C)"  # the run-level error of a run a person stopped
 _JOB_GRACE = 10.0  # seconds a job may still read its plugin's answer after its last outcome
 
 
@@ -393,7 +394,7 @@ class _Run:
             self._loop()
         except KeyboardInterrupt:
             self.interrupted = True
-            self.errors.append("interrupted (Ctrl-C)")
+            self.errors.append(INTERRUPTED)
             self.ex.stop_providers()
             self._drain()
         except _Aborted:

@@ -53,6 +53,12 @@ class LazyConsole:
         setattr(self._get(), name, value)
 
 
+def real_console(console: Console) -> Console:
+    """The rich Console itself, for what uses it as one: a progress bar enters it as a context, and
+    special methods are never looked up through ``LazyConsole.__getattr__``."""
+    return console._get() if isinstance(console, LazyConsole) else console
+
+
 out: Console = LazyConsole(highlight=False, soft_wrap=True)  # type: ignore[assignment]
 err: Console = LazyConsole(stderr=True, highlight=False, soft_wrap=True)  # type: ignore[assignment]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from driftgate.cli import exitcodes as codes
-from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, workspace
+from driftgate.cli.common import JsonOption, StackOption, err, out, print_json, real_console, workspace
 
 if TYPE_CHECKING:
     from driftgate.apply.executor import ProgressCallback
@@ -145,6 +145,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _exit_code(report: "ApplyReport", decision: "GateDecision", committed: object) -> int:
+    from driftgate.apply.executor import INTERRUPTED
+
+    if INTERRUPTED in report.result.errors:
+        return codes.INTERRUPTED  # Ctrl-C: 130, as the exit-code table says (the ledger says the rest)
     if not report.full_success:
         return codes.PARTIAL
     if decision.blocked:
@@ -207,7 +211,7 @@ def _progress_bar(total: int) -> Iterator["ProgressCallback"]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*columns, console=real_console(err), transient=True) as progress:
         task = progress.add_task("apply", total=total)
 
         def advance(_outcome: "ActionOutcome") -> None:
