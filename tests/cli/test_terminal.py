@@ -188,3 +188,35 @@ def test_piped_apply_without_a_terminal_never_prompts(tmp_path: Path, answer: st
     )
     assert done.returncode == codes.ERROR and "no terminal to ask" in done.stderr
     assert "\x1b[" not in done.stdout + done.stderr  # plain text for a log
+
+
+def test_piped_drift_and_failed_apply_are_plain_lines_with_whole_addresses(tmp_path: Path) -> None:
+    """Issue 23, item 3: piped, drift and a failed apply printed box tables wrapped at 80 columns that
+    split addresses mid-word; a CI log gets one line per item instead."""
+    import subprocess
+
+    long = "a-resource-name-long-enough-that-an-eighty-column-table-would-have-to-split-it"
+    resources = [
+        {"type": "chaos.file", "name": long, "spec": {"path": "long.txt", "content": "1"}},
+        {"type": "chaos.file", "name": "bad", "spec": {"path": "bad.txt", "content": "2"}},
+    ]
+    stack = write_stack(
+        tmp_path / "stack",
+        modules={"app": resources},
+        providers={"chaos": {"root": "live", "fail_on": ["bad"]}},
+    )
+    env = {**os.environ, "DRIFTGATE_HOME": str(tmp_path / "home"), "DRIFTGATE_PROVIDER_PLUGINS": CHAOS}
+    env.pop("FORCE_COLOR", None)
+    done = subprocess.run(
+        [DRIFTGATE, "apply", "-s", str(stack), "--auto-approve"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == codes.PARTIAL
+    assert "┃" not in done.stdout and "\x1b[" not in done.stdout
+    failed = done.stdout.split("actions that did not succeed:\n", 1)[1].splitlines()
+    assert failed[0].startswith("  #1 app/chaos.file.bad create ERROR: ")
+    (stack / "live" / "long.txt").write_text("edited by hand")
+    done = subprocess.run([DRIFTGATE, "drift", "-s", str(stack)], env=env, capture_output=True, text=True)
+    assert done.returncode == codes.CHANGES, done.stdout + done.stderr
+    assert "│" not in done.stdout and "\x1b[" not in done.stdout
+    assert f"  app/chaos.file.{long}: changed" in done.stdout.splitlines()
+    assert any(x.strip().startswith("content:") for x in done.stdout.splitlines())

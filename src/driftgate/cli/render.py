@@ -176,7 +176,11 @@ def render_plan(plan: Plan, *, full: bool = False) -> None:
 
 def render_result(result: ApplyResult, run_id: str, *, held: bool = False) -> None:
     failed = [o for o in result.actions if o.status.value != "SUCCESS"]
-    if failed:
+    if failed and not out.is_terminal:  # a CI log: one line per action, whole addresses, nothing wrapped
+        lines = ["actions that did not succeed:"]
+        lines += [f"  #{o.index} {o.address} {o.action} {o.status.value}: {o.error or ''}" for o in failed]
+        sys.stdout.write("\n".join(lines) + "\n")
+    elif failed:
         from rich.table import Table
 
         table = Table(title="actions that did not succeed", title_justify="left")

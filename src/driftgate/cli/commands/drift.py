@@ -1,6 +1,7 @@
 """``driftgate drift``."""
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -25,6 +26,22 @@ def drift(
     if not report.items:
         out.print(f"No drift: {report.scanned} resources match their recorded state.")
         return report.exit_code()
+    summary = (
+        f"{len(report.items)} drifted of {report.scanned} scanned. "
+        "Turn it into a draft for review with: driftgate reconcile"
+    )
+    if not out.is_terminal:  # a CI log: one line per item and per change, whole addresses
+        lines = [f"drift in stack {report.stack}:"]
+        for item in report.items:
+            lines.append(
+                f"  {item.address}: {item.kind}"
+                + (f" ({item.resource_id})" if not item.changes and item.kind != "deleted" else "")
+            )
+            lines += [
+                f"      {c.name}: {_short(c.new)} (recorded) -> {_short(c.old)} (live)" for c in item.changes
+            ]
+        sys.stdout.write("\n".join([*lines, summary]) + "\n")
+        return report.exit_code()
     from rich.markup import escape
     from rich.table import Table
 
@@ -37,10 +54,7 @@ def drift(
         )
         table.add_row(escape(item.address), item.kind, escape(details))  # addresses hold [brackets]
     out.print(table)
-    out.print(
-        f"{len(report.items)} drifted of {report.scanned} scanned. "
-        "Turn it into a draft for review with: driftgate reconcile"
-    )
+    out.print(summary)
     return report.exit_code()
 
 
