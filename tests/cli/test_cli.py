@@ -142,3 +142,23 @@ def test_home_flag_selects_the_store(tmp_path: Path, capsys: pytest.CaptureFixtu
     home = tmp_path / "elsewhere"
     code, _, _ = run(capsys, "--home", str(home), "apply", "-s", str(tmp_path / "infra"), "--auto-approve")
     assert code == 0 and (home / "driftgate.db").exists()
+
+
+def test_runs_list_inside_a_stack_lists_that_stacks_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 23, item 10: inside a stack's directory, ``runs list`` listed every stack's runs."""
+    from driftgate.testing.stacks import data_values, write_stack
+
+    one = write_stack(tmp_path / "one", name="one", modules={"app": data_values(1)})
+    two = write_stack(tmp_path / "two", name="two", modules={"app": data_values(1)})
+    for stack in (one, two):
+        assert run(capsys, "apply", "-s", str(stack), "--auto-approve")[0] == 0
+    monkeypatch.chdir(one)
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert code == 0 and {r["stack"] for r in json.loads(out)["runs"]} == {"one"}
+    code, out, _ = run(capsys, "runs", "list", "--all", "--json")
+    assert {r["stack"] for r in json.loads(out)["runs"]} == {"one", "two"}
+    monkeypatch.chdir(tmp_path)  # outside any stack: every stack's, as before
+    code, out, _ = run(capsys, "runs", "list", "--json")
+    assert {r["stack"] for r in json.loads(out)["runs"]} == {"one", "two"}

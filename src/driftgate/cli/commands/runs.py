@@ -17,15 +17,21 @@ def _when(ts: float | None) -> str:
 @app.command("list")
 def list_(
     stack: Path | None = typer.Option(
-        None, "--stack", "-s", help="Only runs of the stack in this directory."
+        None, "--stack", "-s", help="Only runs of the stack in this directory (default: the current one's)."
     ),
+    every: bool = typer.Option(False, "--all", help="Every stack's runs, wherever this is run."),
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
     as_json: bool = JsonOption,
 ) -> int:
-    """List recent runs, newest first."""
+    """List recent runs, newest first: the stack of the current directory's, or --all."""
     from driftgate.services.stacks import history
+    from driftgate.spec import STACK_FILE
 
-    rows = history.list_runs(workspace(), stack=stack_name(stack) if stack else None, limit=limit)
+    if stack is None and not every and Path(STACK_FILE).is_file():
+        stack = Path(".")  # inside a stack, as every other stack command: its runs
+    rows = history.list_runs(
+        workspace(), stack=stack_name(stack) if stack and not every else None, limit=limit
+    )
     if as_json:
         print_json({"runs": rows})
         return 0
