@@ -162,3 +162,14 @@ def test_runs_list_inside_a_stack_lists_that_stacks_runs(
     monkeypatch.chdir(tmp_path)  # outside any stack: every stack's, as before
     code, out, _ = run(capsys, "runs", "list", "--json")
     assert {r["stack"] for r in json.loads(out)["runs"]} == {"one", "two"}
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_plugin_serve_help_is_help(flag: str) -> None:
+    """Issue 23, item 15: ``plugin serve --help`` took --help for a provider's name and exited 64."""
+    import subprocess
+
+    from driftgate.testing.cli import DRIFTGATE
+
+    done = subprocess.run([DRIFTGATE, "plugin", "serve", flag], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Usage: driftgate plugin serve" in done.stdout, done.stderr

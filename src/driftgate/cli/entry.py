@@ -16,7 +16,8 @@ def run() -> None:
 
         sys.stdout.write(__version__ + "\n")
         sys.exit(0)
-    if sys.argv[1:3] == ["plugin", "serve"] and len(sys.argv) == 4:  # started by driftgate: no CLI
+    serving = sys.argv[1:3] == ["plugin", "serve"] and len(sys.argv) == 4
+    if serving and not sys.argv[3].startswith("-"):  # started by driftgate: no CLI (--help goes to it)
         from driftgate.plugin.builtin import main
 
         sys.exit(main(sys.argv[3]))
