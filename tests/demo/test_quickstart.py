@@ -92,3 +92,16 @@ def test_the_quickstart_script_takes_a_relative_dir_and_prints_a_command_that_wo
     assert hint.split("&& ")[1].startswith("/"), hint  # not a bare `driftgate` that is not on PATH
     shown = subprocess.run(hint, shell=True, capture_output=True, text=True, env=env, check=False)
     assert shown.returncode == 0 and "apply" in shown.stdout, shown.stdout + shown.stderr
+    # Issue 23, item 11: every command the hint names works as printed (plan exited 8: the stack was
+    # still bound to the quickstart's forge, gone by then); and the output is the quickstart's own
+    for verb in ("state list", "plan", "drift"):
+        done = subprocess.run(
+            hint.replace(" runs list", " " + verb),
+            shell=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode in (0, 2), f"{verb}: {done.stdout}{done.stderr}"
+    assert "Warning" not in proc.stdout + proc.stderr and "[info" not in proc.stdout + proc.stderr

@@ -442,6 +442,18 @@ resources:
 """
 
 
+def back_home(ctx: QuickstartContext) -> None:
+    """The local forge stops with the quickstart: the stack's identity goes back to the local clone,
+    so every command printed at the end works there as printed."""
+    if not ctx.forge_url:
+        return
+    _, old, new = move_stack(ctx.ws, ctx.ws.load_stack(ctx.repo))
+    ctx.narrator.say(
+        "The local forge stops with the quickstart, so the stack was moved back to the local clone on "
+        f"purpose ({old} -> {new}); commands run in {ctx.repo} now use it."
+    )
+
+
 STEPS: list[Step] = [
     create_repo,
     validate,
@@ -456,6 +468,7 @@ STEPS: list[Step] = [
     postgres_roles,
     aws_on_moto,
     terraform_root,
+    back_home,
 ]
 
 

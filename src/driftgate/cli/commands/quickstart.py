@@ -55,15 +55,20 @@ def dashboard_check(ws: "Workspace") -> tuple[str, int]:
     in process (the same app ``driftgate serve`` runs): (the token, how many stacks it lists)."""
     import re
     import secrets
+    import warnings
 
-    from fastapi.testclient import TestClient
+    from structlog.testing import capture_logs
+
+    with warnings.catch_warnings():  # starlette's note about its test client is not the reader's business
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
 
     from driftgate.services.stacks.overview import stacks_overview
     from driftgate.services.tokens import create_token
     from driftgate.web import create_site
 
     token = create_token(ws, f"quickstart-admin-{secrets.token_hex(3)}", "admin")
-    with TestClient(create_site(ws), base_url="http://127.0.0.1") as client:
+    with capture_logs(), TestClient(create_site(ws), base_url="http://127.0.0.1") as client:  # no request log
         form = client.get("/ui/login").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', form)
         assert csrf is not None, "the login page has no CSRF field"
