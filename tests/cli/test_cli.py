@@ -123,7 +123,10 @@ def test_usage_errors_and_missing_stack(tmp_path: Path, capsys: pytest.CaptureFi
     code, _, err = run(capsys, "plan", "--no-such-flag")
     assert code == codes.USAGE and "usage error" in err
     code, _, err = run(capsys, "plan", "-s", str(tmp_path / "nowhere"))
-    assert code == codes.ERROR and "stack.yaml: file: cannot read" in err
+    # issue 23, item 16: the missing path is named, not a bare "stack.yaml"
+    assert code == codes.ERROR and f"{tmp_path / 'nowhere'}: directory: no such directory" in err
+    code, _, err = run(capsys, "validate", "-s", str(tmp_path))
+    assert code == codes.ERROR and f"{tmp_path}: directory: no stack.yaml in this directory" in err
     code, _, err = run(capsys, "init", str(tmp_path / "x"))
     code, _, err = run(capsys, "init", str(tmp_path / "x"))
     assert code == codes.ERROR and "not empty" in err
@@ -173,3 +176,23 @@ def test_plugin_serve_help_is_help(flag: str) -> None:
 
     done = subprocess.run([DRIFTGATE, "plugin", "serve", flag], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Usage: driftgate plugin serve" in done.stdout, done.stderr
+
+
+def test_a_wrong_type_says_what_the_field_wants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23, item 16: ``stateful: Input should be a valid boolean`` (pydantic's words)."""
+    from driftgate.testing.stacks import data_values, write_stack
+
+    stack = write_stack(tmp_path / "s", modules={"app": data_values(1)})
+    module = stack / "modules" / "app.yaml"
+    module.write_text(module.read_text().replace("stateful: false", "stateful: maybe"))
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert code == codes.ERROR and "stateful: expected true or false, got 'maybe'" in err, err
+    assert "Input should be" not in err
+
+
+def test_an_unknown_option_guesses_only_close_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23, item 16: ``plan --bogus`` suggested ``--out``."""
+    code, _, err = run(capsys, "plan", "--bogus")
+    assert code == codes.USAGE and "No such option: --bogus" in err and "--out" not in err
+    code, _, err = run(capsys, "apply", "--auto-aprove")
+    assert code == codes.USAGE and "did you mean --auto-approve?" in err

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             return _unexpected(exc, as_json)
         # click's protocol (typer may vendor its own copy): usage errors exit 2 there, 64 here.
         usage = getattr(exc, "exit_code", 1) == 2
-        message = exc.format_message()  # type: ignore[attr-defined]
+        message = _without_far_guesses(exc)
         code = errors.USAGE if usage else None
         return _fail(codes.USAGE if usage else codes.ERROR, [message], as_json, code)
     return int(result) if isinstance(result, int) else codes.OK
@@ -217,3 +217,16 @@ def run() -> None:
 
 if __name__ == "__main__":
     run()
+
+
+def _without_far_guesses(exc: Exception) -> str:
+    """click's message, but a "Possible options" guess only when it is close (``--bogus`` is not a
+    misspelt ``--out``)."""
+    import difflib
+
+    name, possibilities = getattr(exc, "option_name", None), getattr(exc, "possibilities", None)
+    if isinstance(name, str) and possibilities:
+        close = difflib.get_close_matches(name, list(possibilities), n=3, cutoff=0.75)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        return f"No such option: {name}{hint}"
+    return str(exc.format_message())  # type: ignore[attr-defined]

@@ -79,6 +79,10 @@ def load_stack(
     """Load and validate the stack in ``directory``; raise SpecError listing every problem."""
     limits = limits or YamlLimits()
     out = _Collector(cache)
+    if not (directory / STACK_FILE).is_file():  # say where it looked: the problem is the directory
+        why = "no such directory" if not directory.is_dir() else f"no {STACK_FILE} in this directory"
+        out.add(str(directory), 0, "directory", why)
+        raise SpecError(out.finish())
     stack_spec = _load_model(directory, STACK_FILE, StackSpec, out, limits)
     if stack_spec is None:
         raise SpecError(out.finish())
@@ -141,7 +145,7 @@ def _validate(model: type[M], data: Any, relative: str, prefix: Loc, out: _Colle
             if err["type"] == "extra_forbidden":
                 reason = "unknown field" + did_you_mean(str(err["loc"][-1]), model.model_fields)
             else:
-                reason = err["msg"]
+                reason = _plain(err)
             out.at(relative, loc, _dotted(loc) or "document", reason)
         extra = {e["loc"][0] for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1}
         if isinstance(data, dict) and extra and len(extra) == len(errors):
@@ -150,6 +154,29 @@ def _validate(model: type[M], data: Any, relative: str, prefix: Loc, out: _Colle
             except ValidationError:
                 return None
         return None
+
+
+_WANTS = {  # pydantic's words for a wrong type, said as what the field wants
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "string_type": "expected text (quote it)",
+    "list_type": "expected a list ([a, b] or one '- item' per line)",
+    "dict_type": "expected a mapping (key: value)",
+    "missing": "required: this field is missing",
+}
+
+
+def _plain(err: Any) -> str:
+    """A validation error in the words of the file's reader, with the value that was given."""
+    wants = _WANTS.get(str(err.get("type")))
+    if wants is None:
+        return str(err["msg"])
+    given = err.get("input")
+    return wants if err.get("type") == "missing" else f"{wants}, got {given!r}"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -82,7 +82,11 @@ def restore(
         if not sys.stdin.isatty():
             err.print("error: refusing to restore without confirmation: pass --yes (no terminal to ask)")
             return 1
-        answer = typer.prompt(f"Restore module {row.module!r} from {ref}? Only 'yes' is accepted", default="")
+        answer = typer.prompt(
+            f"Restore module {row.module!r} from {ref}? Only 'yes' is accepted",
+            default="",
+            show_default=False,
+        )
         if answer.strip() != "yes":
             err.print("Restore cancelled.")
             return 1
