@@ -196,3 +196,20 @@ def test_an_unknown_option_guesses_only_close_names(capsys: pytest.CaptureFixtur
     assert code == codes.USAGE and "No such option: --bogus" in err and "--out" not in err
     code, _, err = run(capsys, "apply", "--auto-aprove")
     assert code == codes.USAGE and "did you mean --auto-approve?" in err
+
+
+def test_a_reference_typo_never_suggests_the_resource_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 23, item 16: a typo in a reference suggested the resource's own address."""
+    from driftgate.testing.stacks import write_stack
+
+    page = {
+        "type": "file.file",
+        "name": "index",
+        "spec": {"path": "i.html", "content": "${file.file.indx.size}"},
+    }
+    stack = write_stack(tmp_path / "s", modules={"app": [page]})
+    code, _, err = run(capsys, "validate", "-s", str(stack))
+    assert code == codes.ERROR and "reference to unknown resource app/file.file.indx" in err
+    assert "did you mean `app/file.file.index`" not in err

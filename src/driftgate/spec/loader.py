@@ -489,7 +489,8 @@ def _check_references(
             if target is None:
                 out.at(
                     *where,
-                    f"reference to unknown resource {ref.address}" + did_you_mean(ref.address, resources),
+                    f"reference to unknown resource {ref.address}"
+                    + did_you_mean(ref.address, (a for a in resources if a != res.address)),  # never itself
                 )
                 continue
             schema = kinds(target.type)
