@@ -32,7 +32,7 @@ def test_init_validate_plan_apply_cycle(repo: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and data["summary"]["create"] == 4 and data["format"] == "driftgate-plan/v1"
 
     code, out, _ = run(capsys, "apply", "-s", str(repo), "--auto-approve")
-    assert code == 0 and "Apply complete. 4 actions: 4 SUCCESS" in out
+    assert code == 0 and "Apply complete. 4 changes: 4 SUCCESS" in out  # issue 23: changes, not no-ops
 
     code, out, _ = run(capsys, "plan", "-s", str(repo))
     assert code == codes.OK and "No changes" in out

@@ -148,3 +148,21 @@ def test_a_module_made_stateful_with_nothing_to_apply_is_recorded_so(
     code, _, err = run(capsys, *auto)
     assert code == codes.REFUSED and "data-bearing people/file.file.roster" in err
     assert (d / "live" / "roster.txt").read_text() == "a,b"
+
+
+def test_apply_with_a_module_shows_and_asks_about_exactly_that(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    """Issue 23, item 4: ``apply --module db`` showed the whole stack's plan (changes it would not
+    apply among them) and counted no-ops as actions."""
+    d = stack(tmp_path)
+    run(capsys, "apply", "-s", str(d), "--auto-approve", "--lane", "auto")
+    assert run(capsys, *manual_db(d, None))[0] == codes.OK  # only creates: nothing to lose yet
+    stack(tmp_path, db_content="rows v2")
+    web = d / "modules" / "web.yaml"
+    web.write_text(web.read_text().replace("content: hi", "content: hello"))
+    ref = backup(capsys, d)
+    code, out, _ = run(capsys, *manual_db(d, ref))
+    assert code == codes.OK, out
+    assert "db/file.file.data" in out and "web/file.file.page" not in out  # only what it applies
+    assert "1 change: 1 SUCCESS (1 unchanged)" in out  # the schema value is a no-op, not an action

@@ -300,7 +300,7 @@ def test_plan_module_targets_like_terraform_and_a_targeted_apply_does_not_commit
     )
     plan_file = tmp_path / "web.plan"
     code, out, err = run(capsys, "plan", "-s", str(d), "--module", "web", "--out", str(plan_file))
-    assert code == codes.CHANGES and "resource targeting is in effect" in err
+    assert code == codes.CHANGES and "this plan covers only the module(s) named with --module" in err
     assert "base/data.value.greeting" in out and "web/data.value.page" in out  # with what it depends on
     assert "other/data.value.x" not in out
     code, out, err = run(capsys, "apply", str(plan_file), "-s", str(d), "--json")

@@ -192,8 +192,12 @@ def render_result(result: ApplyResult, run_id: str, *, held: bool = False) -> No
         out.print(table)
     counts: dict[str, int] = defaultdict(int)
     for o in result.actions:
-        counts[o.status.value] += 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        if o.action != "noop":  # a no-op is not a change: counted apart
+            counts[o.status.value] += 1
+    unchanged = sum(1 for o in result.actions if o.action == "noop")
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to change"
+    if unchanged:
+        summary += f" ({unchanged} unchanged)"
     for error in result.errors:
         out.print(f"[red]error:[/red] {error}")
     if held and not any(o.action != "noop" for o in result.actions):
@@ -202,7 +206,8 @@ def render_result(result: ApplyResult, run_id: str, *, held: bool = False) -> No
     verdict = "[green]Apply complete.[/green]" if is_full_success(result) else "[red]Apply incomplete.[/red]"
     if held and is_full_success(result):
         verdict = "[yellow]Applied what the gate allowed; the rest was held back.[/yellow]"
-    out.print(f"{verdict} {len(result.actions)} actions: {summary}. Run {run_id}.")
+    changes = len(result.actions) - unchanged
+    out.print(f"{verdict} {changes} change{'' if changes == 1 else 's'}: {summary}. Run {run_id}.")
 
 
 def render_commit_back(result: Any) -> None:

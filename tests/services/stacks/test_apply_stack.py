@@ -56,7 +56,8 @@ def test_the_whole_sequence_with_every_callback(ws: Workspace, tmp_path: Path) -
         progress=progress,
     )
     assert outcome.applied and outcome.report is not None and outcome.report.full_success
-    assert seen[:2] == ["plan 2", "confirm ('db',)"] and seen[2:] == ["db/file.file.rows"]
+    # issue 23, item 4: with --module the plan shown (and asked about) is what this apply does: db only
+    assert seen[:2] == ["plan 1", "confirm ('db',)"] and seen[2:] == ["db/file.file.rows"]
     assert totals == [2] and outcome.commit_back is None
     assert [r["status"] for r in runs(ws)] == ["succeeded"]
 

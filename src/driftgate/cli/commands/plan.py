@@ -27,7 +27,8 @@ def plan(
     planned = plan_stack(ws, stack, refresh=refresh)
     plan = planned.plan
     if modules:
-        unknown = [m for m in modules if planned.stack.module(m) is None]
+        known = {m.name for m in planned.stack.modules} | {a.module for a in plan.actions}  # removed too
+        unknown = [m for m in modules if m not in known]
         if unknown:
             raise NotFoundError(f"stack {planned.stack.name!r} has no module {unknown[0]!r}")
         plan = plan.targeted(tuple(modules))
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
 
 TARGETING_WARNING = (
-    "Warning: resource targeting is in effect (--module). The plan may not cover every change the "
-    "specs make, and an apply of it does not commit back. Use it to recover from mistakes, not for "
-    "routine work: plan and apply the whole stack."
+    "Note: this plan covers only the module(s) named with --module and what they depend on, as the "
+    "manual lane for a stateful module needs. An apply of it does not commit back: the rest of the "
+    "stack's changes wait for a whole-stack apply, which then commits the specs back."
 )

@@ -96,13 +96,15 @@ def apply_stack(
                 "the plan changed since it was shown (the specs, the recorded state or the live world "
                 "moved): nothing was applied; review the new plan"
             )
-        if on_plan is not None:
-            on_plan(plan)
         modules = tuple(request.gate.modules)
         errors = plan.targeted(modules).errors if modules else plan.errors  # --module: its own errors
         if errors:
+            if on_plan is not None:
+                on_plan(plan.targeted(modules) if modules else plan)
             raise PlanHasErrors(list(errors))
         decision = session.decide_gate(request.gate)
+        if on_plan is not None:  # with --module, exactly what this apply would do (and asks about)
+            on_plan(_shown(plan, decision, modules))
         if request.dry_run:
             return ApplyOutcome(plan, decision)
         session.record_data_bearing()  # even when the gate refuses or there is nothing to do
@@ -118,6 +120,14 @@ def apply_stack(
             report = session.execute(parallelism=request.parallelism, progress=advance, gate=decision)
         committed = _commit_back(ws, session.planned.stack, report, request) if request.commit_back else None
     return ApplyOutcome(plan, decision, report, committed)
+
+
+def _shown(plan: Plan, decision: GateDecision, modules: tuple[str, ...]) -> Plan:
+    """The plan a person is shown: the whole stack's, or with ``--module`` what the gate lets this
+    apply do (what it refuses: the module's own plan, which the reasons are about)."""
+    if not modules:
+        return plan
+    return plan.targeted(modules) if decision.refused else gated_plan(plan, decision)
 
 
 def gate_decision(ws: Workspace, directory: Path, request: GateRequest) -> GateDecision:
