@@ -184,3 +184,34 @@ def test_without_json_errors_stay_one_line_on_stderr(stack: Path, capsys: pytest
     captured = capsys.readouterr()
     assert code == codes.ERROR and captured.out == "" and captured.err.startswith("error: no stack named")
     assert captured.err.count("\n") == 1
+
+
+def test_the_small_commands_print_documents_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_env: str
+) -> None:
+    """Issue 23, item 5: version, init, lock status, token create/list and loop-guard answered
+    "No such option: --json"."""
+    code, doc = run_json(capsys, "version")
+    assert code == 0
+    fits("version", doc)
+    code, doc = run_json(capsys, "init", str(tmp_path / "infra"))
+    assert code == 0 and "stack.yaml" in doc["files"]
+    fits("init", doc)
+    code, doc = run_json(capsys, "lock", "status", "-s", str(tmp_path / "infra"))
+    assert code == 0 and doc["locked"] is False and doc["holder"] is None
+    fits("lock_status", doc)
+    code, doc = run_json(capsys, "token", "create", "ci-bot", "--role", "operator")
+    assert code == 0 and doc["token"].startswith("dgt_")
+    fits("token_create", doc)
+    token = doc["token"]
+    code, doc = run_json(capsys, "token", "list")
+    assert [t["name"] for t in doc["tokens"]] == ["ci-bot"] and token not in json.dumps(doc)
+    fits("token_list", doc)
+    assert main(["token", "revoke", "ci-bot"]) == 0
+    capsys.readouterr()
+    code, doc = run_json(capsys, "token", "list")
+    assert doc["tokens"][0]["revoked_at"] is not None
+    fits("token_list", doc)
+    code, doc = run_json(capsys, "loop-guard", "-s", str(tmp_path / "infra"))
+    assert code == 1 and doc["own_commit"] is False  # the scaffold's own commit: not driftgate's
+    fits("loop_guard", doc)

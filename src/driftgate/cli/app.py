@@ -81,8 +81,13 @@ def _global(
 
 
 @app.command("version")
-def version() -> None:
+def version(as_json: bool = typer.Option(False, "--json", help="Print a JSON document.")) -> None:
     """Print driftgate's version."""
+    if as_json:
+        from driftgate.cli.jsonout import print_json
+
+        print_json({"version": __version__})
+        return
     print(__version__)
 
 

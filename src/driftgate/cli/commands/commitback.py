@@ -42,15 +42,17 @@ def commit_back(
 def loop_guard(
     stack: Path = StackOption,
     rev: str = typer.Option("HEAD", "--rev", help="The commit that triggered this run."),
+    as_json: bool = JsonOption,
 ) -> int:
     """Exit 0 if REV is driftgate's own commit-back (skip the apply), 1 if it is not (go ahead)."""
     from driftgate.gitops.gitcmd import commit_message, is_driftgate_commit, toplevel
 
     top = toplevel(stack)
-    if top is None:
-        return 1
-    own = is_driftgate_commit(commit_message(top, rev))
-    print("driftgate's own commit-back: skip" if own else "not a driftgate commit: apply")
+    own = top is not None and is_driftgate_commit(commit_message(top, rev))
+    if as_json:
+        print_json({"rev": rev, "own_commit": own, "skip": own})
+    elif top is not None:
+        print("driftgate's own commit-back: skip" if own else "not a driftgate commit: apply")
     return 0 if own else 1
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from driftgate.cli.common import out, workspace
+from driftgate.cli.common import JsonOption, out, print_json, workspace
 
 
 def init(
@@ -12,6 +12,7 @@ def init(
     name: str | None = typer.Option(
         None, "--name", help="The stack's name (default: from the directory's name)."
     ),
+    as_json: bool = JsonOption,
 ) -> int:
     """Scaffold a config repo (a git repository) with one stack."""
     from driftgate.demo.scaffold import check_stack_name, default_stack_name, scaffold_repo
@@ -22,6 +23,15 @@ def init(
     check_stack_name(name)
     check_name_free(workspace(), name, f"{directory_url(directory)}#.")
     files = scaffold_repo(directory, name=name)
+    if as_json:
+        print_json(
+            {
+                "stack": name,
+                "directory": str(directory),
+                "files": [str(p.relative_to(directory)) for p in files],
+            }
+        )
+        return 0
     out.print(f"Created a config repo with stack {name!r} in {directory}:")
     for path in files:
         out.print(f"  {path.relative_to(directory)}")

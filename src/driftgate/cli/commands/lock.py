@@ -4,17 +4,21 @@ from pathlib import Path
 
 import typer
 
-from driftgate.cli.common import StackOption, out, stack_name, workspace
+from driftgate.cli.common import JsonOption, StackOption, out, print_json, stack_name, workspace
 
 app = typer.Typer(help="The stack lock.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("status")
-def status(stack: Path = StackOption) -> int:
+def status(stack: Path = StackOption, as_json: bool = JsonOption) -> int:
     """Show who holds the stack's lock, if anyone."""
     from driftgate.services.stacks.locking import lock_status
 
-    holder = lock_status(workspace(), stack_name(stack))
+    name = stack_name(stack)
+    holder = lock_status(workspace(), name)
+    if as_json:
+        print_json({"stack": name, "locked": holder is not None, "holder": holder})
+        return 0
     out.print(f"locked by {holder}" if holder else "not locked", markup=False)
     return 0
 
