@@ -42,6 +42,9 @@ def test_the_readme_example_applies_on_moto(
         "DRIFTGATE_SECRET_AWS_KEY_ID,DRIFTGATE_SECRET_AWS_SECRET,DRIFTGATE_SECRET_DB_PASSWORD",
     )
     stack = readme_stack(tmp_path / "shop", moto.url)
+    # issue 23, item 12: validate first, as the CI templates do (a secret:// value was "missing")
+    code, out, err = run(capsys, "validate", "-s", str(stack))
+    assert code == 0, out + err
     s = ["-s", str(stack), "--auto-approve"]
     code, out, err = run(capsys, "apply", *s, "--module", "app", "--json")
     assert code == 0, out + err

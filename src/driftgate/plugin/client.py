@@ -363,8 +363,11 @@ class PluginProvider(NoExpansion):  # the wire has no expanding kinds yet
         if problems:
             raise ProviderConfigError(f"{self.source}: {'; '.join(problems)}")
 
-    def validate(self, type_: str, attributes: Mapping[str, Any]) -> list[str]:
-        request = pb.ValidateResourceConfig.Request(type=type_, attributes_json=wire.dumps(attributes))
+    def validate(self, type_: str, attributes: Mapping[str, Any], unknown: Sequence[str] = ()) -> list[str]:
+        """``unknown``: attributes set to a reference (not in ``attributes``), never "missing"."""
+        request = pb.ValidateResourceConfig.Request(
+            type=type_, attributes_json=wire.dumps(attributes), unknown=sorted(unknown)
+        )
         answer = self.process.call(lambda s: s.ValidateResourceConfig(request, timeout=CALL_TIMEOUT))
         return wire.errors_of(answer.diagnostics)
 

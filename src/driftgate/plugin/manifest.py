@@ -34,7 +34,7 @@ from driftgate.providers.base import (
 from driftgate.spec.schema import AttributeSchema, Containment, KindSchema
 
 PROTOCOL_MAJOR = 2
-PROTOCOL_MINOR = 1  # 2.1: CheckBackup
+PROTOCOL_MINOR = 2  # 2.1: CheckBackup; 2.2: ValidateResourceConfig.unknown
 MAX_MANIFEST = 4 * 1024 * 1024
 _CAPABILITIES = {
     "list": CAP_LIST,

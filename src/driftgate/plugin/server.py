@@ -76,7 +76,10 @@ class Servicer(rpc.ProviderServicer):
         found = [
             wire.error(f"unknown attribute {k!r}", path=[k]) for k in attributes if k not in schema.attributes
         ]
+        unknown = set(request.unknown)  # set to a reference: known at plan or apply, not missing
         for name, attr in schema.attributes.items():
+            if name in unknown:
+                continue
             if attr.required and attributes.get(name) is None:
                 found.append(wire.error(f"{name} is required", path=[name]))
             reason = attr.type_error(attributes.get(name))

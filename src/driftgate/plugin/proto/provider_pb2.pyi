@@ -97,7 +97,8 @@ class Handshake(_message.Message):
         """the first field of the handshake line"""
         PROTOCOL_MAJOR: Handshake._Constant.ValueType  # 2
         """the second: this file's major version"""
-        PROTOCOL_MINOR: Handshake._Constant.ValueType  # 0
+        PROTOCOL_MINOR: Handshake._Constant.ValueType  # 2
+        """2.1: CheckBackup; 2.2: ValidateResourceConfig.unknown"""
 
     class Constant(_Constant, metaclass=_ConstantEnumTypeWrapper): ...
     HANDSHAKE_UNSPECIFIED: Handshake.Constant.ValueType  # 0
@@ -105,7 +106,8 @@ class Handshake(_message.Message):
     """the first field of the handshake line"""
     PROTOCOL_MAJOR: Handshake.Constant.ValueType  # 2
     """the second: this file's major version"""
-    PROTOCOL_MINOR: Handshake.Constant.ValueType  # 0
+    PROTOCOL_MINOR: Handshake.Constant.ValueType  # 2
+    """2.1: CheckBackup; 2.2: ValidateResourceConfig.unknown"""
 
     def __init__(
         self,
@@ -311,17 +313,25 @@ class ValidateResourceConfig(_message.Message):
 
         TYPE_FIELD_NUMBER: _builtins.int
         ATTRIBUTES_JSON_FIELD_NUMBER: _builtins.int
+        UNKNOWN_FIELD_NUMBER: _builtins.int
         type: _builtins.str
         attributes_json: _builtins.str
+        @_builtins.property
+        def unknown(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+            """(2.2) attributes the spec sets to a reference (secret://, ${...}): set, but known only at plan or
+            apply, so they are left out of attributes_json and must not be reported missing
+            """
+
         def __init__(
             self,
             *,
             type: _builtins.str = ...,
             attributes_json: _builtins.str = ...,
+            unknown: _abc.Iterable[_builtins.str] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes_json", b"attributes_json", "type", b"type"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes_json", b"attributes_json", "type", b"type", "unknown", b"unknown"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 

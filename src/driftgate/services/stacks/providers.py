@@ -47,7 +47,8 @@ def list_providers(ws: Workspace, directory: Path) -> list[dict[str, Any]]:
 
 def plugin_problems(ws: Workspace, stack: Stack) -> list[Problem]:
     """What each plugin says of the resources it would manage (``ValidateResourceConfig``). Only
-    literal values are sent: a value holding a reference is not known until plan or apply."""
+    literal values are sent: a value holding a reference is not known until plan or apply, and is
+    named in ``unknown`` so the plugin does not call it missing."""
     registry = ws.registry_for(stack.directory)
     plugins = {n: p for n in registry.names if isinstance(p := registry.create(n), PluginProvider)}
     found = []
@@ -56,7 +57,8 @@ def plugin_problems(ws: Workspace, stack: Stack) -> list[Problem]:
         if provider is None:
             continue
         literal = {k: v for k, v in resource.spec.items() if not _references(v, resource.module)}
-        for reason in provider.validate(resource.type, literal):
+        unknown = [k for k in resource.spec if k not in literal]  # set, known only at plan or apply
+        for reason in provider.validate(resource.type, literal, unknown):
             found.append(Problem(resource.source, 0, resource.address, f"{provider.name} plugin: {reason}"))
     return found
 
