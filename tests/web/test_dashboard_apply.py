@@ -112,3 +112,28 @@ def test_a_lock_whose_holder_runs_is_not_broken_and_a_break_is_recorded(tab: Tab
     broke = [r for r in runs if r["kind"] == "lock_break"]
     assert broke and broke[0]["actor"] == "token:admin-person", runs
     tab.clean()
+
+
+def test_a_stack_page_leaves_no_plugin_running(tab: Tab, site: Site) -> None:
+    """Issue 23, item 20: ``serve`` kept a plugin process running for minutes after one page view."""
+    from driftgate.testing.cli import DRIFTGATE
+    from driftgate.testing.stacks import data_values
+    from tests.plugin.fakes import running_plugins, script
+
+    directory = site.root / "stacks" / "plugged"
+    directory.mkdir(parents=True)
+    script(
+        directory, "plugin", f"import os; os.execv({DRIFTGATE!r}, [{DRIFTGATE!r}, 'plugin', 'serve', 'data'])"
+    )
+    write_stack(
+        directory, name="plugged", modules={"app": data_values(2)}, providers={"data": {"plugin": "./plugin"}}
+    )
+    with site.ws.run() as running:
+        outcome = apply_stack(running, ApplyRequest(directory, gate=GateRequest("auto"), commit_back=False))
+    assert outcome.report is not None and outcome.report.full_success
+    assert running_plugins() == []
+    tab.login("viewer")
+    tab.go("/ui/stacks/plugged")
+    assert "app/data.value.v0" in tab.page.inner_text("main")
+    assert running_plugins() == []  # the page's plugin stopped when the page was done
+    tab.clean()

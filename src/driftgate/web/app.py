@@ -159,7 +159,8 @@ def stack_page(request: Request, name: str, who: AnyRole) -> Response:
 
     ws = workspace_of(request)
     detail = stack_detail(ws, name)
-    backups = list_backups(ws, Path(detail["directory"])) if detail["has_specs"] else []
+    with ws.run() as running:  # a plugin the specs' kinds needed stops when this page is done
+        backups = list_backups(running, Path(detail["directory"])) if detail["has_specs"] else []
     return page(request, "stack.html", who, "stacks", stack=detail, backups=backups)
 
 

@@ -100,9 +100,12 @@ def create_backup(ws: Workspace, directory: Path, module: str) -> backups_db.Bac
 
 
 def list_backups(ws: Workspace, directory: Path, module: str | None = None) -> list[backups_db.BackupRow]:
-    loaded = _load(ws, directory)
+    """The stack's recorded backups: the store alone, no provider configured or started (a page view
+    needs none of their secrets, and starts no plugin)."""
+    stack = ws.load_stack(directory)
     with ws.transaction() as conn:
-        return backups_db.list_backups(conn, loaded.stack_id, module)
+        row = stack_row(conn, stack, bind=False)
+        return backups_db.list_backups(conn, row.id, module)
 
 
 def stack_backups(ws: Workspace, stack: str) -> list[backups_db.BackupRow]:
