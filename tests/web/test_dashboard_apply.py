@@ -137,3 +137,30 @@ def test_a_stack_page_leaves_no_plugin_running(tab: Tab, site: Site) -> None:
     assert "app/data.value.v0" in tab.page.inner_text("main")
     assert running_plugins() == []  # the page's plugin stopped when the page was done
     tab.clean()
+
+
+def test_an_admin_adds_a_config_repo_with_its_webhook_secret_then_removes_it(tab: Tab, site: Site) -> None:
+    """Issue 23, item 18: the add form had no webhook-secret field, and a repo could not be removed."""
+    from driftgate.services.proposals import config_repos
+    from driftgate.testing.dashboard import FORGE_ENV
+
+    url = site.forge.create_repo("extra", {"x.yaml": "x: 1\n"})
+    tab.login("admin")
+    tab.go("/ui/admin")
+    tab.page.fill("#repo-name", "extra")
+    tab.page.fill("#repo-url", url)
+    tab.page.fill("#repo-auth", f"secret://env/{FORGE_ENV}")
+    tab.page.fill("#repo-hook", f"secret://env/{FORGE_ENV}")
+    tab.page.select_option("#repo-forge", "github")
+    tab.page.click("button:has-text('Add the config repo')")
+    tab.page.wait_for_selector("th:has-text('extra')")
+    (added,) = [r for r in config_repos.list_page(site.ws, after=0, limit=50)[0] if r["name"] == "extra"]
+    assert added["webhook_secret_ref"] == f"secret://env/{FORGE_ENV}"
+    tab.accessible()
+    row = tab.page.locator("tr", has_text="extra")
+    row.locator("summary:has-text('Change')").click()
+    row.locator("input[name=confirm]").fill("extra")
+    row.locator("button:has-text('Remove')").click()
+    tab.page.wait_for_url("**/ui/admin")
+    assert [r for r in config_repos.list_page(site.ws, after=0, limit=50)[0] if r["name"] == "extra"] == []
+    tab.clean()

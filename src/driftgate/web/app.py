@@ -464,6 +464,7 @@ def create_config_repo(
     auth_ref: Annotated[str, Form(min_length=1, max_length=500)],
     default_branch: Annotated[str, Form(max_length=200)] = "main",
     forge: Annotated[str, Form(max_length=16)] = "",
+    webhook_secret_ref: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     from driftgate.services.proposals import config_repos
 
@@ -473,8 +474,25 @@ def create_config_repo(
         url=url,
         default_branch=default_branch or "main",
         auth_ref=auth_ref,
+        webhook_secret_ref=webhook_secret_ref or None,
         forge=forge or None,
     )
+    return see("/ui/admin")
+
+
+@router.post("/admin/config-repos/{repo_id}/remove")
+def remove_config_repo(
+    request: Request, repo_id: int, who: PostAdmin, confirm: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    """Forget a config repo (its proposals go with it), after its name is typed again."""
+    from driftgate.errors import INVALID_INPUT, CodedError
+    from driftgate.services.proposals import config_repos
+
+    ws = workspace_of(request)
+    name = str(config_repos.get(ws, repo_id)["name"])
+    if confirm != name:
+        raise CodedError(INVALID_INPUT, f"type the config repo's name ({name}) to remove it")
+    config_repos.delete(ws, repo_id)
     return see("/ui/admin")
 
 
