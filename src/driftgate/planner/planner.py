@@ -135,10 +135,13 @@ def build_plan(
 
 def _check_one_manager(ctx: _Context, stack: Stack) -> None:
     """Two resources of a stack must not manage one live object (two addresses adopting one schema):
-    one's delete would destroy what the other, perhaps gated as stateful, holds."""
+    one's delete would destroy what the other, perhaps gated as stateful, holds. Checked for the kinds
+    that hold data or live in something that does (no cost for the rest)."""
     by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for address, res in stack.resources.items():
-        if res.provider in ctx.providers:
+        kind = ctx.kinds.get(res.type)
+        holds = kind is not None and (kind.data_bearing or kind.data_bearing_when or kind.contained_in)
+        if holds and res.provider in ctx.providers:  # kinds whose double management can lose data
             by_type.setdefault(res.type, []).append((address, ctx.kinds[res.type].with_defaults(res.spec)))
     for type_, items in by_type.items():
         try:
