@@ -213,3 +213,14 @@ def test_a_reference_typo_never_suggests_the_resource_itself(
     code, _, err = run(capsys, "validate", "-s", str(stack))
     assert code == codes.ERROR and "reference to unknown resource app/file.file.indx" in err
     assert "did you mean `app/file.file.index`" not in err
+
+
+def test_a_stack_command_outside_a_stack_names_the_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``state list`` outside a stack said ``stack.yaml: [Errno 2] …`` with code INTERNAL."""
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "state", "list", "--json")
+    (diagnostic,) = json.loads(out)["diagnostics"]
+    assert code == codes.BY_CODE["NOT_FOUND"] and diagnostic["code"] == "NOT_FOUND"
+    assert diagnostic["summary"].startswith(f"{tmp_path}: no stack.yaml here")

@@ -114,10 +114,15 @@ def print_json(data: Any) -> None:
 
 def stack_name(directory: Path) -> str:
     """The stack's name from its stack.yaml, without loading its modules."""
+    from driftgate.errors import NotFoundError
     from driftgate.spec import STACK_FILE
     from driftgate.spec.yamlsafe import YamlError, load_yaml
 
     path = directory / STACK_FILE
+    if not path.is_file():  # name the place, not a bare "stack.yaml"
+        where = directory.absolute()
+        why = "no such directory" if not directory.is_dir() else f"no {STACK_FILE} here"
+        raise NotFoundError(f"{where}: {why} (not a stack directory; name one with -s DIR)")
     try:
         data = load_yaml(path.read_bytes(), max_bytes=1 << 20).data
     except (OSError, YamlError) as exc:
