@@ -16,6 +16,7 @@ from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import (
     Lanes,
+    backed_up_and_restored,
     backup,
     manual,
     move_to_another_module,
@@ -103,9 +104,7 @@ def test_the_matrix_restore_then_remove(
     tmp_path: Path, moto: Moto, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lanes = applied_with_items(capsys, tmp_path, moto)
-    ref = backup(capsys, lanes.stack, "data")
-    code, out, err = run(capsys, "backup", "restore", ref, "-s", str(lanes.stack), "--yes")
-    assert code == 0, out + err
+    backed_up_and_restored(capsys, lanes)
     remove_resources(lanes.stack)
     code, out, _ = run(capsys, "plan", "-s", str(lanes.stack), "--json")
     (delete,) = [a for a in json.loads(out)["actions"] if a["action"] == "delete"]

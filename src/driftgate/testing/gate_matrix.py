@@ -107,3 +107,11 @@ def move_to_another_module(stack: Path, module: str = "data", to: str = "moved")
     doc = read_module(stack, module)
     remove_module_file(stack, module)
     write_module(stack, to, {**doc, "name": to, "stateful": False})
+
+
+def backed_up_and_restored(capsys: Capture, lanes: Lanes) -> str:
+    """A fresh backup of the module, restored at once (the "restore, then remove" row): its ref."""
+    ref = backup(capsys, lanes.stack, lanes.module)
+    code, out, err = run(capsys, "backup", "restore", ref, "-s", str(lanes.stack), "--yes")
+    assert code == 0, out + err
+    return ref

@@ -16,6 +16,7 @@ from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import (
     Lanes,
+    backed_up_and_restored,
     backup,
     manual,
     move_to_another_module,
@@ -134,9 +135,7 @@ def test_the_matrix_restore_then_remove(
 ) -> None:
     """Defect 3: a restore cleared the recorded flag, and the auto lane then dropped the database."""
     lanes = applied_with_data(capsys, tmp_path, server)
-    ref = backup(capsys, lanes.stack, "data")
-    code, out, err = run(capsys, "backup", "restore", ref, "-s", str(lanes.stack), "--yes")
-    assert code == 0, out + err
+    backed_up_and_restored(capsys, lanes)
     code, out, _ = run(capsys, "runs", "list", "--json")
     restore = json.loads(out)["runs"][0]
     assert restore["kind"] == "restore" and restore["status"] == "succeeded" and restore["actor"]
