@@ -129,8 +129,14 @@ def write_plan_lines(plan: Plan, *, full: bool = False) -> None:
 
 
 def plan_summary(plan: Plan) -> str:
-    """Terraform's line: a replacement counts as one to add and one to destroy."""
-    c = plan.counts()
+    """Terraform's line: a replacement counts as one to add and one to destroy. What a person counts:
+    a Terraform root with resource changes counts as those changes, not as one more of its own (its
+    own action only records outputs), so the line agrees with ``terraform plan``'s."""
+    parents = {a.parent for a in plan.actions if a.parent}
+    counted = [a for a in plan.actions if a.address not in parents]
+    c = {kind.value: 0 for kind in ActionKind}
+    for action in counted:
+        c[action.kind.value] += 1
     add, change, destroy = c["create"] + c["replace"], c["update"], c["delete"] + c["replace"]
     return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
 

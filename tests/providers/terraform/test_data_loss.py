@@ -223,3 +223,29 @@ def test_applying_a_saved_plan_does_not_plan_the_root_again(
     calls = log.read_text().split()
     assert "apply" in calls and "plan" not in calls, calls
     assert os.path.exists(stack / "root" / "terraform.tfstate")
+
+
+def test_the_plan_line_counts_what_terraform_counts(
+    tmp_path: Path, terraform: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 23, item 9: "Plan: 3 to add" counted the terraform.root itself (Terraform says 2)."""
+    stack = tf_stack(tmp_path, terraform, stateful=False, data_bearing=[])
+    code, out, _ = run(capsys, "plan", "-s", str(stack))
+    assert code == codes.CHANGES and out.rstrip().endswith("Plan: 2 to add, 0 to change, 0 to destroy."), out
+
+
+def test_the_drift_line_counts_resources_and_a_roots_addresses_apart() -> None:
+    """Issue 23, item 9: "3 drifted of 2 scanned" (a root's drifted addresses against resources)."""
+    from driftgate.cli.commands.drift import _summary
+    from driftgate.drift.detect import DriftItem, DriftReport
+
+    items = (
+        DriftItem(f"{NET}[terraform_data.keep]", "net", "terraform.root", "changed"),
+        DriftItem(f"{NET}[terraform_data.store]", "net", "terraform.root", "deleted"),
+        DriftItem("app/file.file.page", "app", "file.file", "changed"),
+        DriftItem("(unmanaged)/file.file[x]", "", "file.file", "unmanaged", resource_id="x"),
+    )
+    line = _summary(DriftReport("tf", items, (), 2))
+    assert line == (
+        f"2 of 2 managed resource(s) drifted ({NET}: 2 of its addresses); 1 found live that nothing manages."
+    )

@@ -3,10 +3,14 @@
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from driftgate.cli.common import JsonOption, StackOption, out, print_json, workspace
+
+if TYPE_CHECKING:
+    from driftgate.drift.detect import DriftReport
 
 
 def drift(
@@ -26,10 +30,7 @@ def drift(
     if not report.items:
         out.print(f"No drift: {report.scanned} resources match their recorded state.")
         return report.exit_code()
-    summary = (
-        f"{len(report.items)} drifted of {report.scanned} scanned. "
-        "Turn it into a draft for review with: driftgate reconcile"
-    )
+    summary = _summary(report) + " Turn it into a draft for review with: driftgate reconcile"
     if not out.is_terminal:  # a CI log: one line per item and per change, whole addresses
         lines = [f"drift in stack {report.stack}:"]
         for item in report.items:
@@ -66,3 +67,21 @@ def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     text = text.replace("\n", "\\n")
     return text if len(text) <= 50 else text[:49] + "…"
+
+
+def _summary(report: "DriftReport") -> str:
+    """Counted as a person counts: managed resources that drifted of those checked (a Terraform root
+    once, with how many of its addresses drifted), and apart from them what nobody manages."""
+    unmanaged = [i for i in report.items if i.kind == "unmanaged"]
+    parts: dict[str, int] = {}
+    for item in report.items:
+        if item.kind != "unmanaged" and "[" in item.address:
+            root = item.address.split("[", 1)[0]
+            parts[root] = parts.get(root, 0) + 1
+    managed = {i.address.split("[", 1)[0] for i in report.items if i.kind != "unmanaged"}
+    line = f"{len(managed)} of {report.scanned} managed resource(s) drifted"
+    if parts:
+        line += " (" + ", ".join(f"{root}: {n} of its addresses" for root, n in sorted(parts.items())) + ")"
+    if unmanaged:
+        line += f"; {len(unmanaged)} found live that nothing manages"
+    return line + "."
