@@ -68,7 +68,8 @@ def test_plan_apply_drift_reconcile_and_runs(client: TestClient, ws: Workspace) 
     )  # no remote for a draft
 
     runs = client.get("/api/v1/runs", params={"stack": "site"}).json()["items"]
-    assert [r["kind"] for r in runs][:3] == ["reconcile", "apply", "apply"]
+    # issue 23, item 8: every drift check is recorded (the two drift scans here), not only reconciles
+    assert [r["kind"] for r in runs][:5] == ["reconcile", "drift", "drift", "apply", "apply"]
     ledger = client.get(f"/api/v1/runs/{auto.json()['run_id']}").json()["ledger"]
     assert [e["address"] for e in ledger] == ["web/file.file.page"]
 

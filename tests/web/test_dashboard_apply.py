@@ -164,3 +164,49 @@ def test_an_admin_adds_a_config_repo_with_its_webhook_secret_then_removes_it(tab
     tab.page.wait_for_url("**/ui/admin")
     assert [r for r in config_repos.list_page(site.ws, after=0, limit=50)[0] if r["name"] == "extra"] == []
     tab.clean()
+
+
+def test_the_drift_status_is_the_latest_check_and_a_failed_check_shows_failed(tab: Tab, site: Site) -> None:
+    """Issue 23, item 8: a failed scan showed "✔ succeeded"/"in sync", `driftgate drift` runs were
+    never shown ("? not checked"), and an old "✖ N drifted" stayed after the drift was fixed."""
+    from driftgate.services.drift.reconcile import reconcile
+    from driftgate.services.drift.scan import scan_drift
+
+    directory = applied(site, "checked")
+    tab.login("operator")
+    tab.go("/ui/stacks/checked")
+    assert "? not checked" in tab.page.inner_text("main")
+    (directory / "live" / "page.html").write_text("by hand")
+    with site.ws.run() as running:
+        assert scan_drift(running, directory).items  # `driftgate drift`, as the CLI runs it
+    tab.go("/ui/stacks/checked")
+    assert "✖ 1 drifted" in tab.page.inner_text("main")
+    (directory / "live" / "page.html").write_text("v1")  # fixed by hand
+    with site.ws.run() as running:
+        assert not scan_drift(running, directory).items
+    tab.go("/ui/stacks/checked")
+    assert "in sync" in tab.page.inner_text("main") and "drifted" not in tab.page.inner_text("main")
+
+    secret = "secret://env/DRIFTGATE_SECRET_DRIFT_CHECK"
+    spec = {"path": "page.html", "content": secret}
+    write_stack(
+        directory,
+        name="checked",
+        modules={"web": [{"type": "file.file", "name": "page", "spec": spec}]},
+        providers={"file": {"root": "live"}},
+    )
+    os.environ["DRIFTGATE_SECRET_DRIFT_CHECK"] = "v2 from a secret"
+    try:
+        with site.ws.run() as running:
+            request = ApplyRequest(directory, gate=GateRequest("auto"), commit_back=False)
+            done = apply_stack(running, request)
+        assert done.report is not None and done.report.full_success
+    finally:
+        del os.environ["DRIFTGATE_SECRET_DRIFT_CHECK"]  # the recorded secret can no longer be read
+    with site.ws.run() as running:
+        run_id, _ = reconcile(running, directory)
+    tab.go("/ui/stacks/checked")
+    assert "✖ check failed" in tab.page.inner_text("main")
+    tab.go(f"/ui/runs/{run_id}")
+    assert "✖ failed" in tab.page.inner_text("main")
+    tab.clean()

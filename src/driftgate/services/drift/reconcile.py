@@ -70,7 +70,7 @@ def reconcile(
     """Scan, heal or ignore by policy, and publish the rest as a draft. Recorded as a run."""
     run_id = str(uuid.uuid4())
     stack = ws.load_stack(directory)
-    report = scan_drift(ws, directory)
+    report = scan_drift(ws, directory, record=False)  # the reconcile run records the check
     if report.errors:
         result = ReconcileResult(False, reason="drift scan failed: " + "; ".join(report.errors))
         _record(ws, stack, run_id, result, report)
@@ -263,9 +263,11 @@ def _record(ws: Workspace, stack: Stack, run_id: str, result: ReconcileResult, r
             actor=ws.settings.actor,
             pid=os.getpid(),
             host=ws.settings.hostname,
-            status="diverged" if result.state_diverged else "succeeded",
+            # a scan that could not read everything is a failed check, never a green one
+            status="failed" if report.errors else ("diverged" if result.state_diverged else "succeeded"),
             summary={"reconcile": result.to_dict(), "drift": report.to_dict(), "at": time.time()},
-            errors=[result.reason] if result.state_diverged and result.reason else [],
+            errors=list(report.errors)
+            or ([result.reason] if result.state_diverged and result.reason else []),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,15 @@ from driftgate.services.stacks.identity import stack_row
 from driftgate.services.workspace import Workspace
 from driftgate.spec.model import Stack
 from driftgate.spec.refs import secret_refs_in
+from driftgate.store import runs as runs_db
 from driftgate.store import states as states_db
 
 
-def scan_drift(ws: Workspace, directory: Path, *, modules: Iterable[str] = ()) -> DriftReport:
+def scan_drift(
+    ws: Workspace, directory: Path, *, modules: Iterable[str] = (), record: bool = True
+) -> DriftReport:
+    """Live state against recorded state. ``record``: the check is a run (``kind: drift``; ``failed``
+    when it could not read everything), so a page shows the latest check, from wherever it ran."""
     stack = ws.load_stack(directory)
     wanted = list(modules)
     unknown = [m for m in wanted if stack.module(m) is None]
@@ -27,7 +34,22 @@ def scan_drift(ws: Workspace, directory: Path, *, modules: Iterable[str] = ()) -
         row = stack_row(conn, stack, bind=False)
         recorded = states_db.load_state(conn, row.id)
     report = detect_drift(stack.name, recorded, providers=providers, secrets=ws.secrets(), modules=wanted)
-    return report.scrubbed(known_secret_values(ws, stack, recorded))
+    report = report.scrubbed(known_secret_values(ws, stack, recorded))
+    if record:
+        with ws.transaction() as conn:
+            runs_db.record_run(
+                conn,
+                run_id=str(uuid.uuid4()),
+                stack_id=row.id,
+                kind="drift",
+                actor=ws.settings.actor,
+                pid=os.getpid(),
+                host=ws.settings.hostname,
+                status="failed" if report.errors else "succeeded",
+                summary={"drift": report.to_dict()},
+                errors=list(report.errors),
+            )
+    return report
 
 
 def known_secret_values(ws: Workspace, stack: Stack, recorded: Mapping[str, RecordedResource]) -> set[str]:

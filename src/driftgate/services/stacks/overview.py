@@ -35,31 +35,36 @@ class StackSummary:
     held_back: list[str] = field(default_factory=list)
 
 
-def _last(conn: Connection, stack_id: int, kind: str | None = None) -> Any:
+CHECKS = ("drift", "reconcile")  # the runs that check drift: `driftgate drift` and a reconcile
+
+
+def _last(conn: Connection, stack_id: int, kinds: tuple[str, ...] | None = None) -> Any:
     query = select(runs).where(runs.c.stack_id == stack_id)
-    if kind is not None:
-        query = query.where(runs.c.kind == kind)
+    if kinds is not None:
+        query = query.where(runs.c.kind.in_(kinds))
     return conn.execute(query.order_by(desc(runs.c.started_at)).limit(1)).first()
 
 
-def _last_by_stack(conn: Connection, kind: str | None = None) -> dict[int, Any]:
-    """Every stack's newest run (of ``kind``), in one query."""
+def _last_by_stack(conn: Connection, kinds: tuple[str, ...] | None = None) -> dict[int, Any]:
+    """Every stack's newest run (of ``kinds``), in one query."""
     newest = select(runs.c.stack_id, func.max(runs.c.started_at).label("at")).group_by(runs.c.stack_id)
-    if kind is not None:
-        newest = newest.where(runs.c.kind == kind)
+    if kinds is not None:
+        newest = newest.where(runs.c.kind.in_(kinds))
     latest = newest.subquery()
     query = select(runs).join(
         latest, and_(runs.c.stack_id == latest.c.stack_id, runs.c.started_at == latest.c.at)
     )
-    if kind is not None:
-        query = query.where(runs.c.kind == kind)
+    if kinds is not None:
+        query = query.where(runs.c.kind.in_(kinds))
     return {row.stack_id: row for row in conn.execute(query)}
 
 
 def _drift_of(row: Any) -> tuple[str, float | None]:
-    """What the last reconcile found: in sync, N drifted, or unknown (never checked)."""
+    """What the last drift check found: in sync, N drifted, check failed, or unknown (never checked)."""
     if row is None:
         return "unknown", None
+    if row.status == "failed":
+        return "check failed", float(row.finished_at or row.started_at)
     report = (row.summary or {}).get("drift") or {}
     items = report.get("items") if isinstance(report, dict) else None
     count = len(items) if isinstance(items, list) else int(bool((row.summary or {}).get("reconcile")))
@@ -71,8 +76,8 @@ def stacks_overview(ws: Workspace, *, search: str = "") -> list[StackSummary]:
     found: list[StackSummary] = []
     with ws.transaction() as conn:
         stacks = stacks_db.list_stacks(conn)
-        newest, applies = _last_by_stack(conn), _last_by_stack(conn, "apply")
-        reconciles, locks = _last_by_stack(conn, "reconcile"), locks_db.all_locks(conn)
+        newest, applies = _last_by_stack(conn), _last_by_stack(conn, ("apply",))
+        reconciles, locks = _last_by_stack(conn, CHECKS), locks_db.all_locks(conn)
         for stack in stacks:
             if search and search.lower() not in f"{stack.name} {stack.location or ''}".lower():
                 continue
@@ -136,13 +141,14 @@ def stack_detail(ws: Workspace, name: str) -> dict[str, Any]:
 
 
 def last_drift(ws: Workspace, name: str) -> dict[str, Any] | None:
-    """What the stack's last reconcile found: its drift items (recorded → live, sensitive values
-    masked by the scan), the draft it made, when; None when never checked."""
+    """What the stack's last drift check (``driftgate drift`` or a reconcile) found: its drift items
+    (recorded → live, sensitive values masked by the scan), the draft a reconcile made, whether the
+    check failed, when; None when never checked."""
     with ws.transaction() as conn:
         row = stacks_db.find_stack(conn, name)
         if row is None:
             raise NotFoundError(f"no stack named {name!r} in this store")
-        last = _last(conn, row.id, "reconcile")
+        last = _last(conn, row.id, CHECKS)
     if last is None:
         return None
     summary = last.summary or {}
@@ -155,6 +161,8 @@ def last_drift(ws: Workspace, name: str) -> dict[str, Any] | None:
         "errors": list(report.get("errors") or []) + list(last.errors or []),
         "draft_url": outcome.get("pr_url"),
         "branch": outcome.get("branch"),
+        "failed": last.status == "failed",
+        "kind": last.kind,
     }
 
 
