@@ -341,5 +341,7 @@ def test_the_plan_view_warns_before_a_stateful_resource_is_deleted(tab: Tab, sit
     assert "Data loss" in banner and "db/file.file.data" in banner
     assert "held back" in tab.page.inner_text("main")  # the automatic lane would not do it
     assert tab.page.locator("button:has-text('Apply this plan')").count() == 0  # nothing it may apply
+    main = tab.page.inner_text("main")  # issue 23, item 21: the held-back reason once, not twice
+    assert main.count("is never applied by the auto lane") == 1, main
     tab.accessible()
     tab.clean()

@@ -212,6 +212,7 @@ def test_a_backup_keeps_the_state_and_the_roots_own_data_dump(
     assert PASSWORD not in out
     code, out, err = run(capsys, "backup", "restore", manifest["ref"], *s, "--yes")
     assert code != 0 and "terraform state push" in out + err and "Traceback" not in out + err
+    assert manifest["ref"] in out + err  # issue 23, item 21: the refusal says where the artifact is
 
     root = stack / "terraform" / "network"
     apply_by_hand(terraform, root, tmp_path / "by-hand")

@@ -205,8 +205,8 @@ def restore_backup(ws: Workspace, directory: Path, ref: str) -> RestoreReport:
                 _restore_one(loaded, entry, files) if not failed else "not attempted: an earlier one failed"
             )
             _record_restore_outcome(ws, loaded.stack_id, run_id, index, entry, outcome, attempted=not failed)
-            if isinstance(outcome, str):
-                failed.append(f"{entry['address']}: {outcome}")
+            if isinstance(outcome, str):  # where the artifact is: a person may restore it by hand
+                failed.append(f"{entry['address']}: {outcome} (the artifact: {row.path})")
             else:
                 restored.append(entry["address"])
         with ws.transaction() as conn:
