@@ -54,7 +54,7 @@ def test_every_page_reads_without_errors_and_passes_axe(tab: Tab, site: Site) ->
         "/ui/runs": ["site", "succeeded"],
         f"/ui/runs/{site.runs['update']}": ["web/file.file.index", "✔ SUCCESS", "2 of 2 actions done"],
         f"/ui/runs/{site.runs['held']}": ["Held back", "db"],
-        "/ui/proposals": ["Bump x", "pending"],
+        "/ui/proposals": ["Bump x", "pending", "infra"],  # issue 23, item 21: the config repo column
         f"/ui/proposals/{site.proposals[0]}": ["a.yaml", "Approve"],
         "/ui/admin": ["infra", "admin-person", "stuck"],
     }

@@ -350,10 +350,14 @@ async def run_events(request: Request, run_id: str, who: AnyRole) -> StreamingRe
 def proposals_page(
     request: Request, who: AnyRole, status: Annotated[str, Query(max_length=32)] = ""
 ) -> Response:
-    from driftgate.services.proposals import lifecycle
+    from driftgate.services.proposals import config_repos, lifecycle
 
-    rows, _more, total = lifecycle.list_page(workspace_of(request), status=status or None, after=0, limit=200)
-    return page(request, "proposals.html", who, "proposals", proposals=rows, status=status, total=total)
+    ws = workspace_of(request)
+    rows, _more, total = lifecycle.list_page(ws, status=status or None, after=0, limit=200)
+    repos = {r["id"]: r["name"] for r in config_repos.list_page(ws, after=0, limit=1000)[0]}
+    return page(
+        request, "proposals.html", who, "proposals", proposals=rows, status=status, total=total, repos=repos
+    )
 
 
 @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
