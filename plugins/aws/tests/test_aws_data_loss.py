@@ -15,12 +15,11 @@ from conftest import Moto
 from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import (
+    COMMON_WAYS,
     Lanes,
     backed_up_and_restored,
     backup,
     manual,
-    move_to_another_module,
-    remove_module_file,
     remove_resources,
     walk_the_lanes,
 )
@@ -69,13 +68,6 @@ def applied_with_items(capsys: pytest.CaptureFixture[str], tmp_path: Path, moto:
     return Lanes(stack, "data", stale, lambda: item_count(moto) == ITEMS)
 
 
-def flip_stateful_and_remove(stack: Path) -> None:
-    doc = read_module(stack, "data")
-    doc["stateful"] = False
-    doc["resources"] = []
-    write_module(stack, "data", doc)
-
-
 def force_new_replace(stack: Path) -> None:
     doc = read_module(stack, "data")
     spec = doc["resources"][0]["spec"]
@@ -85,10 +77,7 @@ def force_new_replace(stack: Path) -> None:
 
 
 WAYS: dict[str, Callable[[Path], None]] = {
-    "remove the resource": remove_resources,
-    "remove the module file": remove_module_file,
-    "flip stateful: false and remove": flip_stateful_and_remove,
-    "move it to another module": move_to_another_module,
+    **COMMON_WAYS,
     "force-new replace": force_new_replace,
 }
 

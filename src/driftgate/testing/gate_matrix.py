@@ -115,3 +115,20 @@ def backed_up_and_restored(capsys: Capture, lanes: Lanes) -> str:
     code, out, err = run(capsys, "backup", "restore", ref, "-s", str(lanes.stack), "--yes")
     assert code == 0, out + err
     return ref
+
+
+def flip_stateful_and_remove(stack: Path, module: str = "data") -> None:
+    """``stateful: false`` and every resource's line removed, in one commit."""
+    doc = read_module(stack, module)
+    doc["stateful"] = False
+    doc["resources"] = []
+    write_module(stack, module, doc)
+
+
+COMMON_WAYS: dict[str, Callable[[Path], None]] = {
+    "remove the resource": remove_resources,
+    "remove the module file": remove_module_file,
+    "flip stateful: false and remove": flip_stateful_and_remove,
+    "move it to another module": move_to_another_module,
+}
+"""The ways to destroy data every provider's matrix walks the same; each adds its own (force-new…)."""

@@ -15,11 +15,11 @@ import pytest
 from driftgate.cli import exitcodes as codes
 from driftgate.testing.cli import run
 from driftgate.testing.gate_matrix import (
+    COMMON_WAYS,
     Lanes,
     backed_up_and_restored,
     backup,
     manual,
-    move_to_another_module,
     remove_module_file,
     remove_resources,
     walk_the_lanes,
@@ -91,13 +91,6 @@ def applied_with_data(
     return Lanes(stack, "data", stale, lambda: rows(server) == ROWS)
 
 
-def flip_stateful_and_remove(stack: Path) -> None:
-    doc = read_module(stack, "data")
-    doc["stateful"] = False
-    doc["resources"] = []  # the database and its schema, in the same commit
-    write_module(stack, "data", doc)
-
-
 def force_new_replace(stack: Path) -> None:
     doc = read_module(stack, "data")
     doc["resources"][1]["spec"]["name"] = "sales_v2"  # type: ignore[index]  # a schema's name is force-new
@@ -112,10 +105,7 @@ def replace_the_container(stack: Path) -> None:
 
 
 WAYS: dict[str, Callable[[Path], None]] = {
-    "remove the resource": remove_resources,
-    "remove the module file": remove_module_file,
-    "flip stateful: false and remove": flip_stateful_and_remove,
-    "move it to another module": move_to_another_module,
+    **COMMON_WAYS,
     "force-new replace": force_new_replace,
     "replace its container": replace_the_container,
 }
